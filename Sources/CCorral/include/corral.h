@@ -1,0 +1,187 @@
+// corral's C executor: the contract between the Swift planner and the code that runs after clone().
+//
+// Swift decodes and validates config.json and fills a `corral_plan` whose pointers all point into memory the
+// Swift side keeps alive until corral_spawn() returns. The cloned child gets a copy of that memory (no CLONE_VM),
+// runs only the C in this target with raw syscalls and stack buffers, and never returns into Swift: it either
+// execve()s the container process or reports a `corral_msg` error and _exit()s.
+#ifndef CORRAL_H
+#define CORRAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// What a mount operation does; the planner expands config mounts (and runc's implicit work) into these.
+enum corral_mount_kind {
+    CORRAL_MOUNT_FS = 1,      ///< new filesystem instance: fsopen(fstype) + fsconfig(data) + fsmount
+    CORRAL_MOUNT_BIND = 2,    ///< open_tree(source) clone (recursive when `recursive`), attributes, move_mount
+    CORRAL_MOUNT_REMOUNT = 3, ///< change attributes of what is already mounted at dest
+    CORRAL_MOUNT_SYMLINK = 4, ///< symlink `source` (link text) at dest; an existing identical link is kept
+    CORRAL_MOUNT_MKDIR = 5,   ///< create dest (and parents) as a directory, mode in `mode`
+};
+
+/// One mount operation, applied in order inside the rootfs. `dest` is an absolute path inside the container.
+struct corral_mount {
+    int kind;
+    int recursive;            ///< BIND: rbind (AT_RECURSIVE)
+    int dest_is_file;         ///< create a missing dest as an empty file instead of a directory
+    int propagation_recursive;
+    const char *source;       ///< host path (BIND), "source" parameter (FS, may be NULL), link text (SYMLINK)
+    const char *fstype;       ///< FS only
+    const char *dest;
+    const char *const *data;  ///< FS: NULL-terminated fsconfig parameters "key=value" or "flag"
+    uint64_t attr_set;        ///< MOUNT_ATTR_* to set on the top mount
+    uint64_t attr_clr;        ///< MOUNT_ATTR_* to clear on the top mount (incl. MOUNT_ATTR__ATIME when setting atime)
+    uint64_t rattr_set;       ///< MOUNT_ATTR_* to set recursively (rro, rnosuid, ...)
+    uint64_t rattr_clr;
+    uint64_t propagation;     ///< MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE, 0 for none
+    uint32_t mode;            ///< MKDIR mode
+    int idmap_userns_fd;      ///< >= 0: MOUNT_ATTR_IDMAP with this user namespace fd (BIND only)
+    const char *label;        ///< for error messages: the config's "type" or "bind"
+    int config_index;         ///< index in config.json mounts[], -1 for implicit ones
+};
+
+/// A device node to create under the rootfs (linux.devices and the defaults).
+struct corral_device {
+    const char *path;         ///< absolute path inside the container, e.g. "/dev/null"
+    uint32_t mode;            ///< S_IFCHR/S_IFBLK/S_IFIFO | permission bits
+    uint32_t major, minor;
+    uint32_t uid, gid;
+    int bind_from_host;       ///< in a user namespace mknod is impossible: bind the host node instead (runc does)
+};
+
+struct corral_rlimit { int resource; uint64_t soft, hard; };
+
+/// Namespace to join by path: an fd opened by the parent (O_RDONLY|O_CLOEXEC) and its CLONE_NEW* type.
+struct corral_join { int fd; int nstype; };
+
+enum corral_stage {
+    CORRAL_STAGE_NONE = 0,
+    CORRAL_STAGE_SETUP, CORRAL_STAGE_NAMESPACES, CORRAL_STAGE_USERMAP, CORRAL_STAGE_HOSTNAME,
+    CORRAL_STAGE_ROOTFS, CORRAL_STAGE_MOUNT, CORRAL_STAGE_DEVICES, CORRAL_STAGE_CONSOLE, CORRAL_STAGE_PIVOT,
+    CORRAL_STAGE_READONLY_ROOT, CORRAL_STAGE_SYSCTL, CORRAL_STAGE_MASK, CORRAL_STAGE_READONLY_PATH,
+    CORRAL_STAGE_RLIMIT, CORRAL_STAGE_USER, CORRAL_STAGE_CAPS, CORRAL_STAGE_NNP, CORRAL_STAGE_CWD,
+    CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS,
+};
+
+enum corral_msg_type {
+    CORRAL_MSG_MAPS_PLEASE = 1, ///< child -> parent: I am in my new user namespace, write my id maps
+    CORRAL_MSG_MAPS_DONE,       ///< parent -> child
+    CORRAL_MSG_PID,             ///< intermediate -> parent: `pid` is the container init (host pid)
+    CORRAL_MSG_READY,           ///< init -> parent: set up and parked on exec.fifo
+    CORRAL_MSG_ERROR,           ///< child -> parent: failed at `stage` (item `index`) with `err`, `detail` says on what
+};
+
+/// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.
+struct corral_msg {
+    int32_t type;
+    int32_t stage;
+    int32_t err;
+    int32_t index;
+    int32_t pid;
+    char detail[512];
+};
+
+/// Everything the child needs, computed in advance. Arrays are counted; strings NUL-terminated.
+struct corral_plan {
+    // -- process creation
+    uint64_t clone_flags;      ///< CLONE_NEW* to create with clone3 (0 when must_fork: then everything is unshare()d)
+    uint64_t unshare_flags;    ///< CLONE_NEW* to unshare in the child after the joins (must_fork path)
+    int must_fork;             ///< joins, or a new time/pid namespace via unshare: fork once more, grandchild is init
+    const struct corral_join *joins; int njoins;   ///< the user namespace (if any) first
+    int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
+    int sync_fd;               ///< child's end of the socketpair
+    int exec_fifo_dirfd;       ///< O_PATH fd of the state dir holding "exec.fifo"; -1 for no parking (exec)
+    int console_socket_fd;     ///< connected --console-socket, -1 when none
+    int terminal;
+    uint16_t console_rows, console_cols;
+    const int64_t *timens_offsets; ///< monotonic secs, nsecs, boottime secs, nsecs (NULL when not given)
+    int pdeathsig;
+    const char *keyring_name;  ///< join a new session keyring with this name; NULL for --no-new-keyring
+
+    // -- identity of the box
+    const char *hostname;      ///< NULL: leave
+    const char *domainname;
+
+    // -- filesystem
+    const char *rootfs;        ///< absolute host path of the rootfs
+    int new_mountns;           ///< 0: no mount work at all (mount namespace shared with the host is refused by the planner)
+    uint64_t root_propagation; ///< applied to "/" before anything (default MS_SLAVE|MS_REC)
+    uint64_t root_propagation_after; ///< applied to the new "/" after pivot_root, 0 for none
+    const struct corral_mount *mounts; int nmounts;
+    const struct corral_device *devices; int ndevices;
+    int setup_dev;             ///< create /dev symlinks (fd, stdin, ...) and the ptmx link
+    int no_pivot;
+    int readonly_root;
+    const char *const *sysctl_keys; const char *const *sysctl_values; int nsysctl; ///< keys as /proc/sys paths ("net/ipv4/ip_forward")
+    const char *const *masked_paths; int nmasked;
+    const char *const *readonly_paths; int nreadonly;
+    const char *cwd;           ///< absolute; created if missing (runc does)
+
+    // -- process attributes
+    const struct corral_rlimit *rlimits; int nrlimits;
+    uint32_t uid, gid;
+    const uint32_t *groups; int ngroups;
+    int set_groups;            ///< call setgroups (0 in a user namespace whose setgroups is denied)
+    int umask;                 ///< -1: leave at 0022 (runc's default)
+    int apply_caps;
+    uint64_t cap_bounding, cap_effective, cap_inheritable, cap_permitted, cap_ambient;
+    int last_cap;              ///< /proc/sys/kernel/cap_last_cap
+    int no_new_privs;
+    int preserve_fds;          ///< fds 3 .. 3+n-1 stay open in the container
+
+    // -- program
+    const char *const *argv;   ///< argv[0] as given; resolved in the container via PATH from envp
+    const char *const *envp;
+    const char *path_env;      ///< the PATH value of envp, NULL if none
+};
+
+/// Result of corral_spawn in the parent.
+struct corral_spawn_result {
+    pid_t child_pid;           ///< first child (the init unless must_fork)
+    int child_pidfd;
+};
+
+/// clone3()s the child that runs the plan. Returns 0 and fills `out`, or -errno (nothing was created).
+/// The parent keeps `plan` memory alive until it has its READY or ERROR message.
+int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out);
+
+/// Writes `text` to /proc/<pid>/<file> in a single write(2). Returns 0 or -errno.
+int corral_write_proc(pid_t pid, const char *file, const char *text);
+
+/// Sends one message on a SOCK_SEQPACKET socket / receives one (with a timeout in ms, -1 = forever). 0 or -errno.
+int corral_send_msg(int fd, const struct corral_msg *msg);
+int corral_recv_msg(int fd, struct corral_msg *msg, int timeout_ms);
+
+/// Small syscall wrappers for the Swift side (glibc lacks some, or Swift cannot call variadic/macro forms).
+int corral_pidfd_open(pid_t pid);
+int corral_pidfd_send_signal(int pidfd, int sig);
+int corral_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
+int corral_fcntl_setfd(int fd, int cloexec);
+int corral_ioctl_winsize(int fd, uint16_t rows, uint16_t cols);
+/// Receive one fd by SCM_RIGHTS (tests and tools); returns fd or -errno, name copied into buf.
+int corral_recv_fd(int sock, char *buf, int buflen);
+/// Namespace type (CLONE_NEW*) of a namespace fd, or -errno (ENOTTY / EINVAL when it is not a namespace file).
+int corral_ns_type(int fd);
+/// Sends `fd` with payload `name` over a connected unix socket (SCM_RIGHTS). 0 or -errno.
+int corral_send_fd(int sock, int fd, const char *name);
+/// Connects a SOCK_STREAM unix socket to `path` (O_CLOEXEC). fd or -errno.
+int corral_connect_unix(const char *path);
+/// O_PATH for Swift (the Glibc module does not export it).
+#define CORRAL_O_PATH 010000000
+/// prctl(PR_SET_CHILD_SUBREAPER, 1). 0 or -errno.
+int corral_set_child_subreaper(void);
+/// signalfd for every signal except SIGKILL/SIGSTOP, which it also blocks; returns fd or -errno.
+int corral_signalfd_all(void);
+/// Reads one signal from a signalfd: the signal number, 0 when none is pending, or -errno.
+int corral_signalfd_read(int fd);
+/// Lowercase Go-style errno text ("no such file or directory").
+const char *corral_errno_text(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

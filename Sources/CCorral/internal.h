@@ -1,0 +1,70 @@
+// Internal helpers shared by the C executor files. Everything here is safe to call in the cloned child:
+// raw syscalls, stack buffers, no allocation, no stdio, no locks.
+#ifndef CORRAL_INTERNAL_H
+#define CORRAL_INTERNAL_H
+
+#include "corral.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define CORRAL_PATH_MAX 4096
+
+/// The raw syscall, returning the kernel's -errno convention (glibc's syscall() sets errno and returns -1).
+static inline long rsys(long r) { return r < 0 ? -errno : r; }
+#define RSYS(...) rsys(syscall(__VA_ARGS__))
+
+/// Child-side failure: report to the parent on the sync socket and _exit(1). Never returns.
+void child_fail(const struct corral_plan *p, int stage, int err, int index, const char *d1, const char *d2)
+    __attribute__((noreturn));
+
+// String helpers that never allocate.
+size_t c_strlen(const char *s);
+int c_streq(const char *a, const char *b);
+/// Copies `src` into dst[cap], always NUL-terminating; returns the length copied.
+size_t c_strlcpy(char *dst, const char *src, size_t cap);
+/// Appends `src` to dst[cap] (NUL-terminated), truncating; returns the new length.
+size_t c_strlcat(char *dst, const char *src, size_t cap);
+/// Writes the decimal form of v into buf (at least 21 bytes), returns length.
+size_t c_utoa(uint64_t v, char *buf);
+size_t c_itoa(int64_t v, char *buf);
+
+// Syscall wrappers (return -errno).
+int x_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
+int x_open_tree(int dirfd, const char *path, unsigned flags);
+int x_move_mount(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned flags);
+int x_mount_setattr(int dirfd, const char *path, unsigned flags, uint64_t set, uint64_t clr, uint64_t prop, int userns_fd);
+int x_fsopen(const char *fstype, unsigned flags);
+int x_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux);
+int x_fsmount(int fd, unsigned flags, unsigned attr);
+int x_write_all(int fd, const void *buf, size_t len);
+int x_close(int fd);
+
+/// Resolves `path` inside the tree rooted at `rootfd` (symlinks and ".." cannot leave it) to an O_PATH fd,
+/// creating missing components (directories; the last one as an empty file when `last_is_file`) with
+/// `mkdirat`/`openat(O_EXCL|O_NOFOLLOW)` relative to verified parent fds. Returns fd or -errno.
+int resolve_mkdir_in_root(int rootfd, const char *path, int create, int last_is_file, uint32_t mode);
+/// Opens `path` inside `rootfd` (no creation); flags are open flags (O_PATH added when 0).
+int resolve_in_root(int rootfd, const char *path, int flags);
+
+// Stages of the child, implemented in rootfs.c and process.c.
+void setup_rootfs(const struct corral_plan *p);
+void setup_console(const struct corral_plan *p);
+void finish_rootfs(const struct corral_plan *p);
+void setup_process(const struct corral_plan *p);
+/// Finds the executable like Go's exec.LookPath in the container; fills out[CORRAL_PATH_MAX] or fails the child.
+void lookup_exec(const struct corral_plan *p, char *out);
+
+/// The signal mask the parent had before corral_spawn blocked everything; restored right before execve.
+extern sigset_t corral_saved_sigmask;
+
+#endif

@@ -1,0 +1,113 @@
+// Process attributes applied last in the child: rlimits, capabilities around the uid switch (runc's order),
+// no_new_privs, umask, the working directory (verified, CVE-2024-21626), fd hygiene and the executable lookup.
+#include "internal.h"
+
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+static void apply_caps(const struct corral_plan *p) {
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    data[0].effective = (uint32_t)p->cap_effective;     data[1].effective = (uint32_t)(p->cap_effective >> 32);
+    data[0].permitted = (uint32_t)p->cap_permitted;     data[1].permitted = (uint32_t)(p->cap_permitted >> 32);
+    data[0].inheritable = (uint32_t)p->cap_inheritable; data[1].inheritable = (uint32_t)(p->cap_inheritable >> 32);
+    long r = RSYS(SYS_capset, &hdr, data);
+    if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "capset", NULL);
+    r = RSYS(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (r < 0 && r != -EINVAL) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "clear ambient capabilities", NULL);
+    for (int c = 0; c <= p->last_cap && c < 64; c++) {
+        if (!(p->cap_ambient & (1ULL << c))) continue;
+        r = RSYS(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, c, "raise ambient capability", NULL);
+    }
+}
+
+void setup_process(const struct corral_plan *p) {
+    long r;
+    for (int i = 0; i < p->nrlimits; i++) {
+        struct rlimit64 { uint64_t cur, max; } lim = { p->rlimits[i].soft, p->rlimits[i].hard };
+        r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);
+        if (r < 0) child_fail(p, CORRAL_STAGE_RLIMIT, (int)r, i, "setrlimit", NULL);
+    }
+    if (p->apply_caps) {
+        for (int c = 0; c <= p->last_cap && c < 64; c++) {
+            if (p->cap_bounding & (1ULL << c)) continue;
+            r = RSYS(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0);
+            if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, c, "drop bounding capability", NULL);
+        }
+        r = RSYS(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "keep capabilities across setuid", NULL);
+    }
+    // Raw syscalls: glibc's set*id wrappers would try to broadcast to threads it believes exist.
+    if (p->set_groups) {
+        r = RSYS(SYS_setgroups, p->ngroups, p->groups);
+        if (r < 0) child_fail(p, CORRAL_STAGE_USER, (int)r, -1, "setgroups", NULL);
+    }
+    r = RSYS(SYS_setresgid, p->gid, p->gid, p->gid);
+    if (r < 0) child_fail(p, CORRAL_STAGE_USER, (int)r, -1, "setgid", NULL);
+    r = RSYS(SYS_setresuid, p->uid, p->uid, p->uid);
+    if (r < 0) child_fail(p, CORRAL_STAGE_USER, (int)r, -1, "setuid", NULL);
+    if (p->apply_caps) {
+        RSYS(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        apply_caps(p);
+    }
+    if (p->no_new_privs) {
+        r = RSYS(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NNP, (int)r, -1, "set no_new_privs", NULL);
+    }
+    RSYS(SYS_umask, p->umask >= 0 ? p->umask : 022);
+
+    // CVE-2024-21626: no inherited fd may survive execve (close_range marks them all), and the working directory
+    // must be reachable from the container's root (a leaked host dir fd as cwd shows as "(unreachable)").
+    r = RSYS(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (r < 0) child_fail(p, CORRAL_STAGE_SETUP, (int)r, -1, "close_range", NULL);
+    for (int fd = 3; fd < 3 + p->preserve_fds; fd++) corral_fcntl_setfd(fd, 0);
+    r = RSYS(SYS_chdir, p->cwd);
+    if (r < 0) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+    char cwd[CORRAL_PATH_MAX];
+    r = RSYS(SYS_getcwd, cwd, sizeof cwd);
+    if (r < 0 || cwd[0] != '/') child_fail(p, CORRAL_STAGE_CWD, r < 0 ? (int)r : ENOENT, -1, p->cwd, " is outside the container root");
+}
+
+/// 1 if `path` names an executable regular file (Go's findExecutable: not a directory, some x bit set).
+static int find_executable(const char *path, int *err) {
+    struct stat st;
+    long r = RSYS(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+    if (r < 0) { *err = (int)-r; return 0; }
+    if (!S_ISDIR(st.st_mode) && (st.st_mode & 0111)) return 1;
+    *err = EACCES;
+    return 0;
+}
+
+void lookup_exec(const struct corral_plan *p, char *out) {
+    const char *name = p->argv[0];
+    int err = 0;
+    int has_slash = 0;
+    for (const char *c = name; *c; c++) if (*c == '/') { has_slash = 1; break; }
+    if (has_slash) {
+        if (find_executable(name, &err)) { c_strlcpy(out, name, CORRAL_PATH_MAX); return; }
+        // runc (Go's exec.LookPath): `exec: "/x": stat /x: no such file or directory`
+        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, err, err == EACCES ? 1 : 0, name, NULL);
+    }
+    const char *path = p->path_env ? p->path_env : "";
+    const char *s = path;
+    for (;;) {
+        const char *e = s;
+        while (*e && *e != ':') e++;
+        char cand[CORRAL_PATH_MAX];
+        size_t dlen = (size_t)(e - s);
+        if (dlen == 0) { cand[0] = '.'; dlen = 1; } else { if (dlen > CORRAL_PATH_MAX - 2) dlen = CORRAL_PATH_MAX - 2; memcpy(cand, s, dlen); }
+        cand[dlen] = '/'; cand[dlen + 1] = 0;
+        c_strlcat(cand, name, CORRAL_PATH_MAX);
+        int e2 = 0;
+        if (p->path_env && find_executable(cand, &e2)) { c_strlcpy(out, cand, CORRAL_PATH_MAX); return; }
+        if (!*e) break;
+        s = e + 1;
+    }
+    // index 2: not found in $PATH
+    child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, ENOENT, 2, name, NULL);
+}

@@ -1,0 +1,404 @@
+// The container's filesystem, built in the child: root propagation, the rootfs bind, the planned mounts in
+// order, /dev, the console, pivot_root, the read-only root, sysctls, masked and read-only paths.
+//
+// Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT) to an fd and every mount is attached
+// to that fd with move_mount(); no path inside the rootfs is ever resolved twice as a string, so symlinks planted
+// in the image cannot redirect a mount or a write to the host (CVE-2021-30465 and its family).
+#include "internal.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <linux/magic.h>
+#include <termios.h>
+
+#define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/// Root of the rootfs while building it (before pivot_root), or of "/" after it.
+static int g_rootfd = -1;
+
+int resolve_in_root(int rootfd, const char *path, int flags) {
+    return x_openat2(rootfd, path, (flags ? flags : O_PATH) | O_CLOEXEC, 0, RESOLVE_FLAGS);
+}
+
+int resolve_mkdir_in_root(int rootfd, const char *path, int create, int last_is_file, uint32_t mode) {
+    int fd = resolve_in_root(rootfd, path, 0);
+    if (fd != -ENOENT || !create) return fd;
+    // Walk the components: resolve each prefix from the root (never from a string we built earlier), and
+    // create what is missing relative to the already-verified parent fd, refusing to follow anything new.
+    char prefix[CORRAL_PATH_MAX];
+    size_t len = c_strlen(path), pos = 0;
+    if (len >= sizeof prefix) return -ENAMETOOLONG;
+    int parent = x_openat2(rootfd, "/", O_PATH | O_CLOEXEC, 0, RESOLVE_FLAGS);
+    if (parent < 0) return parent;
+    while (pos < len) {
+        while (pos < len && path[pos] == '/') pos++;
+        if (pos >= len) break;
+        size_t start = pos;
+        while (pos < len && path[pos] != '/') pos++;
+        int last = 1;
+        for (size_t k = pos; k < len; k++) if (path[k] != '/') { last = 0; break; }
+        memcpy(prefix, path, pos); prefix[pos] = 0;
+        int next = resolve_in_root(rootfd, prefix, 0);
+        if (next == -ENOENT) {
+            char name[256];
+            size_t nlen = pos - start;
+            if (nlen >= sizeof name) { x_close(parent); return -ENAMETOOLONG; }
+            memcpy(name, path + start, nlen); name[nlen] = 0;
+            if (last && last_is_file) {
+                int f = (int)RSYS(SYS_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f < 0 && f != -EEXIST) { x_close(parent); return f; }
+                x_close(f);
+            } else {
+                long r = RSYS(SYS_mkdirat, parent, name, last ? mode : 0755);
+                if (r < 0 && r != -EEXIST) { x_close(parent); return (int)r; }
+            }
+            next = x_openat2(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_FLAGS);
+        }
+        x_close(parent);
+        if (next < 0) return next;
+        parent = next;
+    }
+    return parent;
+}
+
+/// Applies the mount's attributes to a detached or attached mount fd.
+static int apply_attrs(const struct corral_mount *m, int mfd) {
+    int r;
+    uint64_t set = m->attr_set, clr = m->attr_clr;
+    if (m->idmap_userns_fd >= 0) set |= MOUNT_ATTR_IDMAP;
+    if (set || clr) {
+        r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, set, clr, 0, m->idmap_userns_fd);
+        if (r < 0) return r;
+    }
+    if (m->rattr_set || m->rattr_clr) {
+        r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
+        if (r < 0) return r;
+    }
+    return 0;
+}
+
+static void mount_fail(const struct corral_plan *p, const struct corral_mount *m, int i, int err, const char *what) {
+    child_fail(p, CORRAL_STAGE_MOUNT, err, i, what, NULL);
+    (void)m;
+}
+
+/// Creates a new filesystem instance configured by the fsconfig parameters in m->data; returns the mount fd.
+static int make_fs_mount(const struct corral_plan *p, const struct corral_mount *m, int i) {
+    int fs = x_fsopen(m->fstype, FSOPEN_CLOEXEC);
+    if (fs < 0) mount_fail(p, m, i, fs, "fsopen");
+    if (m->source && m->source[0]) {
+        int r = x_fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0);
+        if (r < 0) mount_fail(p, m, i, r, "fsconfig source");
+    }
+    for (const char *const *d = m->data; d && *d; d++) {
+        char key[256];
+        const char *eq = *d;
+        while (*eq && *eq != '=') eq++;
+        size_t klen = (size_t)(eq - *d);
+        if (klen >= sizeof key) mount_fail(p, m, i, ENAMETOOLONG, *d);
+        memcpy(key, *d, klen); key[klen] = 0;
+        int r = *eq ? x_fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0)
+                    : x_fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+        if (r < 0) {
+            char what[300] = "fsconfig ";
+            c_strlcat(what, *d, sizeof what);
+            child_fail(p, CORRAL_STAGE_MOUNT, r, i, what, NULL);
+        }
+    }
+    int r = x_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+    if (r < 0) mount_fail(p, m, i, r, "fsconfig create");
+    int mfd = x_fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)m->attr_set);
+    if (mfd < 0) mount_fail(p, m, i, mfd, "fsmount");
+    x_close(fs);
+    if (c_streq(m->fstype, "proc")) {
+        // CVE-2019-16884 family: what we attach must really be procfs.
+        struct statfs st;
+        if (fstatfs(mfd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) mount_fail(p, m, i, EINVAL, "verify procfs");
+    }
+    return mfd;
+}
+
+static void do_mount(const struct corral_plan *p, const struct corral_mount *m, int i) {
+    int r;
+    if (m->kind == CORRAL_MOUNT_SYMLINK) {
+        // Parent directory inside the root, then the link relative to it (never following the name).
+        char parent[CORRAL_PATH_MAX];
+        c_strlcpy(parent, m->dest, sizeof parent);
+        size_t n = c_strlen(parent);
+        while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
+        char *slash = parent + n; while (slash > parent && *slash != '/') slash--;
+        const char *name = slash + 1;
+        char namebuf[256]; c_strlcpy(namebuf, name, sizeof namebuf);
+        if (slash == parent) parent[1] = 0; else *slash = 0;
+        int dfd = resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
+        if (dfd < 0) mount_fail(p, m, i, dfd, "create parent of symlink");
+        r = (int)RSYS(SYS_symlinkat, m->source, dfd, namebuf);
+        if (r == -EEXIST) {
+            char cur[CORRAL_PATH_MAX];
+            long l = RSYS(SYS_readlinkat, dfd, namebuf, cur, sizeof cur - 1);
+            if (l >= 0) { cur[l] = 0; if (c_streq(cur, m->source)) r = 0; }
+            // runc replaces an existing /dev/ptmx node by the link; do the same for non-directories.
+            if (r && RSYS(SYS_unlinkat, dfd, namebuf, 0) == 0) r = (int)RSYS(SYS_symlinkat, m->source, dfd, namebuf);
+        }
+        x_close(dfd);
+        if (r < 0) mount_fail(p, m, i, r, "symlink");
+        return;
+    }
+    int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
+    if (dest < 0) mount_fail(p, m, i, dest, "create mount point");
+    if (m->kind == CORRAL_MOUNT_MKDIR) { x_close(dest); return; }
+    if (m->kind == CORRAL_MOUNT_REMOUNT) {
+        r = apply_attrs(m, dest);
+        if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+        if (m->propagation) {
+            r = x_mount_setattr(dest, "", AT_EMPTY_PATH | (m->propagation_recursive ? AT_RECURSIVE : 0), 0, 0, m->propagation, -1);
+            if (r < 0) mount_fail(p, m, i, r, "set propagation");
+        }
+        x_close(dest);
+        return;
+    }
+    int mfd;
+    if (m->kind == CORRAL_MOUNT_BIND) {
+        mfd = x_open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+        if (mfd < 0) mount_fail(p, m, i, mfd, "open_tree");
+        r = apply_attrs(m, mfd);
+        if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+    } else {
+        mfd = make_fs_mount(p, m, i);
+        if (m->rattr_set || m->rattr_clr) {
+            r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
+            if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+        }
+    }
+    r = x_move_mount(mfd, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (r < 0) mount_fail(p, m, i, r, "move_mount");
+    if (m->propagation) {
+        // The mount fd now names the attached mount; propagation can only be set on attached mounts.
+        r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | (m->propagation_recursive ? AT_RECURSIVE : 0), 0, 0, m->propagation, -1);
+        if (r < 0) mount_fail(p, m, i, r, "set propagation");
+    }
+    x_close(mfd);
+    x_close(dest);
+}
+
+/// pivot_root(2) refuses a new root whose parent mount is shared: when "/" was made shared on purpose, make the
+/// mount that holds the rootfs directory private (found by walking up while the mount id stays the same).
+static void make_rootfs_parent_private(const struct corral_plan *p) {
+    char path[CORRAL_PATH_MAX];
+    c_strlcpy(path, p->rootfs, sizeof path);
+    size_t n = c_strlen(path);
+    char *slash = path + n; while (slash > path && *slash != '/') slash--;
+    if (slash == path) path[1] = 0; else *slash = 0;
+    struct statx sx;
+    if (RSYS(SYS_statx, AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0) child_fail(p, CORRAL_STAGE_ROOTFS, errno, -1, "statx ", path);
+    uint64_t id = sx.stx_mnt_id;
+    for (;;) {
+        n = c_strlen(path);
+        if (n <= 1) break;
+        char up[CORRAL_PATH_MAX]; c_strlcpy(up, path, sizeof up);
+        slash = up + n; while (slash > up && *slash != '/') slash--;
+        if (slash == up) up[1] = 0; else *slash = 0;
+        if (RSYS(SYS_statx, AT_FDCWD, up, 0, STATX_MNT_ID, &sx) < 0 || sx.stx_mnt_id != id) break;
+        c_strlcpy(path, up, sizeof path);
+    }
+    long r = RSYS(SYS_mount, NULL, path, NULL, MS_PRIVATE, NULL);
+    if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "make rootfs parent private: ", path);
+}
+
+static void setup_devices(const struct corral_plan *p) {
+    for (int i = 0; i < p->ndevices; i++) {
+        const struct corral_device *d = &p->devices[i];
+        char parent[CORRAL_PATH_MAX];
+        c_strlcpy(parent, d->path, sizeof parent);
+        size_t n = c_strlen(parent);
+        char *slash = parent + n; while (slash > parent && *slash != '/') slash--;
+        char name[256]; c_strlcpy(name, slash + 1, sizeof name);
+        if (slash == parent) parent[1] = 0; else *slash = 0;
+        int dfd = resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
+        if (dfd < 0) child_fail(p, CORRAL_STAGE_DEVICES, dfd, i, "create directory for device ", d->path);
+        if (d->bind_from_host) {
+            int f = (int)RSYS(SYS_openat, dfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (f < 0) child_fail(p, CORRAL_STAGE_DEVICES, f, i, "create bind target for device ", d->path);
+            x_close(f);
+            int tfd = (int)RSYS(SYS_openat, dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            int mfd = x_open_tree(AT_FDCWD, d->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+            if (tfd < 0 || mfd < 0) child_fail(p, CORRAL_STAGE_DEVICES, tfd < 0 ? tfd : mfd, i, "bind device ", d->path);
+            int r = x_move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+            if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, r, i, "bind device ", d->path);
+            x_close(mfd); x_close(tfd);
+        } else {
+            long r = RSYS(SYS_mknodat, dfd, name, d->mode, makedev(d->major, d->minor));
+            if (r == -EEXIST) {
+                // An existing node is acceptable only if it is exactly the requested device.
+                struct stat st;
+                if (RSYS(SYS_newfstatat, dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    (st.st_mode & S_IFMT) == (d->mode & S_IFMT) &&
+                    ((d->mode & S_IFMT) == S_IFIFO || st.st_rdev == makedev(d->major, d->minor)))
+                    r = 0;
+                else
+                    r = -EEXIST;
+            }
+            if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, (int)r, i, "mknod ", d->path);
+            r = RSYS(SYS_fchownat, dfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW);
+            if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, (int)r, i, "chown ", d->path);
+            r = RSYS(SYS_fchmodat, dfd, name, d->mode & 07777);
+            if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, (int)r, i, "chmod ", d->path);
+        }
+        x_close(dfd);
+    }
+}
+
+void setup_rootfs(const struct corral_plan *p) {
+    long r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation, NULL);
+    if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "set propagation of /", NULL);
+    if (p->root_propagation & MS_SHARED) make_rootfs_parent_private(p);
+    // The rootfs must be a mount point of its own for pivot_root: bind it onto itself (recursively, as runc).
+    int tree = x_open_tree(AT_FDCWD, p->rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0) child_fail(p, CORRAL_STAGE_ROOTFS, tree, -1, "bind rootfs ", p->rootfs);
+    r = x_move_mount(tree, "", AT_FDCWD, p->rootfs, MOVE_MOUNT_F_EMPTY_PATH);
+    if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "bind rootfs ", p->rootfs);
+    g_rootfd = tree;  // names the root of the attached bind from now on
+    for (int i = 0; i < p->nmounts; i++) do_mount(p, &p->mounts[i], i);
+    setup_devices(p);
+}
+
+/// /dev/console: the pty slave, reached from the master with TIOCGPTPEER (never by a /dev/pts path that the image
+/// could have replaced, CVE-2025-52565) and bind-mounted by fd. The master goes to --console-socket.
+void setup_console(const struct corral_plan *p) {
+    int master = (int)RSYS(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) child_fail(p, CORRAL_STAGE_CONSOLE, master, -1, "open /dev/ptmx", NULL);
+    struct statfs sfs;
+    if (fstatfs(master, &sfs) < 0 || sfs.f_type != DEVPTS_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_CONSOLE, EINVAL, -1, "/dev/ptmx is not on devpts", NULL);
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "unlockpt", NULL);
+    unsigned ptn = 0;
+    if (ioctl(master, TIOCGPTN, &ptn) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "ptsname", NULL);
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "open pty peer", NULL);
+    if (p->console_rows || p->console_cols) corral_ioctl_winsize(slave, p->console_rows, p->console_cols);
+    int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
+    if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);
+    int f = (int)RSYS(SYS_openat, dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (f < 0) child_fail(p, CORRAL_STAGE_CONSOLE, f, -1, "create /dev/console", NULL);
+    x_close(f);
+    int target = (int)RSYS(SYS_openat, dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    int mfd = x_open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (target < 0 || mfd < 0) child_fail(p, CORRAL_STAGE_CONSOLE, target < 0 ? target : mfd, -1, "bind /dev/console", NULL);
+    int r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "bind /dev/console", NULL);
+    x_close(mfd); x_close(target); x_close(dev);
+    char name[64] = "/dev/pts/", num[24];
+    c_utoa(ptn, num); c_strlcat(name, num, sizeof name);
+    r = corral_send_fd(p->console_socket_fd, master, name);
+    if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "send pty master to console socket", NULL);
+    x_close(master);
+    if (RSYS(SYS_setsid) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "setsid", NULL);
+    for (int fd = 0; fd < 3; fd++)
+        if (RSYS(SYS_dup3, slave, fd, 0) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "dup pty to stdio", NULL);
+    if (ioctl(0, TIOCSCTTY, 0) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "set controlling terminal", NULL);
+    x_close(slave);
+}
+
+static void write_sysctls(const struct corral_plan *p) {
+    if (!p->nsysctl) return;
+    int sys = resolve_in_root(g_rootfd, "/proc/sys", O_PATH | O_DIRECTORY);
+    if (sys < 0) child_fail(p, CORRAL_STAGE_SYSCTL, sys, -1, "open /proc/sys", NULL);
+    struct statfs sfs;
+    if (fstatfs(sys, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_SYSCTL, EINVAL, -1, "/proc/sys is not on procfs", NULL);
+    for (int i = 0; i < p->nsysctl; i++) {
+        int fd = x_openat2(sys, p->sysctl_keys[i], O_WRONLY | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV);
+        if (fd < 0) child_fail(p, CORRAL_STAGE_SYSCTL, fd, i, "open /proc/sys/", p->sysctl_keys[i]);
+        int r = x_write_all(fd, p->sysctl_values[i], c_strlen(p->sysctl_values[i]));
+        if (r < 0) child_fail(p, CORRAL_STAGE_SYSCTL, r, i, "write /proc/sys/", p->sysctl_keys[i]);
+        x_close(fd);
+    }
+    x_close(sys);
+}
+
+/// Masks files with a verified /dev/null (CVE-2025-31133: the image's /dev/null could be a symlink to a procfs
+/// file) and directories with an empty read-only tmpfs. Missing paths are skipped, as runc does.
+static void mask_paths(const struct corral_plan *p) {
+    if (!p->nmasked) return;
+    int null = resolve_in_root(g_rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
+    struct stat st;
+    if (null < 0 || fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        child_fail(p, CORRAL_STAGE_MASK, null < 0 ? null : EINVAL, -1, "/dev/null is not the null device", NULL);
+    for (int i = 0; i < p->nmasked; i++) {
+        int target = resolve_in_root(g_rootfd, p->masked_paths[i], O_PATH | O_NOFOLLOW);
+        if (target == -ENOENT) continue;
+        if (target < 0) child_fail(p, CORRAL_STAGE_MASK, target, i, "open ", p->masked_paths[i]);
+        struct stat ts;
+        if (fstat(target, &ts) < 0) child_fail(p, CORRAL_STAGE_MASK, errno, i, "stat ", p->masked_paths[i]);
+        int mfd;
+        if (S_ISDIR(ts.st_mode)) {
+            int fs = x_fsopen("tmpfs", FSOPEN_CLOEXEC);
+            if (fs >= 0 && x_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+                mfd = x_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+            else
+                mfd = fs < 0 ? fs : -errno;
+            x_close(fs);
+        } else {
+            mfd = x_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        }
+        if (mfd < 0) child_fail(p, CORRAL_STAGE_MASK, mfd, i, "mask ", p->masked_paths[i]);
+        int r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0) child_fail(p, CORRAL_STAGE_MASK, r, i, "mask ", p->masked_paths[i]);
+        x_close(mfd); x_close(target);
+    }
+    x_close(null);
+}
+
+static void readonly_paths(const struct corral_plan *p) {
+    for (int i = 0; i < p->nreadonly; i++) {
+        int target = resolve_in_root(g_rootfd, p->readonly_paths[i], O_PATH | O_NOFOLLOW);
+        if (target == -ENOENT) continue;
+        if (target < 0) child_fail(p, CORRAL_STAGE_READONLY_PATH, target, i, "open ", p->readonly_paths[i]);
+        int mfd = x_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (mfd < 0) child_fail(p, CORRAL_STAGE_READONLY_PATH, mfd, i, "bind ", p->readonly_paths[i]);
+        int r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
+        if (r == 0) r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0) child_fail(p, CORRAL_STAGE_READONLY_PATH, r, i, "make read-only ", p->readonly_paths[i]);
+        x_close(mfd); x_close(target);
+    }
+}
+
+void finish_rootfs(const struct corral_plan *p) {
+    long r;
+    if (RSYS(SYS_fchdir, g_rootfd) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to rootfs", NULL);
+    if (p->no_pivot) {
+        r = RSYS(SYS_mount, ".", "/", NULL, MS_MOVE, NULL);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "move rootfs to /", NULL);
+        r = RSYS(SYS_chroot, ".");
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "chroot", NULL);
+    } else {
+        // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new root.
+        r = RSYS(SYS_pivot_root, ".", ".");
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "pivot_root", NULL);
+        r = RSYS(SYS_umount2, ".", MNT_DETACH);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "unmount old root", NULL);
+    }
+    r = RSYS(SYS_chdir, "/");
+    if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "chdir /", NULL);
+    x_close(g_rootfd);
+    g_rootfd = (int)RSYS(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_rootfd < 0) child_fail(p, CORRAL_STAGE_PIVOT, g_rootfd, -1, "open new root", NULL);
+    if (p->root_propagation_after) {
+        r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation_after, NULL);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "set rootfs propagation", NULL);
+    }
+    if (p->terminal) setup_console(p);
+    write_sysctls(p);
+    readonly_paths(p);
+    mask_paths(p);
+    if (p->readonly_root) {
+        r = x_mount_setattr(g_rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
+        if (r < 0) child_fail(p, CORRAL_STAGE_READONLY_ROOT, (int)r, -1, "remount / read-only", NULL);
+    }
+    x_close(g_rootfd);
+    g_rootfd = -1;
+}

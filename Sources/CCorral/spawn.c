@@ -1,0 +1,186 @@
+// clone3() of the container process and everything it does up to execve(): namespaces, id maps handshake,
+// the optional second fork (joined/new pid or time namespace), then rootfs, process attributes, parking on
+// exec.fifo and execve. The child never returns into Swift.
+#include "internal.h"
+
+#include <linux/sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+sigset_t corral_saved_sigmask;
+
+static void send_simple(const struct corral_plan *p, int type, int pid) {
+    struct corral_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type; m.pid = pid;
+    int r = corral_send_msg(p->sync_fd, &m);
+    if (r < 0) syscall(SYS_exit_group, 1);  // the parent is gone: nobody to report to
+}
+
+/// Asks the parent to write our uid/gid maps and waits for it, then becomes root of the new user namespace.
+static void wait_for_maps(const struct corral_plan *p) {
+    struct corral_msg m;
+    send_simple(p, CORRAL_MSG_MAPS_PLEASE, 0);
+    int r = corral_recv_msg(p->sync_fd, &m, -1);
+    if (r < 0 || m.type != CORRAL_MSG_MAPS_DONE) child_fail(p, CORRAL_STAGE_USERMAP, r < 0 ? r : EPROTO, -1, "waiting for id maps", NULL);
+}
+
+/// Becomes uid/gid 0 of the (new or joined) user namespace when 0 is mapped there; EINVAL means it is not.
+static void become_ns_root(const struct corral_plan *p) {
+    long r = RSYS(SYS_setresgid, 0, 0, 0);
+    if (r < 0 && r != -EINVAL) child_fail(p, CORRAL_STAGE_USERMAP, (int)r, -1, "setresgid(0) in the user namespace", NULL);
+    r = RSYS(SYS_setresuid, 0, 0, 0);
+    if (r < 0 && r != -EINVAL) child_fail(p, CORRAL_STAGE_USERMAP, (int)r, -1, "setresuid(0) in the user namespace", NULL);
+}
+
+static void reset_signals(void) {
+    struct sigaction_k { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa;
+    memset(&sa, 0, sizeof sa);            // SIG_DFL
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &sa, NULL, 8);
+    }
+}
+
+static void write_timens_offsets(const struct corral_plan *p) {
+    // "<clockid> <secs> <nsecs>" per line: CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7.
+    char buf[160] = "", num[24];
+    const int ids[2] = { 1, 7 };
+    for (int i = 0; i < 2; i++) {
+        c_utoa((uint64_t)ids[i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
+        c_itoa(p->timens_offsets[2 * i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
+        c_itoa(p->timens_offsets[2 * i + 1], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, "\n", sizeof buf);
+    }
+    int fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) child_fail(p, CORRAL_STAGE_TIMENS, fd, -1, "open /proc/self/timens_offsets", NULL);
+    long n = RSYS(SYS_write, fd, buf, c_strlen(buf));
+    if (n < 0) child_fail(p, CORRAL_STAGE_TIMENS, (int)n, -1, "write /proc/self/timens_offsets", NULL);
+    x_close(fd);
+}
+
+/// Joins the namespaces given by path and unshares the new ones, then forks so that joined/new pid and time
+/// namespaces apply (they only take effect for children). Returns in the grandchild; the intermediate exits.
+static void enter_namespaces_by_fork(const struct corral_plan *p) {
+    int joined_user = 0;
+    for (int i = 0; i < p->njoins; i++) {
+        if (p->joins[i].nstype != CLONE_NEWUSER) continue;
+        long r = RSYS(SYS_setns, p->joins[i].fd, CLONE_NEWUSER);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, i, "setns user", NULL);
+        joined_user = 1;
+    }
+    if (joined_user) become_ns_root(p);
+    for (int i = 0; i < p->njoins; i++) {
+        if (p->joins[i].nstype == CLONE_NEWUSER) continue;
+        long r = RSYS(SYS_setns, p->joins[i].fd, p->joins[i].nstype);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, i, "setns", NULL);
+    }
+    uint64_t flags = p->unshare_flags & ~(uint64_t)CLONE_NEWTIME;
+    if (flags & CLONE_NEWUSER) {
+        long r = RSYS(SYS_unshare, CLONE_NEWUSER);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "unshare user namespace", NULL);
+        wait_for_maps(p);
+        become_ns_root(p);
+        flags &= ~(uint64_t)CLONE_NEWUSER;
+    }
+    if (flags) {
+        long r = RSYS(SYS_unshare, flags);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "unshare namespaces", NULL);
+    }
+    if (p->unshare_flags & CLONE_NEWTIME) {
+        long r = RSYS(SYS_unshare, CLONE_NEWTIME);
+        if (r < 0) child_fail(p, CORRAL_STAGE_TIMENS, (int)r, -1, "unshare time namespace", NULL);
+        if (p->timens_offsets) write_timens_offsets(p);
+    }
+    // CLONE_PARENT: the init becomes a child of the runtime process itself, which waits for it / hands it to the
+    // caller's subreaper exactly as in the single-clone path.
+    long pid = RSYS(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)pid, -1, "fork into the namespaces", NULL);
+    if (pid > 0) {
+        send_simple(p, CORRAL_MSG_PID, (int)pid);
+        syscall(SYS_exit_group, 0);
+    }
+    if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
+}
+
+static void park_and_exec(const struct corral_plan *p, const char *exe) {
+    // Until the READY message the runtime may die and take us with it (pdeathsig); after it, `create` exits on
+    // purpose and the init must survive to be started.
+    prctl(PR_SET_PDEATHSIG, 0);
+    send_simple(p, CORRAL_MSG_READY, 0);
+    if (p->exec_fifo_dirfd >= 0) {
+        // Blocks until `start` opens the fifo for reading (runc's exec.fifo protocol: tools look for that file).
+        int fd;
+        do fd = (int)RSYS(SYS_openat, p->exec_fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+        while (fd == -EINTR);
+        if (fd < 0) syscall(SYS_exit_group, 255);
+        if (x_write_all(fd, "0", 1) < 0) syscall(SYS_exit_group, 255);
+        x_close(fd);
+    }
+    RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
+    long r = RSYS(SYS_execve, exe, p->argv, p->envp);
+    // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
+    const char *t = corral_errno_text((int)-r);
+    static const char pre[] = "exec failed: ";
+    x_write_all(2, pre, sizeof pre - 1);
+    x_write_all(2, t ? t : "error", c_strlen(t ? t : "error"));
+    x_write_all(2, "\n", 1);
+    syscall(SYS_exit_group, 255);
+}
+
+__attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
+    // Non-dumpable during setup (CVE-2016-9962): nothing in the container can ptrace us or open our /proc files.
+    prctl(PR_SET_DUMPABLE, 0);
+    if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
+    reset_signals();
+    RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later
+
+    if (p->must_fork) {
+        enter_namespaces_by_fork(p);
+    } else if (p->new_userns) {
+        wait_for_maps(p);
+        become_ns_root(p);
+    }
+    if (p->keyring_name) {
+        long r = RSYS(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, p->keyring_name);
+        if (r < 0 && r != -ENOSYS) child_fail(p, CORRAL_STAGE_SETUP, (int)r, -1, "join session keyring", NULL);
+    }
+    if (p->hostname) {
+        long r = RSYS(SYS_sethostname, p->hostname, c_strlen(p->hostname));
+        if (r < 0) child_fail(p, CORRAL_STAGE_HOSTNAME, (int)r, -1, "sethostname ", p->hostname);
+    }
+    if (p->domainname) {
+        long r = RSYS(SYS_setdomainname, p->domainname, c_strlen(p->domainname));
+        if (r < 0) child_fail(p, CORRAL_STAGE_HOSTNAME, (int)r, -1, "setdomainname ", p->domainname);
+    }
+    if (p->new_mountns) {
+        setup_rootfs(p);
+        finish_rootfs(p);
+    }
+    setup_process(p);
+    char exe[CORRAL_PATH_MAX];
+    lookup_exec(p, exe);
+    park_and_exec(p, exe);
+    syscall(SYS_exit_group, 255);
+    __builtin_unreachable();
+}
+
+int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out) {
+    sigset_t all;
+    sigfillset(&all);
+    // No signal handler may run in the child before it has reset them all.
+    RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &all, &corral_saved_sigmask, 8);
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    long pid = RSYS(SYS_clone3, &args, sizeof args);
+    if (pid == 0) child_main(plan);
+    RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
+    if (pid < 0) return (int)pid;
+    out->child_pid = (pid_t)pid;
+    out->child_pidfd = pidfd;
+    return 0;
+}

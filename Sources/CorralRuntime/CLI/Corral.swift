@@ -1,0 +1,157 @@
+import CorralSpec
+import Glibc
+
+/// Global options (given before the verb, as with runc).
+struct GlobalOptions {
+    var root = "/run/corral"
+    var logPath: String?
+    var logFormat = Logger.Format.text
+    var debug = false
+    var systemdCgroup = false
+    var rootless = "auto"
+}
+
+/// What every verb gets: the global options and the logger.
+final class Context {
+    let globals: GlobalOptions
+    let log: Logger
+    var store: StateStore { StateStore(root: globals.root) }
+
+    init(globals: GlobalOptions, log: Logger) {
+        self.globals = globals
+        self.log = log
+    }
+}
+
+/// A verb of the CLI: its flags, help and implementation. Returns the process exit status.
+struct Verb {
+    let name: String
+    let usage: String
+    let summary: String
+    let options: [OptionSpec]
+    var stopAtPositional = false
+    let run: (Context, ParsedOptions) throws(RuntimeError) -> Int32
+}
+
+/// The `corral` command line. `main` never returns into anything that could run Swift after a clone: every
+/// verb is a short synchronous function in this single-threaded process.
+public enum Corral {
+    static let globalOptions: [OptionSpec] = [
+        OptionSpec(["root"], value: true, "root directory for storage of container state (default: \"/run/corral\")"),
+        OptionSpec(["log"], value: true, "set the log file to write corral logs to (default is stderr)"),
+        OptionSpec(["log-format"], value: true, "set the log format ('text' (default), or 'json')"),
+        OptionSpec(["debug"], "enable debug logging"),
+        OptionSpec(["systemd-cgroup"], "enable systemd cgroup support"),
+        OptionSpec(["rootless"], value: true, "ignore cgroup permission errors ('true', 'false', or 'auto')"),
+        OptionSpec(["criu"], value: true, "path to the criu binary (unused: checkpoint is not supported)"),
+        OptionSpec(["h", "help"], "show help"),
+        OptionSpec(["v", "version"], "print the version"),
+    ]
+
+    static var verbs: [Verb] {
+        [Commands.create, Commands.start, Commands.run, Commands.state, Commands.kill, Commands.delete,
+         Commands.list, Commands.spec]
+    }
+
+    /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
+    static let notYet = ["exec", "ps", "pause", "resume", "update", "events", "features", "checkpoint", "restore"]
+
+    public static func main(_ argv: [String]) -> Int32 {
+        var args = argv.dropFirst()
+        // Globals come before the verb: parse up to the first positional.
+        let parsed: ParsedOptions
+        do {
+            parsed = try ArgParser.parse(args, globalOptions, stopAtPositional: true)
+        } catch {
+            printErr(error.message)
+            return 1
+        }
+        var g = GlobalOptions()
+        if let r = parsed.string("root") { g.root = r }
+        g.logPath = parsed.string("log")
+        if let f = parsed.string("log-format") {
+            guard let fmt = Logger.Format(rawValue: f) else {
+                printErr("invalid log-format: \(f)")
+                return 1
+            }
+            g.logFormat = fmt
+        }
+        g.debug = parsed.bool("debug")
+        g.systemdCgroup = parsed.bool("systemd-cgroup")
+        if let r = parsed.string("rootless") { g.rootless = r }
+
+        if parsed.bool("version") {
+            printOut("corral version \(Version.corral)\nspec: \(Version.spec)\n")
+            return 0
+        }
+        args = ArraySlice(parsed.positional)
+        guard let name = args.first else {
+            printOut(usage())
+            return parsed.bool("help") ? 0 : 0
+        }
+        if parsed.bool("help") && name != "help" {
+            printOut(usage())
+            return 0
+        }
+        if name == "help" {
+            if let v = args.dropFirst().first, let verb = verbs.first(where: { $0.name == v }) {
+                printOut(help(verb))
+            } else {
+                printOut(usage())
+            }
+            return 0
+        }
+
+        let log: Logger
+        do {
+            log = try Logger(path: g.logPath, format: g.logFormat, debug: g.debug)
+        } catch {
+            printErr(error.message)
+            return 1
+        }
+        let ctx = Context(globals: g, log: log)
+        guard let verb = verbs.first(where: { $0.name == name }) else {
+            if notYet.contains(name) {
+                return fail(ctx, RuntimeError(.unsupported, "\"\(name)\" is not supported by this version of corral"))
+            }
+            return fail(ctx, RuntimeError(.usage, "No help topic for '\(name)'"))
+        }
+        do throws(RuntimeError) {
+            let opts = try ArgParser.parse(args.dropFirst(), verb.options + [OptionSpec(["h", "help"], "show help")],
+                                           stopAtPositional: verb.stopAtPositional)
+            if opts.bool("help") {
+                printOut(help(verb))
+                return 0
+            }
+            if g.systemdCgroup {
+                throw RuntimeError(.unsupported, "systemd cgroup driver requested (--systemd-cgroup) but systemd is not supported by this version of corral")
+            }
+            return try verb.run(ctx, opts)
+        } catch {
+            return fail(ctx, error)
+        }
+    }
+
+    /// Logs the error as a record and, when records go to a file, also prints it plainly on stderr (runc's fatal()).
+    static func fail(_ ctx: Context, _ error: RuntimeError) -> Int32 {
+        ctx.log.error(error.message)
+        if !ctx.log.logsToStderr { printErr(error.message) }
+        return 1
+    }
+
+    static func usage() -> String {
+        var s = "NAME:\n   corral - Open Container Initiative runtime\n\nUSAGE:\n   corral [global options] command [command options] [arguments...]\n\nVERSION:\n   \(Version.corral)\nspec: \(Version.spec)\n\nCOMMANDS:\n"
+        for v in verbs { s += "   " + v.name.padding(to: 12) + v.summary + "\n" }
+        s += "\nGLOBAL OPTIONS:\n" + ArgParser.describe(globalOptions) + "\n"
+        return s
+    }
+
+    static func help(_ v: Verb) -> String {
+        var s = "NAME:\n   corral \(v.name) - \(v.summary)\n\nUSAGE:\n   corral \(v.name) \(v.usage)\n"
+        if !v.options.isEmpty { s += "\nOPTIONS:\n" + ArgParser.describe(v.options) + "\n" }
+        return s
+    }
+}
+
+func printOut(_ s: String) { _ = Array(s.utf8).withUnsafeBytes { Files.writeAll(1, $0) } }
+func printErr(_ s: String) { _ = Array((s + "\n").utf8).withUnsafeBytes { Files.writeAll(2, $0) } }

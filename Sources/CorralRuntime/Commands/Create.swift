@@ -1,0 +1,135 @@
+import CCorral
+import CorralSpec
+import Glibc
+
+/// `create`: everything up to the parked init; the shared core of `create` and `run`.
+enum Commands {}
+
+extension Commands {
+    static let createOptions: [OptionSpec] = [
+        OptionSpec(["b", "bundle"], value: true, "path to the root of the bundle directory, defaults to the current directory"),
+        OptionSpec(["console-socket"], value: true, "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"),
+        OptionSpec(["pid-file"], value: true, "specify the file to write the process id to"),
+        OptionSpec(["no-pivot"], "do not use pivot root to jail process inside rootfs"),
+        OptionSpec(["no-new-keyring"], "do not create a new session keyring for the container"),
+        OptionSpec(["preserve-fds"], value: true, "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"),
+        OptionSpec(["pidfd-socket"], value: true, "path to an AF_UNIX socket which will receive the pidfd (not supported)"),
+    ]
+
+    static let create = Verb(name: "create", usage: "[command options] <container-id>",
+                             summary: "create a container", options: createOptions) { ctx, o throws(RuntimeError) in
+        let id = try containerID(o)
+        _ = try createContainer(ctx, id: id, o, verb: "create", relayTerminal: false)
+        return 0
+    }
+
+    static func containerID(_ o: ParsedOptions) throws(RuntimeError) -> String {
+        guard let id = o.positional.first, !id.isEmpty else {
+            throw RuntimeError(.usage, "container id cannot be empty")
+        }
+        try StateStore.validate(id: id)
+        return id
+    }
+
+    /// What `createContainer` hands back to `run`.
+    struct Created {
+        var handle: StateStore.Handle
+        var relaySocket: Int32
+    }
+
+    /// Plans, launches and records a container. Any failure removes everything made so far (state dir, fifo,
+    /// processes; the mount namespace dies with the process) and is rethrown as "<verb> failed: …".
+    static func createContainer(_ ctx: Context, id: String, _ o: ParsedOptions, verb: String, relayTerminal: Bool) throws(RuntimeError) -> Created {
+        if o.has("pidfd-socket") { throw RuntimeError(.unsupported, "--pidfd-socket is not supported by this version of corral") }
+        let bundle = Files.absolute(o.string("bundle") ?? ".")
+        let preserve = try o.int("preserve-fds", default: 0)
+        if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
+        let raw = try Files.read(bundle + "/config.json")
+        let spec: Spec
+        do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
+        let consoleSocketPath = o.string("console-socket")
+        let options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
+                                  hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
+        let plan = try Planner.plan(spec, options: options) { ctx.log.warn($0) }
+
+        let store = ctx.store
+        try Files.mkdirAll(store.root, mode: 0o700)
+        let dir = store.dir(id)
+        if mkdir(dir, 0o711) != 0 {
+            if errno == EEXIST { throw .alreadyExists }
+            throw .system("mkdir \(dir)", errno)
+        }
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        do throws(RuntimeError) {
+            let lockFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if lockFD < 0 || flock(lockFD, LOCK_EX) != 0 { throw .system("lock \(dir)", errno) }
+            // A separate O_PATH fd for the child: flock belongs to the open file description, and the parked init
+            // keeps its fds until execve, so it must not share the locked one.
+            let fifoDir = open(dir, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+            if fifoDir < 0 { throw .system("open \(dir)", errno) }
+            fds.append(fifoDir)
+            if mkfifoat(fifoDir, ContainerState.fifoName, 0o622) != 0 || fchmodat(fifoDir, ContainerState.fifoName, 0o622, 0) != 0 {
+                throw .system("mkfifo \(dir)/\(ContainerState.fifoName)", errno)
+            }
+            var channels = Launcher.Channels(fifoDirFD: fifoDir)
+            var relay: Int32 = -1
+            if let path = consoleSocketPath {
+                let fd = corral_connect_unix(Files.absolute(path))
+                if fd < 0 { throw .system("connect to console socket \(path)", -fd) }
+                fds.append(fd)
+                channels.consoleSocketFD = fd
+            } else if plan.terminal && relayTerminal {
+                var pair: [Int32] = [-1, -1]
+                if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 {
+                    throw .system("socketpair", errno)
+                }
+                fds.append(pair[1])
+                channels.consoleSocketFD = pair[1]
+                relay = pair[0]
+            }
+            let launched = try Launcher.launch(plan, channels: channels, log: ctx.log)
+            do throws(RuntimeError) {
+                if let adj = plan.oomScoreAdj {
+                    let r = corral_write_proc(launched.pid, "oom_score_adj", String(adj))
+                    if r < 0 { throw RuntimeError(.system, "write oom_score_adj \(adj): \(errnoText(-r))") }
+                }
+                let state = ContainerState(id: id, pid: launched.pid, pidStartTime: launched.startTime, bundle: bundle,
+                                           rootfs: plan.rootfs, created: Clock.rfc3339Nano(Clock.now()),
+                                           owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
+                                           ociVersion: Version.spec)
+                // The config as it was at create: later edits of the bundle must not change this container.
+                try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
+                try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)
+                if let pidFile = o.string("pid-file") {
+                    // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
+                    try Files.writeAtomic(Files.absolute(pidFile), String(launched.pid))
+                }
+                return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: state), relaySocket: relay)
+            } catch {
+                Glibc.kill(launched.pid, SIGKILL)
+                var s: Int32 = 0
+                waitpid(launched.pid, &s, 0)
+                throw error
+            }
+        } catch {
+            Files.removeAll(dir)
+            throw error.context("corral \(verb) failed")
+        }
+    }
+}
+
+/// The owner field of `state`: the user name of the uid running corral (from the host's /etc/passwd; a static
+/// binary has no NSS).
+enum Owner {
+    static func name(_ uid: uid_t) -> String {
+        if uid == 0 { return "root" }
+        if let text = Files.readString("/etc/passwd") {
+            for line in text.split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                if f.count > 2, UInt32(f[2]) == uid { return String(f[0]) }
+            }
+        }
+        return String(uid)
+    }
+}

@@ -1,0 +1,240 @@
+import CCorral
+import Glibc
+
+/// The parent side of starting a container process: opens what the child needs, clone3()s it through the C
+/// executor, writes its id maps when asked, and waits until it is parked (READY) or reports a structured error.
+/// On any failure the child is killed and reaped before the error is thrown, so nothing is left running.
+enum Launcher {
+    /// A container process that is set up and parked before execve (on exec.fifo when there is one).
+    struct Launched {
+        var pid: Int32
+        var startTime: UInt64
+    }
+
+    struct Channels {
+        /// O_PATH fd of the state dir holding exec.fifo, -1 for none.
+        var fifoDirFD: Int32 = -1
+        /// Connected console socket (or our own relay socket), -1 for none.
+        var consoleSocketFD: Int32 = -1
+    }
+
+    static let messageTimeoutMS: Int32 = 60_000
+
+    static func launch(_ plan: LaunchPlan, channels: Channels, log: Logger) throws(RuntimeError) -> Launched {
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        // Our own fds must not sit in the range the container keeps (--preserve-fds); move them above it.
+        let floor = Int32(3 + plan.preserveFDs)
+        func high(_ fd: Int32) -> Int32 {
+            guard fd < floor + 10 && plan.preserveFDs > 0 else { return fd }
+            let n = fcntl(fd, F_DUPFD_CLOEXEC, floor + 10)
+            close(fd)
+            return n
+        }
+
+        var joinFDs: [corral_join] = []
+        for j in plan.joins {
+            let fd = open(j.path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw RuntimeError(.config, "linux.namespaces: open \(j.path): \(errnoText(errno))") }
+            fds.append(fd)
+            let t = corral_ns_type(fd)
+            if t < 0 || UInt64(t) != j.flag {
+                throw RuntimeError(.config, "linux.namespaces: \(j.path) is not a \(j.type) namespace")
+            }
+            let h = high(fd)
+            fds[fds.count - 1] = h
+            joinFDs.append(corral_join(fd: h, nstype: Int32(j.flag)))
+        }
+
+        var pair: [Int32] = [-1, -1]
+        if socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 {
+            throw .system("socketpair", errno)
+        }
+        let parentEnd = pair[0]
+        let childEnd = high(pair[1])
+        defer { close(parentEnd) }
+        var childEndOpen = true
+        defer { if childEndOpen { close(childEnd) } }
+        let fifoDir = channels.fifoDirFD >= 0 ? high(channels.fifoDirFD) : -1
+        let console = channels.consoleSocketFD >= 0 ? high(channels.consoleSocketFD) : -1
+
+        let arena = PlanArena()
+        var c = corral_plan()
+        c.clone_flags = plan.cloneFlags
+        c.unshare_flags = plan.unshareFlags
+        c.must_fork = plan.mustFork ? 1 : 0
+        c.joins = arena.copy(joinFDs)
+        c.njoins = Int32(joinFDs.count)
+        c.new_userns = plan.newUserNS ? 1 : 0
+        c.sync_fd = childEnd
+        c.exec_fifo_dirfd = fifoDir
+        c.console_socket_fd = console
+        c.terminal = plan.terminal ? 1 : 0
+        c.console_rows = plan.consoleSize.rows
+        c.console_cols = plan.consoleSize.cols
+        c.timens_offsets = plan.timeOffsets.map { arena.copy($0) }
+        c.pdeathsig = SIGKILL
+        c.keyring_name = arena.string(plan.keyringName)
+        c.hostname = arena.string(plan.hostname)
+        c.domainname = arena.string(plan.domainname)
+        c.rootfs = arena.string(plan.rootfs)
+        c.new_mountns = plan.mountNS ? 1 : 0
+        c.root_propagation = plan.rootPropagation
+        c.root_propagation_after = plan.rootPropagationAfter
+        c.mounts = arena.copy(plan.mounts.map { m in
+            var cm = corral_mount()
+            cm.kind = m.kind.rawValue
+            cm.recursive = m.recursive ? 1 : 0
+            cm.dest_is_file = m.destIsFile ? 1 : 0
+            cm.propagation_recursive = m.propagationRecursive ? 1 : 0
+            cm.source = arena.string(m.source)
+            cm.fstype = arena.string(m.fstype)
+            cm.dest = arena.string(m.dest)
+            cm.data = m.data.isEmpty ? nil : arena.strings(m.data)
+            cm.attr_set = m.attrSet
+            cm.attr_clr = m.attrClr
+            cm.rattr_set = m.rattrSet
+            cm.rattr_clr = m.rattrClr
+            cm.propagation = m.propagation
+            cm.mode = m.mode
+            cm.idmap_userns_fd = -1
+            cm.label = arena.string(m.label)
+            cm.config_index = Int32(m.configIndex)
+            return cm
+        })
+        c.nmounts = Int32(plan.mounts.count)
+        c.devices = arena.copy(plan.devices.map { d in
+            corral_device(path: arena.string(d.path), mode: d.mode, major: d.major, minor: d.minor, uid: d.uid,
+                          gid: d.gid, bind_from_host: d.bindFromHost ? 1 : 0)
+        })
+        c.ndevices = Int32(plan.devices.count)
+        c.setup_dev = 0
+        c.no_pivot = plan.noPivot ? 1 : 0
+        c.readonly_root = plan.readonlyRoot ? 1 : 0
+        c.sysctl_keys = arena.strings(plan.sysctl.map { $0.0 })
+        c.sysctl_values = arena.strings(plan.sysctl.map { $0.1 })
+        c.nsysctl = Int32(plan.sysctl.count)
+        c.masked_paths = arena.strings(plan.maskedPaths)
+        c.nmasked = Int32(plan.maskedPaths.count)
+        c.readonly_paths = arena.strings(plan.readonlyPaths)
+        c.nreadonly = Int32(plan.readonlyPaths.count)
+        c.cwd = arena.string(plan.cwd)
+        c.rlimits = arena.copy(plan.rlimits.map { corral_rlimit(resource: $0.0, soft: $0.1, hard: $0.2) })
+        c.nrlimits = Int32(plan.rlimits.count)
+        c.uid = plan.uid
+        c.gid = plan.gid
+        c.groups = arena.copy(plan.groups)
+        c.ngroups = Int32(plan.groups.count)
+        c.set_groups = 1
+        c.umask = plan.umask
+        if let caps = plan.capabilities {
+            c.apply_caps = 1
+            c.cap_bounding = caps.bounding
+            c.cap_effective = caps.effective
+            c.cap_inheritable = caps.inheritable
+            c.cap_permitted = caps.permitted
+            c.cap_ambient = caps.ambient
+        }
+        c.last_cap = Int32(CapabilityNames.lastCap)
+        c.no_new_privs = plan.noNewPrivileges ? 1 : 0
+        c.preserve_fds = Int32(plan.preserveFDs)
+        c.argv = arena.strings(plan.args)
+        c.envp = arena.strings(plan.env)
+        let path = plan.env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+        c.path_env = arena.string(path)
+
+        var result = corral_spawn_result()
+        let rc = withUnsafePointer(to: &c) { corral_spawn($0, &result) }
+        if rc < 0 { throw .system("clone3", -rc) }
+        close(childEnd)
+        childEndOpen = false
+        let child = result.child_pid
+        let childPidfd = result.child_pidfd
+        defer { close(childPidfd) }
+
+        var initPid: Int32 = plan.mustFork ? 0 : child
+        var ready = false
+        do throws(RuntimeError) {
+            while !ready || initPid == 0 {
+                var m = corral_msg()
+                let r = corral_recv_msg(parentEnd, &m, messageTimeoutMS)
+                if r == -ETIMEDOUT { throw RuntimeError(.childSetup, "timed out waiting for the container process") }
+                if r < 0 {
+                    throw RuntimeError(.childSetup, "container init exited unexpectedly" + exitText(child, plan.mustFork))
+                }
+                switch m.type {
+                case Int32(CORRAL_MSG_MAPS_PLEASE.rawValue):
+                    try writeIDMaps(plan, pid: child)
+                    var done = corral_msg()
+                    done.type = Int32(CORRAL_MSG_MAPS_DONE.rawValue)
+                    if corral_send_msg(parentEnd, &done) < 0 { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
+                case Int32(CORRAL_MSG_PID.rawValue):
+                    initPid = m.pid
+                case Int32(CORRAL_MSG_READY.rawValue):
+                    ready = true
+                case Int32(CORRAL_MSG_ERROR.rawValue):
+                    throw ChildError.describe(m, plan: plan)
+                default:
+                    throw RuntimeError(.childSetup, "unexpected message \(m.type) from the container process")
+                }
+            }
+        } catch {
+            _ = corral_pidfd_send_signal(childPidfd, SIGKILL)
+            if initPid > 0 && initPid != child { kill(initPid, SIGKILL); var s: Int32 = 0; waitpid(initPid, &s, 0) }
+            var s: Int32 = 0
+            waitpid(child, &s, 0)
+            throw error
+        }
+        if plan.mustFork { var s: Int32 = 0; waitpid(child, &s, 0) }  // the intermediate exits after forking
+        guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
+        log.debug("container init \(initPid) parked")
+        return Launched(pid: initPid, startTime: st.startTime)
+    }
+
+    private static func exitText(_ pid: Int32, _ intermediate: Bool) -> String {
+        var s: Int32 = 0
+        guard waitpid(pid, &s, WNOHANG) == pid else { return "" }
+        if s & 0x7f == 0 { return ": exit status \((s >> 8) & 0xff)" }
+        return ": signal: \(s & 0x7f)"
+    }
+
+    private static func writeIDMaps(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {
+        func text(_ maps: [(UInt32, UInt32, UInt32)]) -> String { maps.map { "\($0.0) \($0.1) \($0.2)\n" }.joined() }
+        for (file, maps) in [("uid_map", plan.uidMappings), ("gid_map", plan.gidMappings)] {
+            let r = corral_write_proc(pid, file, text(maps))
+            if r < 0 { throw RuntimeError(.childSetup, "failed to write \(file) for the user namespace: \(errnoText(-r))") }
+        }
+    }
+}
+
+/// Renders the child's fixed-size error message as runc words it.
+enum ChildError {
+    static func describe(_ m: corral_msg, plan: LaunchPlan) -> RuntimeError {
+        let detail = withUnsafePointer(to: m.detail) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 512) { String(cString: $0) }
+        }
+        let err = errnoText(m.err)
+        let stage = corral_stage(rawValue: UInt32(m.stage))
+        switch stage {
+        case CORRAL_STAGE_EXEC_LOOKUP:
+            // Go's exec.LookPath wording; Docker maps "executable file not found" / "no such file" to exit 127.
+            switch m.index {
+            case 2: return RuntimeError(.childSetup, "exec: \"\(detail)\": executable file not found in $PATH")
+            case 1: return RuntimeError(.childSetup, "exec: \"\(detail)\": permission denied")
+            default: return RuntimeError(.childSetup, "exec: \"\(detail)\": stat \(detail): \(err)")
+            }
+        case CORRAL_STAGE_MOUNT:
+            var what = "mount"
+            if m.index >= 0 && Int(m.index) < plan.mounts.count {
+                let op = plan.mounts[Int(m.index)]
+                let source = op.source ?? op.fstype ?? op.label
+                what = "error mounting \"\(source)\" to rootfs at \"\(op.dest)\""
+            }
+            return RuntimeError(.childSetup, "error during container init: \(what): \(detail): \(err)")
+        case CORRAL_STAGE_CWD:
+            return RuntimeError(.childSetup, "error during container init: chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(err)")
+        default:
+            return RuntimeError(.childSetup, "error during container init: \(detail): \(err)")
+        }
+    }
+}

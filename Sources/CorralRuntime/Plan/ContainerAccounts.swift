@@ -1,0 +1,50 @@
+import CCorral
+import Glibc
+
+/// Reads the container's /etc/passwd and /etc/group the way runc's user lookup does, through openat2
+/// (RESOLVE_IN_ROOT), so a symlink in the image cannot make us read a host file.
+enum ContainerAccounts {
+    struct Account { var home: String; var groups: [UInt32] }
+
+    static func lookup(rootfs: String, uid: UInt32) -> Account {
+        var home = "/"
+        var name: String?
+        if let passwd = read(rootfs: rootfs, path: "/etc/passwd") {
+            for line in passwd.split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                if f.count >= 6, UInt32(f[2]) == uid {
+                    name = String(f[0])
+                    if !f[5].isEmpty { home = String(f[5]) }
+                    break
+                }
+            }
+        }
+        var groups: [UInt32] = []
+        if let name, let group = read(rootfs: rootfs, path: "/etc/group") {
+            for line in group.split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                guard f.count >= 4, let gid = UInt32(f[2]) else { continue }
+                if f[3].split(separator: ",").contains(where: { $0 == name }) { groups.append(gid) }
+            }
+        }
+        return Account(home: home, groups: groups)
+    }
+
+    static func read(rootfs: String, path: String) -> String? {
+        let root = open(rootfs, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { return nil }
+        defer { close(root) }
+        // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+        let fd = corral_openat2(root, path, O_RDONLY | O_CLOEXEC, 0, 0x10 | 0x02)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while out.count < 4 << 20 {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

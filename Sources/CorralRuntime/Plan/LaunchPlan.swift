@@ -1,0 +1,94 @@
+/// One mount operation for the C executor (see `struct corral_mount`).
+struct MountOp: Equatable {
+    enum Kind: Int32 { case fs = 1, bind = 2, remount = 3, symlink = 4, mkdir = 5 }
+    var kind: Kind
+    var dest: String
+    var source: String? = nil
+    var fstype: String? = nil
+    var data: [String] = []
+    var recursive = false
+    var destIsFile = false
+    var attrSet: UInt64 = 0
+    var attrClr: UInt64 = 0
+    var rattrSet: UInt64 = 0
+    var rattrClr: UInt64 = 0
+    var propagation: UInt64 = 0
+    var propagationRecursive = false
+    var mode: UInt32 = 0o755
+    /// For error messages: the config's type ("bind" for binds) and index in `mounts`, -1 for implicit ones.
+    var label: String
+    var configIndex: Int
+}
+
+/// A device node to create (see `struct corral_device`).
+struct DeviceOp: Equatable {
+    var path: String
+    var mode: UInt32
+    var major: UInt32
+    var minor: UInt32
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+    var bindFromHost = false
+}
+
+/// A namespace to join: the path from the config and its CLONE_NEW* flag (the fd is opened at launch).
+struct NamespaceJoin: Equatable {
+    var path: String
+    var flag: UInt64
+    var type: String
+}
+
+/// Everything a launch needs, validated and resolved: the immutable result of planning. Nothing in here is
+/// checked again later; the launcher only opens fds and hands it to C.
+struct LaunchPlan {
+    var cloneFlags: UInt64 = 0
+    var unshareFlags: UInt64 = 0
+    var mustFork = false
+    var joins: [NamespaceJoin] = []
+    var newUserNS = false
+    var newNamespaces: UInt64 = 0
+    var uidMappings: [(UInt32, UInt32, UInt32)] = []
+    var gidMappings: [(UInt32, UInt32, UInt32)] = []
+    var timeOffsets: [Int64]? = nil
+
+    var hostname: String? = nil
+    var domainname: String? = nil
+
+    var rootfs = ""
+    var mountNS = false
+    var rootPropagation: UInt64 = Propagation.slave | Propagation.rec
+    var rootPropagationAfter: UInt64 = 0
+    var mounts: [MountOp] = []
+    var devices: [DeviceOp] = []
+    var noPivot = false
+    var readonlyRoot = false
+    var sysctl: [(String, String)] = []
+    var maskedPaths: [String] = []
+    var readonlyPaths: [String] = []
+    var cwd = "/"
+
+    var rlimits: [(Int32, UInt64, UInt64)] = []
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+    var groups: [UInt32] = []
+    var umask: Int32 = -1
+    var capabilities: CapabilitySets? = nil
+    var noNewPrivileges = false
+    var oomScoreAdj: Int? = nil
+    var keyringName: String? = nil
+
+    var args: [String] = []
+    var env: [String] = []
+    var terminal = false
+    var consoleSize: (rows: UInt16, cols: UInt16) = (0, 0)
+    var preserveFDs = 0
+}
+
+/// The five capability sets as bit masks (bit n = capability number n).
+struct CapabilitySets: Equatable {
+    var bounding: UInt64 = 0
+    var effective: UInt64 = 0
+    var inheritable: UInt64 = 0
+    var permitted: UInt64 = 0
+    var ambient: UInt64 = 0
+}

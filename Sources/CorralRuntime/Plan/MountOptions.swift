@@ -1,0 +1,114 @@
+import Glibc
+
+// MOUNT_ATTR_* (linux/mount.h) and MS_* propagation flags, spelled out: the Swift importer does not see every
+// macro, and the values are kernel ABI.
+enum MountAttr {
+    static let rdonly: UInt64 = 0x1
+    static let nosuid: UInt64 = 0x2
+    static let nodev: UInt64 = 0x4
+    static let noexec: UInt64 = 0x8
+    static let atimeMask: UInt64 = 0x70
+    static let relatime: UInt64 = 0x0
+    static let noatime: UInt64 = 0x10
+    static let strictatime: UInt64 = 0x20
+    static let nodiratime: UInt64 = 0x80
+    static let nosymfollow: UInt64 = 0x200000
+}
+
+enum Propagation {
+    static let rec: UInt64 = 0x4000
+    static let unbindable: UInt64 = 0x20000
+    static let `private`: UInt64 = 0x40000
+    static let slave: UInt64 = 0x80000
+    static let shared: UInt64 = 0x100000
+}
+
+/// What the options of one config mount mean, after classification.
+struct ClassifiedOptions {
+    var bind = false
+    var recursive = false
+    var remount = false
+    var attrSet: UInt64 = 0
+    var attrClr: UInt64 = 0
+    var rattrSet: UInt64 = 0
+    var rattrClr: UInt64 = 0
+    var propagation: UInt64 = 0
+    var propagationRecursive = false
+    /// Superblock flags and filesystem-specific options, passed to fsconfig for new filesystems.
+    var data: [String] = []
+    /// Superblock-only flags, which a bind mount cannot honour.
+    var superblockFlags: [String] = []
+}
+
+/// Classifies mount options as runc and mount(8) understand them. Every option of runtime-spec's list is known;
+/// anything else is filesystem data (fsconfig decides, and rejects what it does not know).
+enum MountOptions {
+    private enum Effect {
+        case set(UInt64), clear(UInt64), atime(UInt64), rset(UInt64), rclear(UInt64), ratime(UInt64)
+        case prop(UInt64, recursive: Bool)
+        case bind(recursive: Bool), remount
+        case superblock(String?)   // nil: the default state, nothing to pass
+        case none
+    }
+
+    private static let table: [String: Effect] = [
+        "ro": .set(MountAttr.rdonly), "rw": .none,
+        "nosuid": .set(MountAttr.nosuid), "suid": .none,
+        "nodev": .set(MountAttr.nodev), "dev": .none,
+        "noexec": .set(MountAttr.noexec), "exec": .none,
+        "noatime": .atime(MountAttr.noatime), "atime": .none,
+        "relatime": .atime(MountAttr.relatime), "norelatime": .none,
+        "strictatime": .atime(MountAttr.strictatime), "nostrictatime": .none,
+        "nodiratime": .set(MountAttr.nodiratime), "diratime": .clear(MountAttr.nodiratime),
+        "nosymfollow": .set(MountAttr.nosymfollow), "symfollow": .clear(MountAttr.nosymfollow),
+        "rro": .rset(MountAttr.rdonly), "rrw": .rclear(MountAttr.rdonly),
+        "rnosuid": .rset(MountAttr.nosuid), "rsuid": .rclear(MountAttr.nosuid),
+        "rnodev": .rset(MountAttr.nodev), "rdev": .rclear(MountAttr.nodev),
+        "rnoexec": .rset(MountAttr.noexec), "rexec": .rclear(MountAttr.noexec),
+        "rnodiratime": .rset(MountAttr.nodiratime), "rdiratime": .rclear(MountAttr.nodiratime),
+        "rnoatime": .ratime(MountAttr.noatime), "ratime": .ratime(MountAttr.relatime),
+        "rrelatime": .ratime(MountAttr.relatime), "rnorelatime": .ratime(MountAttr.relatime),
+        "rstrictatime": .ratime(MountAttr.strictatime), "rnostrictatime": .ratime(MountAttr.relatime),
+        "rnosymfollow": .rset(MountAttr.nosymfollow), "rsymfollow": .rclear(MountAttr.nosymfollow),
+        "bind": .bind(recursive: false), "rbind": .bind(recursive: true), "remount": .remount,
+        "private": .prop(Propagation.private, recursive: false), "rprivate": .prop(Propagation.private, recursive: true),
+        "shared": .prop(Propagation.shared, recursive: false), "rshared": .prop(Propagation.shared, recursive: true),
+        "slave": .prop(Propagation.slave, recursive: false), "rslave": .prop(Propagation.slave, recursive: true),
+        "unbindable": .prop(Propagation.unbindable, recursive: false),
+        "runbindable": .prop(Propagation.unbindable, recursive: true),
+        "sync": .superblock("sync"), "async": .superblock(nil), "dirsync": .superblock("dirsync"),
+        "mand": .superblock("mand"), "nomand": .superblock(nil),
+        "lazytime": .superblock("lazytime"), "nolazytime": .superblock(nil),
+        "iversion": .superblock("iversion"), "noiversion": .superblock(nil),
+        "defaults": .none, "silent": .none, "loud": .none,
+    ]
+
+    /// Classifies `options`; `path` is the JSON path of the options array, for errors.
+    static func classify(_ options: [String], path: String) throws(RuntimeError) -> ClassifiedOptions {
+        var c = ClassifiedOptions()
+        for (i, opt) in options.enumerated() {
+            if opt == "idmap" || opt == "ridmap" || opt == "tmpcopyup" {
+                throw RuntimeError(.unsupported, "\(path)[\(i)]: mount option \"\(opt)\" is not supported by this version of corral")
+            }
+            guard let effect = table[opt] else {
+                if opt.isEmpty { throw RuntimeError(.config, "\(path)[\(i)]: empty mount option") }
+                c.data.append(opt)
+                continue
+            }
+            switch effect {
+            case .set(let a): c.attrSet |= a; c.attrClr &= ~a
+            case .clear(let a): c.attrClr |= a; c.attrSet &= ~a
+            case .atime(let a): c.attrClr |= MountAttr.atimeMask; c.attrSet = (c.attrSet & ~MountAttr.atimeMask) | a
+            case .rset(let a): c.rattrSet |= a; c.rattrClr &= ~a
+            case .rclear(let a): c.rattrClr |= a; c.rattrSet &= ~a
+            case .ratime(let a): c.rattrClr |= MountAttr.atimeMask; c.rattrSet = (c.rattrSet & ~MountAttr.atimeMask) | a
+            case .prop(let p, let rec): c.propagation = p; c.propagationRecursive = rec
+            case .bind(let rec): c.bind = true; c.recursive = c.recursive || rec
+            case .remount: c.remount = true
+            case .superblock(let f): if let f { c.data.append(f); c.superblockFlags.append(f) }
+            case .none: break
+            }
+        }
+        return c
+    }
+}

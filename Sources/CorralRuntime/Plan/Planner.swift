@@ -1,0 +1,258 @@
+import CCorral
+import CorralSpec
+import Glibc
+
+/// Options of `create`/`run` that shape the plan.
+struct PlanOptions {
+    var id: String
+    var bundle: String
+    var noPivot = false
+    var noNewKeyring = false
+    var hasConsoleSocket = false
+    /// `run` in the foreground relays a terminal itself; create/detached runs need a console socket.
+    var terminalRelay = false
+    var preserveFDs = 0
+}
+
+/// Turns a decoded config.json into a `LaunchPlan`, validating everything first: an invalid or unsupported value
+/// is an error naming the JSON path and the value, raised before anything exists on the host.
+enum Planner {
+    static let namespaceFlags: [NamespaceType: UInt64] = [
+        .pid: 0x2000_0000, .network: 0x4000_0000, .mount: 0x0002_0000, .ipc: 0x0800_0000,
+        .uts: 0x0400_0000, .user: 0x1000_0000, .cgroup: 0x0200_0000, .time: 0x80,
+    ]
+    static let cloneNewUser: UInt64 = 0x1000_0000
+    static let cloneNewTime: UInt64 = 0x80
+
+    static func plan(_ spec: Spec, options: PlanOptions, warn: (String) -> Void) throws(RuntimeError) -> LaunchPlan {
+        var plan = LaunchPlan()
+        try planRoot(spec, options, &plan)
+        try planNamespaces(spec, &plan)
+        try planProcess(spec, options, &plan, warn: warn)
+        try planFilesystem(spec, options, &plan)
+        try planUnsupported(spec)
+        return plan
+    }
+
+    // MARK: root
+
+    private static func planRoot(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan) throws(RuntimeError) {
+        guard let root = spec.root else { throw RuntimeError(.config, "root: required field is missing") }
+        let path = root.path.hasPrefix("/") ? Files.clean(root.path) : Files.clean(o.bundle + "/" + root.path)
+        var st = stat()
+        if stat(path, &st) != 0 {
+            throw RuntimeError(.config, "invalid rootfs: stat \(path): \(errnoText(errno))")
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            throw RuntimeError(.config, "invalid rootfs: \(path) is not a directory")
+        }
+        plan.rootfs = path
+        plan.readonlyRoot = root.readonly ?? false
+        plan.noPivot = o.noPivot
+    }
+
+    // MARK: namespaces
+
+    private static func planNamespaces(_ spec: Spec, _ plan: inout LaunchPlan) throws(RuntimeError) {
+        let linux = spec.linux
+        var newFlags: UInt64 = 0
+        var present: Set<NamespaceType> = []
+        for (i, ns) in (linux?.namespaces ?? []).enumerated() {
+            let flag = namespaceFlags[ns.type]!
+            present.insert(ns.type)
+            if let path = ns.path, !path.isEmpty {
+                plan.joins.append(NamespaceJoin(path: path, flag: flag, type: ns.type.rawValue))
+                _ = i
+            } else {
+                newFlags |= flag
+            }
+        }
+        // The user namespace is joined first so that the others are entered with its credentials.
+        plan.joins.sort { a, b in a.flag == cloneNewUser && b.flag != cloneNewUser }
+        plan.newNamespaces = newFlags
+        plan.newUserNS = newFlags & cloneNewUser != 0
+        plan.mustFork = !plan.joins.isEmpty || newFlags & cloneNewTime != 0
+        if plan.mustFork { plan.unshareFlags = newFlags } else { plan.cloneFlags = newFlags }
+        plan.mountNS = present.contains(.mount)
+        if !plan.mountNS {
+            throw RuntimeError(.config, "linux.namespaces: a mount namespace is required")
+        }
+
+        let uidMaps = linux?.uidMappings ?? [], gidMaps = linux?.gidMappings ?? []
+        if plan.newUserNS {
+            if uidMaps.isEmpty { throw RuntimeError(.config, "linux.uidMappings: required with a new user namespace") }
+            if gidMaps.isEmpty { throw RuntimeError(.config, "linux.gidMappings: required with a new user namespace") }
+        } else if !uidMaps.isEmpty || !gidMaps.isEmpty {
+            throw RuntimeError(.config, "linux.uidMappings: id mappings need a new user namespace (linux.namespaces has none)")
+        }
+        plan.uidMappings = uidMaps.map { ($0.containerID, $0.hostID, $0.size) }
+        plan.gidMappings = gidMaps.map { ($0.containerID, $0.hostID, $0.size) }
+
+        if let host = spec.hostname, !host.isEmpty {
+            if !present.contains(.uts) { throw RuntimeError(.config, "hostname: unable to set hostname without a private UTS namespace") }
+            plan.hostname = host
+        }
+        if let dom = spec.domainname, !dom.isEmpty {
+            if !present.contains(.uts) { throw RuntimeError(.config, "domainname: unable to set domainname without a private UTS namespace") }
+            plan.domainname = dom
+        }
+        if let offsets = linux?.timeOffsets, !offsets.isEmpty {
+            if newFlags & cloneNewTime == 0 {
+                throw RuntimeError(.config, "linux.timeOffsets: time offsets need a new time namespace")
+            }
+            let mono = offsets["monotonic"], boot = offsets["boottime"]
+            plan.timeOffsets = [mono?.secs ?? 0, Int64(mono?.nanosecs ?? 0), boot?.secs ?? 0, Int64(boot?.nanosecs ?? 0)]
+        }
+
+        if let sysctl = linux?.sysctl {
+            for key in sysctl.keys.sorted() {
+                try checkSysctl(key, present: present, joined: Set(plan.joins.map { $0.type }))
+                plan.sysctl.append((key.replacingDots(), sysctl[key]!))
+            }
+        }
+    }
+
+    /// Only sysctls that belong to a namespace the container owns may be set (runc's rule).
+    private static func checkSysctl(_ key: String, present: Set<NamespaceType>, joined: Set<String>) throws(RuntimeError) {
+        let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                   "kernel.shmmni", "kernel.shm_rmid_forced"]
+        if ipc.contains(key) || key.hasPrefix("fs.mqueue.") {
+            if present.contains(.ipc) { return }
+            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"ipc\" namespace")
+        }
+        if key.hasPrefix("net.") {
+            if present.contains(.network) { return }
+            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" not allowed in host network namespace")
+        }
+        if key == "kernel.domainname" || key == "kernel.hostname" {
+            if present.contains(.uts) { return }
+            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"uts\" namespace")
+        }
+        throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not in a separate kernel namespace")
+    }
+
+    // MARK: process
+
+    private static func planProcess(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan, warn: (String) -> Void) throws(RuntimeError) {
+        guard let process = spec.process else { throw RuntimeError(.config, "process: required field is missing") }
+        guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
+            throw RuntimeError(.config, "process.args: args must not be empty")
+        }
+        plan.args = args
+        plan.cwd = Files.clean(process.cwd)
+        plan.uid = process.user.uid
+        plan.gid = process.user.gid
+        plan.umask = process.user.umask.map { Int32($0 & 0o777) } ?? -1
+        plan.terminal = process.terminal ?? false
+        if plan.terminal && !o.hasConsoleSocket && !o.terminalRelay {
+            throw RuntimeError(.config, "process.terminal: cannot allocate tty if corral will detach without setting console socket")
+        }
+        if !plan.terminal && o.hasConsoleSocket {
+            throw RuntimeError(.config, "process.terminal: cannot use console socket if corral will not allocate tty")
+        }
+        if let size = process.consoleSize { plan.consoleSize = (UInt16(clamping: size.height), UInt16(clamping: size.width)) }
+        for r in process.rlimits ?? [] {
+            if r.soft > r.hard {
+                throw RuntimeError(.config, "process.rlimits: \(r.type.rawValue): soft limit \(r.soft) is above the hard limit \(r.hard)")
+            }
+            plan.rlimits.append((r.type.resource, r.soft, r.hard))
+        }
+        if let caps = process.capabilities {
+            let last = CapabilityNames.lastCap
+            var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
+            // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns and
+            // goes on for the others. Decide it here, visibly, instead of in the child.
+            let raisable = sets.ambient & sets.permitted & sets.inheritable
+            if raisable != sets.ambient {
+                let dropped = (0..<64).filter { sets.ambient & ~raisable & (1 << UInt64($0)) != 0 }
+                    .map { $0 < CapabilityNames.all.count ? CapabilityNames.all[$0] : String($0) }
+                warn("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
+                sets.ambient = raisable
+            }
+            plan.capabilities = sets
+        }
+        plan.noNewPrivileges = process.noNewPrivileges ?? false
+        plan.oomScoreAdj = process.oomScoreAdj
+        if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
+            throw RuntimeError(.config, "process.oomScoreAdj: \(adj) is outside -1000..1000")
+        }
+        plan.keyringName = o.noNewKeyring ? nil : "_ses.\(o.id)"
+        plan.preserveFDs = o.preserveFDs
+
+        // runc looks the user up in the container's /etc/passwd and /etc/group: HOME when the config has none,
+        // and the supplementary groups the user is a member of, before the config's additionalGids.
+        let account = ContainerAccounts.lookup(rootfs: plan.rootfs, uid: plan.uid)
+        plan.groups = account.groups + (process.user.additionalGids ?? [])
+        var env = process.env ?? []
+        if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + account.home) }
+        plan.env = env
+    }
+
+    // MARK: filesystem
+
+    private static func planFilesystem(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan) throws(RuntimeError) {
+        if let prop = spec.linux?.rootfsPropagation {
+            let (flag, rec): (UInt64, Bool) = switch prop {
+            case .shared: (Propagation.shared, false)
+            case .rshared: (Propagation.shared, true)
+            case .slave: (Propagation.slave, false)
+            case .rslave: (Propagation.slave, true)
+            case .private: (Propagation.private, false)
+            case .rprivate: (Propagation.private, true)
+            case .unbindable: (Propagation.unbindable, false)
+            case .runbindable: (Propagation.unbindable, true)
+            }
+            plan.rootPropagation = flag | (rec ? Propagation.rec : 0)
+            if flag == Propagation.shared { plan.rootPropagationAfter = plan.rootPropagation }
+        }
+        var devIsBind = false
+        for (i, m) in (spec.mounts ?? []).enumerated() {
+            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle)
+            if Files.clean(m.destination) == "/dev", ops.contains(where: { $0.kind == .bind }) { devIsBind = true }
+            plan.mounts += ops
+        }
+        if !devIsBind {
+            let inUserNS = plan.newUserNS || plan.joins.contains { $0.flag == cloneNewUser }
+            plan.devices = try DevicePlanner.devices(spec.linux?.devices ?? [], inUserNS: inUserNS)
+            plan.mounts += DevicePlanner.symlinks(devices: plan.devices)
+        } else if let devs = spec.linux?.devices, !devs.isEmpty {
+            throw RuntimeError(.config, "linux.devices: cannot create devices when /dev is a bind mount")
+        }
+        plan.maskedPaths = spec.linux?.maskedPaths ?? []
+        plan.readonlyPaths = spec.linux?.readonlyPaths ?? []
+        // runc creates a missing working directory inside the rootfs.
+        plan.mounts.append(MountOp(kind: .mkdir, dest: plan.cwd, label: "cwd", configIndex: -1))
+    }
+
+    // MARK: not yet implemented
+
+    /// Fields this version cannot honour yet are refused, never ignored.
+    private static func planUnsupported(_ spec: Spec) throws(RuntimeError) {
+        func refuse(_ path: String) -> RuntimeError {
+            RuntimeError(.unsupported, "\(path): not supported by this version of corral")
+        }
+        let l = spec.linux
+        if l?.seccomp != nil { throw refuse("linux.seccomp") }
+        if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
+        if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
+        if let nd = l?.netDevices, !nd.isEmpty { throw refuse("linux.netDevices") }
+        if let p = l?.personality { if p.domain != .LINUX || !(p.flags ?? []).isEmpty { throw refuse("linux.personality") } }
+        if let label = l?.mountLabel, !label.isEmpty { throw refuse("linux.mountLabel") }
+        if let p = spec.process {
+            if let a = p.apparmorProfile, !a.isEmpty { throw refuse("process.apparmorProfile") }
+            if let s = p.selinuxLabel, !s.isEmpty { throw refuse("process.selinuxLabel") }
+            if p.scheduler != nil { throw refuse("process.scheduler") }
+            if p.ioPriority != nil { throw refuse("process.ioPriority") }
+            if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
+        }
+        if let h = spec.hooks {
+            let all = [h.prestart, h.createRuntime, h.createContainer, h.startContainer, h.poststart, h.poststop]
+            if all.contains(where: { !($0 ?? []).isEmpty }) { throw refuse("hooks") }
+        }
+    }
+}
+
+extension String {
+    /// sysctl names use dots; their /proc/sys paths use slashes.
+    func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
+}

@@ -1,0 +1,109 @@
+import CorralSpec
+import Glibc
+
+/// File helpers on raw fds; every fd is opened O_CLOEXEC so nothing leaks into a container.
+enum Files {
+    static func read(_ path: String) throws(RuntimeError) -> [UInt8] {
+        do { return try Spec.readFile(path) } catch { throw RuntimeError(.system, error.message) }
+    }
+
+    static func readString(_ path: String) -> String? {
+        guard let b = try? Spec.readFile(path) else { return nil }
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and rename(2), so readers never see a partial file
+    /// (pid files: the shim reads them as soon as `create` exits).
+    static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(RuntimeError) {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        if fd < 0 { throw .system("open \(tmp)", errno) }
+        let ok = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        let err = errno
+        close(fd)
+        if !ok { unlink(tmp); throw .system("write \(tmp)", err) }
+        if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw .system("rename \(tmp)", e) }
+    }
+
+    static func writeAtomic(_ path: String, _ text: String, mode: mode_t = 0o644) throws(RuntimeError) {
+        try writeAtomic(path, Array(text.utf8), mode: mode)
+    }
+
+    static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
+        var off = 0
+        while off < buf.count {
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            off += n
+        }
+        return true
+    }
+
+    /// mkdir -p with `mode` for created components.
+    static func mkdirAll(_ path: String, mode: mode_t) throws(RuntimeError) {
+        if isDirectory(path) { return }
+        var cur = path.hasPrefix("/") ? "" : "."
+        for comp in path.split(separator: "/") {
+            cur += "/" + comp
+            if mkdir(cur, mode) != 0 && errno != EEXIST { throw .system("mkdir \(cur)", errno) }
+        }
+    }
+
+    /// Removes a directory tree (used for state dirs we created; never follows symlinks).
+    static func removeAll(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd >= 0 {
+            if let dir = fdopendir(fd) {
+                var names: [String] = []
+                while let ent = readdir(dir) {
+                    let name = withUnsafePointer(to: ent.pointee.d_name) {
+                        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                    }
+                    if name != "." && name != ".." { names.append(name) }
+                }
+                closedir(dir)
+                for n in names {
+                    let child = path + "/" + n
+                    var st = stat()
+                    if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { removeAll(child) } else { unlink(child) }
+                }
+            } else {
+                close(fd)
+            }
+        }
+        rmdir(path)
+    }
+
+    /// Absolute form of `path` against the current directory, cleaned of "." and ".." lexically
+    /// (Go's filepath.Abs, which runc uses for --bundle and --pid-file; symlinks are not resolved).
+    static func absolute(_ path: String) -> String {
+        var full = path
+        if !path.hasPrefix("/") {
+            var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
+            let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
+            full = cwd + "/" + path
+        }
+        return clean(full)
+    }
+
+    /// Lexical cleaning of an absolute path (Go's filepath.Clean).
+    static func clean(_ path: String) -> String {
+        var out: [Substring] = []
+        for comp in path.split(separator: "/") {
+            if comp == "." { continue }
+            if comp == ".." { if !out.isEmpty { out.removeLast() }; continue }
+            out.append(comp)
+        }
+        return "/" + out.joined(separator: "/")
+    }
+}

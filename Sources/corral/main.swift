@@ -1,0 +1,4 @@
+import CorralRuntime
+import Glibc
+
+exit(Corral.main(CommandLine.arguments))
