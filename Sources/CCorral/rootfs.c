@@ -23,11 +23,20 @@ int resolve_in_root(int rootfd, const char *path, int flags) {
     return x_openat2(rootfd, path, (flags ? flags : O_PATH) | O_CLOEXEC, 0, RESOLVE_FLAGS);
 }
 
+static int mkdir_walk(int rootfd, const char *path, int last_is_file, uint32_t mode, int depth);
+
 int resolve_mkdir_in_root(int rootfd, const char *path, int create, int last_is_file, uint32_t mode) {
     int fd = resolve_in_root(rootfd, path, 0);
     if (fd != -ENOENT || !create) return fd;
-    // Walk the components: resolve each prefix from the root (never from a string we built earlier), and
-    // create what is missing relative to the already-verified parent fd, refusing to follow anything new.
+    return mkdir_walk(rootfd, path, last_is_file, mode, 0);
+}
+
+/// Creates the missing components of `path`. Each prefix is resolved from the root (never from a string we
+/// built earlier) and what is missing is created relative to the verified parent fd without following the new
+/// name. A dangling symlink met on the way is followed *inside* the root, as runc does (its target is created
+/// under the rootfs, never on the host), by restarting with the link text joined to the rest of the path.
+static int mkdir_walk(int rootfd, const char *path, int last_is_file, uint32_t mode, int depth) {
+    if (depth > 40) return -ELOOP;
     char prefix[CORRAL_PATH_MAX];
     size_t len = c_strlen(path), pos = 0;
     if (len >= sizeof prefix) return -ENAMETOOLONG;
@@ -47,6 +56,18 @@ int resolve_mkdir_in_root(int rootfd, const char *path, int create, int last_is_
             size_t nlen = pos - start;
             if (nlen >= sizeof name) { x_close(parent); return -ENAMETOOLONG; }
             memcpy(name, path + start, nlen); name[nlen] = 0;
+            char link[CORRAL_PATH_MAX];
+            long l = RSYS(SYS_readlinkat, parent, name, link, sizeof link - 1);
+            if (l > 0) {
+                // A dangling symlink: continue at its target, resolved in the root.
+                link[l] = 0;
+                char again[CORRAL_PATH_MAX];
+                if (link[0] == '/') { c_strlcpy(again, link, sizeof again); }
+                else { memcpy(again, path, start); again[start] = 0; c_strlcat(again, link, sizeof again); }
+                c_strlcat(again, path + pos, sizeof again);
+                x_close(parent);
+                return mkdir_walk(rootfd, again, last_is_file, mode, depth + 1);
+            }
             if (last && last_is_file) {
                 int f = (int)RSYS(SYS_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
                 if (f < 0 && f != -EEXIST) { x_close(parent); return f; }
@@ -184,27 +205,47 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     x_close(dest);
 }
 
-/// pivot_root(2) refuses a new root whose parent mount is shared: when "/" was made shared on purpose, make the
-/// mount that holds the rootfs directory private (found by walking up while the mount id stays the same).
+// statmount(2) (Linux 6.8); the Debian 12 headers predate it.
+struct cr_mnt_id_req { uint32_t size, spare; uint64_t mnt_id, param, mnt_ns_id; };
+struct cr_statmount {
+    uint32_t size, mnt_opts; uint64_t mask; uint32_t sb_dev_major, sb_dev_minor; uint64_t sb_magic;
+    uint32_t sb_flags, fs_type; uint64_t mnt_id, mnt_parent_id; uint32_t mnt_id_old, mnt_parent_id_old;
+    uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+    uint32_t mnt_root, mnt_point; uint64_t mnt_ns_id; uint64_t spare2[49];
+};
+#define CR_SYS_statmount 457
+#define CR_STATX_MNT_ID_UNIQUE 0x4000U
+#define CR_STATMOUNT_MNT_BASIC 0x2U
+
+/// pivot_root(2) refuses a new root whose parent mount is shared. Like runc, make the mount holding the rootfs
+/// directory private when (and only when) it is shared after "/" got its propagation. Without statmount
+/// (kernels before 6.8) the mount is made private unconditionally.
 static void make_rootfs_parent_private(const struct corral_plan *p) {
+    struct statx sx;
+    long r = RSYS(SYS_statx, AT_FDCWD, p->rootfs, 0, CR_STATX_MNT_ID_UNIQUE, &sx);
+    if (r == 0 && (sx.stx_mask & CR_STATX_MNT_ID_UNIQUE)) {
+        struct cr_mnt_id_req req = { .size = 24, .mnt_id = sx.stx_mnt_id, .param = CR_STATMOUNT_MNT_BASIC };
+        char buf[sizeof(struct cr_statmount) + 64] __attribute__((aligned(8)));
+        struct cr_statmount *sm = (struct cr_statmount *)buf;
+        r = RSYS(CR_SYS_statmount, &req, sm, sizeof buf, 0);
+        if (r == 0 && (sm->mask & CR_STATMOUNT_MNT_BASIC) && !(sm->mnt_propagation & MS_SHARED)) return;
+    }
+    // Shared (or unknown): privatise the mount point holding the rootfs, found by walking up while the mount
+    // id stays the same.
     char path[CORRAL_PATH_MAX];
     c_strlcpy(path, p->rootfs, sizeof path);
-    size_t n = c_strlen(path);
-    char *slash = path + n; while (slash > path && *slash != '/') slash--;
-    if (slash == path) path[1] = 0; else *slash = 0;
-    struct statx sx;
     if (RSYS(SYS_statx, AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0) child_fail(p, CORRAL_STAGE_ROOTFS, errno, -1, "statx ", path);
     uint64_t id = sx.stx_mnt_id;
     for (;;) {
-        n = c_strlen(path);
+        size_t n = c_strlen(path);
         if (n <= 1) break;
         char up[CORRAL_PATH_MAX]; c_strlcpy(up, path, sizeof up);
-        slash = up + n; while (slash > up && *slash != '/') slash--;
+        char *slash = up + n; while (slash > up && *slash != '/') slash--;
         if (slash == up) up[1] = 0; else *slash = 0;
         if (RSYS(SYS_statx, AT_FDCWD, up, 0, STATX_MNT_ID, &sx) < 0 || sx.stx_mnt_id != id) break;
         c_strlcpy(path, up, sizeof path);
     }
-    long r = RSYS(SYS_mount, NULL, path, NULL, MS_PRIVATE, NULL);
+    r = RSYS(SYS_mount, NULL, path, NULL, MS_PRIVATE, NULL);
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "make rootfs parent private: ", path);
 }
 
@@ -254,13 +295,14 @@ static void setup_devices(const struct corral_plan *p) {
 void setup_rootfs(const struct corral_plan *p) {
     long r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation, NULL);
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "set propagation of /", NULL);
-    if (p->root_propagation & MS_SHARED) make_rootfs_parent_private(p);
-    // The rootfs must be a mount point of its own for pivot_root: bind it onto itself (recursively, as runc).
-    int tree = x_open_tree(AT_FDCWD, p->rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-    if (tree < 0) child_fail(p, CORRAL_STAGE_ROOTFS, tree, -1, "bind rootfs ", p->rootfs);
-    r = x_move_mount(tree, "", AT_FDCWD, p->rootfs, MOVE_MOUNT_F_EMPTY_PATH);
+    make_rootfs_parent_private(p);
+    // The rootfs must be a mount point of its own for pivot_root: bind it onto itself, recursively. A classic
+    // bind (not an open_tree clone, which comes out private) keeps the source's propagation, as runc's does.
+    // The rootfs is a host path given by the caller, so resolving it as a string here is what runc does too.
+    r = RSYS(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL);
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "bind rootfs ", p->rootfs);
-    g_rootfd = tree;  // names the root of the attached bind from now on
+    g_rootfd = (int)RSYS(SYS_openat, AT_FDCWD, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (g_rootfd < 0) child_fail(p, CORRAL_STAGE_ROOTFS, g_rootfd, -1, "open rootfs ", p->rootfs);
     for (int i = 0; i < p->nmounts; i++) do_mount(p, &p->mounts[i], i);
     setup_devices(p);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
 
 sigset_t corral_saved_sigmask;
 
@@ -128,11 +130,32 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
     syscall(SYS_exit_group, 255);
 }
 
+/// Closes every inherited fd the child does not need (the runtime's lock on the state dir, its log file, ...):
+/// CLOEXEC only acts at execve, and the parked init lives until `start`. Kept: stdio, the preserved range, and
+/// the fds the plan names.
+static void close_unneeded_fds(const struct corral_plan *p) {
+    int keep[8 + 64], n = 0;
+    keep[n++] = p->sync_fd;
+    if (p->exec_fifo_dirfd >= 0) keep[n++] = p->exec_fifo_dirfd;
+    if (p->console_socket_fd >= 0) keep[n++] = p->console_socket_fd;
+    for (int i = 0; i < p->njoins && n < (int)(sizeof keep / sizeof keep[0]); i++) keep[n++] = p->joins[i].fd;
+    for (int i = 1; i < n; i++)           // insertion sort: a handful of entries
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    unsigned lo = 3 + (unsigned)p->preserve_fds;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < (int)lo) continue;
+        if ((unsigned)keep[i] > lo) RSYS(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    RSYS(SYS_close_range, lo, ~0U, 0);
+}
+
 __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     // Non-dumpable during setup (CVE-2016-9962): nothing in the container can ptrace us or open our /proc files.
     prctl(PR_SET_DUMPABLE, 0);
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
     reset_signals();
+    close_unneeded_fds(p);
     RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later
 
     if (p->must_fork) {
@@ -140,6 +163,16 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     } else if (p->new_userns) {
         wait_for_maps(p);
         become_ns_root(p);
+    }
+    if (p->loopback_up) {
+        int sock = (int)RSYS(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        c_strlcpy(ifr.ifr_name, "lo", sizeof ifr.ifr_name);
+        if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) child_fail(p, CORRAL_STAGE_SETUP, sock < 0 ? sock : errno, -1, "get flags of lo", NULL);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) child_fail(p, CORRAL_STAGE_SETUP, errno, -1, "bring lo up", NULL);
+        x_close(sock);
     }
     if (p->keyring_name) {
         long r = RSYS(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, p->keyring_name);

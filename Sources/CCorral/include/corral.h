@@ -93,6 +93,7 @@ struct corral_plan {
     int must_fork;             ///< joins, or a new time/pid namespace via unshare: fork once more, grandchild is init
     const struct corral_join *joins; int njoins;   ///< the user namespace (if any) first
     int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
+    int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair
     int exec_fifo_dirfd;       ///< O_PATH fd of the state dir holding "exec.fifo"; -1 for no parking (exec)
     int console_socket_fd;     ///< connected --console-socket, -1 when none

@@ -66,6 +66,7 @@ enum Launcher {
         c.joins = arena.copy(joinFDs)
         c.njoins = Int32(joinFDs.count)
         c.new_userns = plan.newUserNS ? 1 : 0
+        c.loopback_up = plan.newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = childEnd
         c.exec_fifo_dirfd = fifoDir
         c.console_socket_fd = console
