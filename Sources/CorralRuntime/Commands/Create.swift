@@ -50,7 +50,7 @@ extension Commands {
         let consoleSocketPath = o.string("console-socket")
         let options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
-        let plan = try Planner.plan(spec, options: options) { ctx.log.warn($0) }
+        let plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
 
         let store = ctx.store
         try Files.mkdirAll(store.root, mode: 0o700)

@@ -116,7 +116,7 @@ extension Commands {
         var rows: [JSONObject] = []
         for id in store.ids() {
             guard let h = try? store.open(id, lock: false) else { continue }
-            rows.append(h.state.ociState(status: h.status))
+            rows.append(h.state.ociState(status: h.status, withOwner: true))
         }
         if o.bool("quiet") {
             printOut(rows.map { ($0["id"]?.stringValue ?? "") + "\n" }.joined())

@@ -24,11 +24,13 @@ enum Planner {
     static let cloneNewUser: UInt64 = 0x1000_0000
     static let cloneNewTime: UInt64 = 0x80
 
-    static func plan(_ spec: Spec, options: PlanOptions, warn: (String) -> Void) throws(RuntimeError) -> LaunchPlan {
+    /// `warn` gets problems the spec says to warn about (unknown capabilities); `note` gets debug-level facts
+    /// (stdout/stderr are the container's own during create and run, so only real problems go there).
+    static func plan(_ spec: Spec, options: PlanOptions, warn: (String) -> Void, note: (String) -> Void = { _ in }) throws(RuntimeError) -> LaunchPlan {
         var plan = LaunchPlan()
         try planRoot(spec, options, &plan)
         try planNamespaces(spec, &plan)
-        try planProcess(spec, options, &plan, warn: warn)
+        try planProcess(spec, options, &plan, warn: warn, note: note)
         try planFilesystem(spec, options, &plan)
         try planUnsupported(spec)
         return plan
@@ -133,7 +135,8 @@ enum Planner {
 
     // MARK: process
 
-    private static func planProcess(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan, warn: (String) -> Void) throws(RuntimeError) {
+    private static func planProcess(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan, warn: (String) -> Void,
+                                    note: (String) -> Void) throws(RuntimeError) {
         guard let process = spec.process else { throw RuntimeError(.config, "process: required field is missing") }
         guard let args = process.args, !args.isEmpty, !args[0].isEmpty else {
             throw RuntimeError(.config, "process.args: args must not be empty")
@@ -160,13 +163,14 @@ enum Planner {
         if let caps = process.capabilities {
             let last = CapabilityNames.lastCap
             var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
-            // The kernel raises an ambient capability only if it is permitted and inheritable; runc warns and
-            // goes on for the others. Decide it here, visibly, instead of in the child.
+            // The kernel raises an ambient capability only if it is permitted and inheritable; runc leaves the
+            // others out (runc spec's own default lists ambient caps it cannot raise). Decide it here, not in
+            // the child, and say so at debug level.
             let raisable = sets.ambient & sets.permitted & sets.inheritable
             if raisable != sets.ambient {
                 let dropped = (0..<64).filter { sets.ambient & ~raisable & (1 << UInt64($0)) != 0 }
                     .map { $0 < CapabilityNames.all.count ? CapabilityNames.all[$0] : String($0) }
-                warn("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
+                note("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
                 sets.ambient = raisable
             }
             plan.capabilities = sets

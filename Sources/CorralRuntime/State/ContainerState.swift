@@ -73,7 +73,8 @@ struct ContainerState {
     }
 
     /// `state`/`list` output in runc's field order; pid is 0 once stopped, annotations omitted when empty.
-    func ociState(status: Status) -> JSONObject {
+    /// runc leaves `owner` empty in `state` and fills it in `list`.
+    func ociState(status: Status, withOwner: Bool = false) -> JSONObject {
         var o = JSONObject()
         o["ociVersion"] = .string(ociVersion)
         o["id"] = .string(id)
@@ -82,7 +83,7 @@ struct ContainerState {
         o["bundle"] = .string(bundle)
         o["rootfs"] = .string(rootfs)
         o["created"] = .string(created)
-        o["owner"] = .string(owner)
+        o["owner"] = .string(withOwner ? owner : "")
         if !annotations.isEmpty {
             var a = JSONObject()
             for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
@@ -103,7 +104,7 @@ struct StateStore {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
                 || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
         }
-        if !ok { throw RuntimeError(.invalidArgument, "invalid container id format: \(id)") }
+        if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format: \(id)") }
     }
 
     func dir(_ id: String) -> String { root + "/" + id }

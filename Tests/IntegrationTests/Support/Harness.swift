@@ -1,0 +1,429 @@
+// Integration test harness: the runtime under test, temporary bundles, per-test state roots and
+// "leaves nothing behind" snapshots. XCTest + Glibc + CorralSpec only (no Foundation).
+import XCTest
+import Glibc
+import CorralSpec
+
+/// Absolute path of the package root, derived from this file's location
+/// (<root>/Tests/IntegrationTests/Support/Harness.swift).
+let packageRoot: String = {
+    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    parts.removeLast(4)
+    return parts.joined(separator: "/")
+}()
+
+/// The runtime under test: env CORRAL_TEST_RUNTIME (absolute path) or
+/// <package root>/.build/release/corral. Setting CORRAL_TEST_RUNTIME=/usr/bin/runc runs the SAME
+/// suite against runc, which proves the tests assert real runc-compatible behaviour.
+enum RuntimeUnderTest {
+    static let path: String = {
+        if let e = getenv("CORRAL_TEST_RUNTIME"), e.pointee != 0 { return String(cString: e) }
+        return packageRoot + "/.build/release/corral"
+    }()
+
+    /// True when the binary reports itself as runc (`--version` line 1 starts with "runc version").
+    static let isRunc: Bool = {
+        guard access(path, X_OK) == 0 else { return false }
+        let r = runCommand([path, "--version"], timeout: 10)
+        return r.stdout.hasPrefix("runc version ")
+    }()
+
+    static var isCorral: Bool { !isRunc }
+
+    /// The program name the runtime uses in `--version` ("runc", "corral").
+    static var name: String { isRunc ? "runc" : "corral" }
+}
+
+/// Skips (XCTSkip with a stated reason) unless we are root and the runtime binary, /bin/busybox
+/// and scripts/mkrootfs exist.
+func requireIntegrationEnvironment() throws {
+    if getuid() != 0 {
+        throw XCTSkip("integration tests need root (running as uid \(getuid()))")
+    }
+    if access(RuntimeUnderTest.path, X_OK) != 0 {
+        throw XCTSkip("runtime under test \(RuntimeUnderTest.path) is not executable; run scripts/build or set CORRAL_TEST_RUNTIME")
+    }
+    if access("/bin/busybox", X_OK) != 0 {
+        throw XCTSkip("/bin/busybox missing: install busybox-static (scripts/deps)")
+    }
+    if access(packageRoot + "/scripts/mkrootfs", X_OK) != 0 {
+        throw XCTSkip("\(packageRoot)/scripts/mkrootfs missing")
+    }
+}
+
+// MARK: - Bundles
+
+/// Path of the rootfs template shared by all bundles of this test process.
+let rootfsTemplate = integrationTmpBase + "/rootfs-template"
+
+/// Fills the template once per test process (scripts/mkrootfs is idempotent, so a template left by
+/// an earlier run is simply refreshed).
+private var rootfsTemplateReady = false
+private func ensureRootfsTemplate() throws {
+    if rootfsTemplateReady { return }
+    try makeDirectories(integrationTmpBase)
+    let r = runCommand([packageRoot + "/scripts/mkrootfs", rootfsTemplate], timeout: 60)
+    guard r.status == 0 else { throw HarnessError("scripts/mkrootfs \(rootfsTemplate) failed: \(r)") }
+    rootfsTemplateReady = true
+}
+
+/// A temporary bundle: a dir under /tmp/corral-it/ holding rootfs/ (busybox-static + applet
+/// symlinks, /etc/passwd and /etc/group with root and uid/gid 1001 "agent", dirs proc sys dev tmp
+/// etc ...) and config.json. `config` starts as the runc-spec default (terminal false, args
+/// ["/bin/true"]) built here as a literal, NOT by calling the runtime's `spec`, so the baseline
+/// does not depend on the code under test.
+final class TestBundle {
+    let dir: String
+    let rootfs: String
+    var config: JSONValue
+
+    init(file: StaticString = #filePath, line: UInt = #line) throws {
+        try ensureRootfsTemplate()
+        dir = try makeTempDir("bundle")
+        rootfs = dir + "/rootfs"
+        let r = runCommand(["cp", "-a", rootfsTemplate, rootfs], timeout: 60)
+        guard r.status == 0 else {
+            throw HarnessError("\(file):\(line): copying the rootfs template failed: \(r)")
+        }
+        config = TestBundle.defaultConfig()
+    }
+
+    var configPath: String { dir + "/config.json" }
+
+    /// process.args
+    func setArgs(_ args: [String]) {
+        config["process"]?["args"] = JSONValue(args)
+    }
+
+    /// Convenience: process.args = ["/bin/sh", "-c", script].
+    func setShell(_ script: String) {
+        setArgs(["/bin/sh", "-c", script])
+    }
+
+    /// Writes dir/config.json (compact).
+    func writeConfig() throws {
+        try writeFile(configPath, config.serialized())
+    }
+
+    /// Writes a file below rootfs/, creating missing parent directories.
+    func writeRootfsFile(_ relPath: String, _ contents: String, mode: mode_t = 0o755) throws {
+        let rel = relPath.hasPrefix("/") ? String(relPath.dropFirst()) : relPath
+        let full = rootfs + "/" + rel
+        if let slash = full.lastIndex(of: "/") {
+            try makeDirectories(String(full[..<slash]))
+        }
+        try writeFile(full, contents, mode: mode)
+    }
+
+    /// rm -rf the bundle dir (after lazily unmounting anything still mounted below it).
+    func remove() {
+        unmountEverything(below: dir)
+        _ = runCommand(["rm", "-rf", "--one-file-system", dir], timeout: 60)
+    }
+
+    /// The runc 1.1 `runc spec` default, except terminal false and args ["/bin/true"].
+    static func defaultConfig() -> JSONValue {
+        let caps: JSONValue = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        let capabilities: JSONValue = ["bounding": caps, "effective": caps, "permitted": caps, "ambient": caps]
+        let rlimits: JSONValue = [["type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024]]
+        let env: JSONValue = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]
+        let user: JSONValue = ["uid": 0, "gid": 0]
+        let process: JSONValue = [
+            "terminal": false,
+            "user": user,
+            "args": ["/bin/true"],
+            "env": env,
+            "cwd": "/",
+            "capabilities": capabilities,
+            "rlimits": rlimits,
+            "noNewPrivileges": true,
+        ]
+        let mounts: JSONValue = [
+            ["destination": "/proc", "type": "proc", "source": "proc"],
+            ["destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
+            ["destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]],
+            ["destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
+            ["destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]],
+            ["destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]],
+            ["destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]],
+        ]
+        let namespaces: JSONValue = [["type": "pid"], ["type": "network"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
+        let masked: JSONValue = [
+            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+        ]
+        let readonly: JSONValue = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        let devices: JSONValue = [["allow": false, "access": "rwm"]]
+        let linux: JSONValue = [
+            "resources": ["devices": devices],
+            "namespaces": namespaces,
+            "maskedPaths": masked,
+            "readonlyPaths": readonly,
+        ]
+        let root: JSONValue = ["path": "rootfs", "readonly": true]
+        return [
+            "ociVersion": "1.0.2-dev",
+            "process": process,
+            "root": root,
+            "hostname": "runc",
+            "mounts": mounts,
+            "linux": linux,
+        ]
+    }
+
+    // MARK: conveniences (additions to the documented API)
+
+    /// root.readonly
+    func setRootReadonly(_ readonly: Bool) {
+        config["root"]?["readonly"] = .bool(readonly)
+    }
+
+    /// process.terminal
+    func setTerminal(_ terminal: Bool) {
+        config["process"]?["terminal"] = .bool(terminal)
+    }
+
+    /// Appends a mount to config.mounts.
+    func addMount(destination: String, type: String?, source: String, options: [String] = []) {
+        var m: JSONValue = ["destination": .string(destination), "source": .string(source)]
+        if let type { m["type"] = .string(type) }
+        if !options.isEmpty { m["options"] = JSONValue(options) }
+        var list = config["mounts"]?.arrayValue ?? []
+        list.append(m)
+        config["mounts"] = .array(list)
+    }
+
+    /// Adds a writable tmpfs at /tmp (the default rootfs is read-only).
+    func addTmpfsTmp(options: [String] = ["nosuid", "nodev", "mode=1777", "size=16m"]) {
+        addMount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: options)
+    }
+
+    /// Bind-mounts a fresh host directory (<bundle>/shared-<name>) read-write at `destination`
+    /// inside the container and returns the host path: lets a test read what the container
+    /// wrote even after it exited (the default rootfs is read-only).
+    @discardableResult
+    func addSharedDir(at destination: String = "/shared") throws -> String {
+        let name = destination.split(separator: "/").joined(separator: "-")
+        let host = dir + "/shared-" + name
+        try makeDirectories(host, mode: 0o777)
+        _ = chmod(host, 0o777)
+        try makeDirectories(rootfs + destination)
+        addMount(destination: destination, type: "bind", source: host, options: ["rbind", "rw"])
+        return host
+    }
+
+    /// Removes a namespace type from linux.namespaces.
+    func removeNamespace(_ type: String) {
+        let list = config["linux"]?["namespaces"]?.arrayValue ?? []
+        config["linux"]?["namespaces"] = .array(list.filter { $0["type"]?.stringValue != type })
+    }
+}
+
+/// Lazily unmounts (deepest first) every mount point at or below `path` in our mount namespace.
+func unmountEverything(below path: String) {
+    let prefix = path.hasSuffix("/") ? path : path + "/"
+    guard let info = readFile("/proc/self/mountinfo") else { return }
+    var targets: [String] = []
+    for line in info.nonEmptyLines {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count > 4 else { continue }
+        let mp = unescapeMountinfo(String(fields[4]))
+        if mp == path || mp.hasPrefix(prefix) { targets.append(mp) }
+    }
+    for t in targets.sorted(by: { $0.count > $1.count }) {
+        _ = umount2(t, Int32(MNT_DETACH))
+    }
+}
+
+/// mountinfo escapes space, tab, newline and backslash as \ooo octal.
+private func unescapeMountinfo(_ s: String) -> String {
+    guard s.contains("\\") else { return s }
+    var out: [UInt8] = []
+    let b = Array(s.utf8)
+    var i = 0
+    while i < b.count {
+        if b[i] == 0x5C, i + 3 < b.count,
+           let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+            out.append(v)
+            i += 4
+        } else {
+            out.append(b[i])
+            i += 1
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+// MARK: - Runtime wrapper
+
+/// Every id handed out per state root, so HostSnapshot can look for cgroup directories named
+/// after them (the snapshot API only receives the root).
+private var idsByRoot: [String: [String]] = [:]
+
+/// A private state root per test, an id generator, and a wrapper around the runtime binary.
+final class Runtime {
+    /// The `--root` passed on every call.
+    let root: String
+    /// Ids handed out by `id(_:)`, deleted by `cleanup()`.
+    private(set) var ids: [String] = []
+    /// Host pids to SIGKILL in cleanup (e.g. container inits a test noted), in case delete fails.
+    var pidsToKill: [Int] = []
+
+    init() throws {
+        root = try makeTempDir("root", mode: 0o700)
+        idsByRoot[root] = []
+    }
+
+    /// A unique container id (`<prefix>-<random>`), remembered for cleanup.
+    func id(_ prefix: String = "t") -> String {
+        let i = "\(prefix)-\(randomHex(10))"
+        ids.append(i)
+        idsByRoot[root, default: []].append(i)
+        return i
+    }
+
+    /// Runs `<runtime> --root <root> <args...>` (globals may be given in args before the verb too).
+    @discardableResult
+    func callAsFunction(_ args: String..., stdin: [UInt8]? = nil, timeout: Double = 20) -> ProcResult {
+        call(args, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs `<runtime> --root <root> <args...>`; `cwd`/`env` as in runCommand.
+    @discardableResult
+    func call(_ args: [String], stdin: [UInt8]? = nil, timeout: Double = 20, cwd: String? = nil,
+              env: [String: String] = [:]) -> ProcResult {
+        runCommand([RuntimeUnderTest.path, "--root", root] + args, stdin: stdin, env: env, timeout: timeout, cwd: cwd)
+    }
+
+    /// Runs `<runtime> <args...>` WITHOUT the automatic `--root` (for testing global flag spellings).
+    @discardableResult
+    func callRaw(_ args: [String], stdin: [UInt8]? = nil, timeout: Double = 20, cwd: String? = nil) -> ProcResult {
+        runCommand([RuntimeUnderTest.path] + args, stdin: stdin, timeout: timeout, cwd: cwd)
+    }
+
+    /// `run --bundle B [extra...] id` (foreground: container stdout/stderr captured). Writes the
+    /// bundle's config first.
+    func run(_ bundle: TestBundle, id: String? = nil, extra: [String] = [], stdin: [UInt8]? = nil,
+             timeout: Double = 20) -> ProcResult {
+        do { try bundle.writeConfig() } catch {
+            return ProcResult(status: 255, stdout: "", stderr: "writeConfig: \(error)", timedOut: false)
+        }
+        let cid = id ?? self.id("run")
+        return call(["run", "--bundle", bundle.dir] + extra + [cid], stdin: stdin, timeout: timeout)
+    }
+
+    /// `create --bundle B [extra...] id` after writing the bundle's config.
+    func create(_ bundle: TestBundle, id: String, extra: [String] = [], timeout: Double = 20) -> ProcResult {
+        do { try bundle.writeConfig() } catch {
+            return ProcResult(status: 255, stdout: "", stderr: "writeConfig: \(error)", timedOut: false)
+        }
+        return call(["create", "--bundle", bundle.dir] + extra + [id], timeout: timeout)
+    }
+
+    /// Parses `state <id>` stdout; nil when the command fails or prints no JSON.
+    func stateJSON(_ id: String) -> JSONValue? {
+        let r = call(["state", id])
+        guard r.status == 0 else { return nil }
+        return try? JSONValue.parse(r.stdout)
+    }
+
+    /// `status` field of `state <id>`, nil if unavailable.
+    func status(_ id: String) -> String? {
+        stateJSON(id)?["status"]?.stringValue
+    }
+
+    /// Waits until `state <id>` reports `status` (e.g. "stopped" after a kill).
+    @discardableResult
+    func waitForStatus(_ id: String, _ status: String, timeout: Double = 10) -> Bool {
+        waitUntil(timeout: timeout) { self.status(id) == status }
+    }
+
+    /// delete --force of every id handed out, SIGKILL of remembered pids, then rm -rf root.
+    func cleanup() {
+        for i in ids {
+            if let pid = stateJSON(i)?["pid"]?.int64Value, pid > 0 { pidsToKill.append(Int(pid)) }
+            call(["delete", "--force", i], timeout: 10)
+        }
+        for pid in pidsToKill { killIfAlive(pid) }
+        unmountEverything(below: root)
+        _ = runCommand(["rm", "-rf", "--one-file-system", root], timeout: 30)
+    }
+}
+
+// MARK: - Leak detection
+
+/// What a runtime could leave behind on the host, for "a failed operation leaves nothing" checks:
+/// the number of lines of /proc/self/mountinfo plus those mentioning the bundle or root, entries
+/// under the state root, processes whose cmdline/environment/cwd mention the bundle or the root
+/// (by a scan of /proc), and cgroup directories named after ids handed out for that root.
+struct HostSnapshot: Equatable, CustomStringConvertible {
+    var mountCount: Int
+    var mountsMentioningPaths: [String]
+    var stateEntries: [String]
+    var processes: [String]
+    var cgroupDirs: [String]
+
+    static func take(root: String, bundle: String) -> HostSnapshot {
+        let info = readFile("/proc/self/mountinfo") ?? ""
+        let lines = info.nonEmptyLines
+        let mentioning = lines.filter { $0.contains(bundle) || $0.contains(root) }
+        return HostSnapshot(mountCount: lines.count,
+                            mountsMentioningPaths: mentioning.sorted(),
+                            stateEntries: directoryEntries(root),
+                            processes: scanProcesses(root: root, bundle: bundle),
+                            cgroupDirs: scanCgroups(ids: idsByRoot[root] ?? []))
+    }
+
+    var description: String {
+        """
+        HostSnapshot(mountinfo lines: \(mountCount), mounts naming bundle/root: \(mountsMentioningPaths), \
+        state root entries: \(stateEntries), processes: \(processes), cgroup dirs: \(cgroupDirs))
+        """
+    }
+
+    /// Processes that mention the bundle or the state root in their cmdline or environment
+    /// (runc's `runc init` carries _LIBCONTAINER_STATEDIR=<root>/<id>; a clone()d corral child
+    /// keeps the parent's cmdline with `--root`), or whose cwd is inside the bundle (an init that
+    /// has not pivoted yet). Matching by executable alone would catch unrelated runtime
+    /// invocations of concurrent test runs.
+    private static func scanProcesses(root: String, bundle: String) -> [String] {
+        let me = Int(getpid())
+        var found: [String] = []
+        for name in directoryEntries("/proc") {
+            guard let pid = Int(name), pid != me else { continue }
+            let cmd = processCmdline(pid) ?? ""
+            let cwd = readLink("/proc/\(pid)/cwd") ?? ""
+            var mentions = cmd.contains(bundle) || cmd.contains(root) || cwd.hasPrefix(bundle)
+            if !mentions, let env = readFileBytes("/proc/\(pid)/environ") {
+                let text = String(decoding: env, as: UTF8.self)
+                mentions = text.contains(root) || text.contains(bundle)
+            }
+            if mentions && processIsAlive(pid) {
+                let exe = readLink("/proc/\(pid)/exe") ?? ""
+                found.append("\(pid) exe=\(exe) cmd=\(cmd)")
+            }
+        }
+        return found.sorted()
+    }
+
+    private static func scanCgroups(ids: [String]) -> [String] {
+        guard !ids.isEmpty else { return [] }
+        var found: [String] = []
+        func walk(_ dir: String, depth: Int) {
+            for name in directoryEntries(dir) {
+                let path = dir + "/" + name
+                guard fileType(path) == S_IFDIR else { continue }
+                if ids.contains(where: { name.contains($0) }) { found.append(path) }
+                if depth < 4 { walk(path, depth: depth + 1) }
+            }
+        }
+        walk("/sys/fs/cgroup", depth: 0)
+        return found.sorted()
+    }
+}
