@@ -61,6 +61,8 @@ void setup_rootfs(const struct corral_plan *p);
 void setup_console(const struct corral_plan *p);
 void finish_rootfs(const struct corral_plan *p);
 void setup_process(const struct corral_plan *p);
+/// Loads the parent-compiled seccomp filter (no-op without one); hands a notify listener to the parent.
+void load_seccomp(const struct corral_plan *p);
 /// Finds the executable like Go's exec.LookPath in the container; fills out[CORRAL_PATH_MAX] or fails the child.
 void lookup_exec(const struct corral_plan *p, char *out);
 

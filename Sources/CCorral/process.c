@@ -42,6 +42,8 @@ void setup_process(const struct corral_plan *p) {
         r = RSYS(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
         if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "keep capabilities across setuid", NULL);
     }
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it (runc's order).
+    if (!p->no_new_privs) load_seccomp(p);
     // Raw syscalls: glibc's set*id wrappers would try to broadcast to threads it believes exist.
     if (p->set_groups) {
         r = RSYS(SYS_setgroups, p->ngroups, p->groups);

@@ -158,11 +158,23 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     close_unneeded_fds(p);
     RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later
 
+    if (p->cgroup_sync) {
+        struct corral_msg m;
+        send_simple(p, CORRAL_MSG_HELLO, 0);
+        int r = corral_recv_msg(p->sync_fd, &m, -1);
+        if (r < 0 || m.type != CORRAL_MSG_GO) child_fail(p, CORRAL_STAGE_SETUP, r < 0 ? r : EPROTO, -1, "waiting for cgroup placement", NULL);
+    }
     if (p->must_fork) {
         enter_namespaces_by_fork(p);
-    } else if (p->new_userns) {
-        wait_for_maps(p);
-        become_ns_root(p);
+    } else {
+        if (p->new_userns) {
+            wait_for_maps(p);
+            become_ns_root(p);
+        }
+        if (p->unshare_flags) {
+            long r = RSYS(SYS_unshare, p->unshare_flags);
+            if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "unshare cgroup namespace", NULL);
+        }
     }
     if (p->loopback_up) {
         int sock = (int)RSYS(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -193,6 +205,8 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     setup_process(p);
     char exe[CORRAL_PATH_MAX];
     lookup_exec(p, exe);
+    // With no_new_privs the filter goes on as late as possible, but before READY so a failure is reported.
+    if (p->no_new_privs) load_seccomp(p);
     park_and_exec(p, exe);
     syscall(SYS_exit_group, 255);
     __builtin_unreachable();

@@ -272,3 +272,38 @@ int corral_signalfd_read(int fd) {
     if (n < 0) return (int)n;
     return n == sizeof info ? (int)info.ssi_signo : -EIO;
 }
+
+int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd) {
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof *msg };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+    memset(u.buf, 0, sizeof u.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    for (;;) {
+        long n = RSYS(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL);
+        if (n == -EINTR) continue;
+        return n < 0 ? (int)n : 0;
+    }
+}
+
+int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms) {
+    struct pollfd pfd = { .fd = sock, .events = POLLIN };
+    int pr;
+    do pr = poll(&pfd, 1, timeout_ms); while (pr < 0 && errno == EINTR);
+    if (pr < 0) return -errno;
+    if (pr == 0) return -ETIMEDOUT;
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+    struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+    long n = RSYS(SYS_recvmsg, sock, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0) return (int)n;
+    if (n == 0) return -EPIPE;
+    if ((size_t)n != sizeof *msg) return -EBADMSG;
+    msg->detail[sizeof msg->detail - 1] = 0;
+    *fd = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
+    return 0;
+}

@@ -64,7 +64,7 @@ enum corral_stage {
     CORRAL_STAGE_ROOTFS, CORRAL_STAGE_MOUNT, CORRAL_STAGE_DEVICES, CORRAL_STAGE_CONSOLE, CORRAL_STAGE_PIVOT,
     CORRAL_STAGE_READONLY_ROOT, CORRAL_STAGE_SYSCTL, CORRAL_STAGE_MASK, CORRAL_STAGE_READONLY_PATH,
     CORRAL_STAGE_RLIMIT, CORRAL_STAGE_USER, CORRAL_STAGE_CAPS, CORRAL_STAGE_NNP, CORRAL_STAGE_CWD,
-    CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS,
+    CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS, CORRAL_STAGE_SECCOMP,
 };
 
 enum corral_msg_type {
@@ -73,6 +73,10 @@ enum corral_msg_type {
     CORRAL_MSG_PID,             ///< intermediate -> parent: `pid` is the container init (host pid)
     CORRAL_MSG_READY,           ///< init -> parent: set up and parked on exec.fifo
     CORRAL_MSG_ERROR,           ///< child -> parent: failed at `stage` (item `index`) with `err`, `detail` says on what
+    CORRAL_MSG_HELLO,           ///< child -> parent: place me in my cgroups (`pid` unused: the parent knows it)
+    CORRAL_MSG_GO,              ///< parent -> child: placed, go on
+    CORRAL_MSG_SECCOMP_FD,      ///< child -> parent: the seccomp notify listener fd follows as SCM_RIGHTS
+    CORRAL_MSG_SECCOMP_DONE,    ///< parent -> child: the listener fd was handed on
 };
 
 /// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.
@@ -89,12 +93,14 @@ struct corral_msg {
 struct corral_plan {
     // -- process creation
     uint64_t clone_flags;      ///< CLONE_NEW* to create with clone3 (0 when must_fork: then everything is unshare()d)
-    uint64_t unshare_flags;    ///< CLONE_NEW* to unshare in the child after the joins (must_fork path)
+    uint64_t unshare_flags;    ///< CLONE_NEW* to unshare in the child: after the joins (must_fork path), or after
+                               ///< the cgroup placement (CLONE_NEWCGROUP, so the namespace root is the new cgroup)
     int must_fork;             ///< joins, or a new time/pid namespace via unshare: fork once more, grandchild is init
     const struct corral_join *joins; int njoins;   ///< the user namespace (if any) first
     int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
     int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair
+    int cgroup_sync;           ///< say HELLO and wait for GO before any namespace work (cgroup placement)
     int exec_fifo_dirfd;       ///< O_PATH fd of the state dir holding "exec.fifo"; -1 for no parking (exec)
     int console_socket_fd;     ///< connected --console-socket, -1 when none
     int terminal;
@@ -132,6 +138,9 @@ struct corral_plan {
     uint64_t cap_bounding, cap_effective, cap_inheritable, cap_permitted, cap_ambient;
     int last_cap;              ///< /proc/sys/kernel/cap_last_cap
     int no_new_privs;
+    const void *seccomp_filter; ///< struct sock_filter[seccomp_len] compiled by the parent; NULL for none
+    uint32_t seccomp_len;
+    uint32_t seccomp_flags;    ///< SECCOMP_FILTER_FLAG_*; with NEW_LISTENER the fd goes to the parent
     int preserve_fds;          ///< fds 3 .. 3+n-1 stay open in the container
 
     // -- program
@@ -179,6 +188,9 @@ int corral_set_child_subreaper(void);
 int corral_signalfd_all(void);
 /// Reads one signal from a signalfd: the signal number, 0 when none is pending, or -errno.
 int corral_signalfd_read(int fd);
+/// Sends `msg` with `fd` attached (SCM_RIGHTS) on the sync socket / receives one such message. 0 or -errno.
+int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd);
+int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms);
 /// Lowercase Go-style errno text ("no such file or directory").
 const char *corral_errno_text(int err);
 

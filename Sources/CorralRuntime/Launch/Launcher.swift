@@ -16,6 +16,10 @@ enum Launcher {
         var fifoDirFD: Int32 = -1
         /// Connected console socket (or our own relay socket), -1 for none.
         var consoleSocketFD: Int32 = -1
+        /// Places the first child (host pid) in the container's cgroups before it does any namespace work.
+        var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
+        /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
+        var seccompListener: ((Int32, Int32) throws(RuntimeError) -> Void)? = nil
     }
 
     static let messageTimeoutMS: Int32 = 60_000
@@ -68,6 +72,7 @@ enum Launcher {
         c.new_userns = plan.newUserNS ? 1 : 0
         c.loopback_up = plan.newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = childEnd
+        c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
         c.exec_fifo_dirfd = fifoDir
         c.console_socket_fd = console
         c.terminal = plan.terminal ? 1 : 0
@@ -138,6 +143,11 @@ enum Launcher {
         }
         c.last_cap = Int32(CapabilityNames.lastCap)
         c.no_new_privs = plan.noNewPrivileges ? 1 : 0
+        if let sc = plan.seccomp {
+            c.seccomp_filter = UnsafeRawPointer(arena.copy(sc.filter))
+            c.seccomp_len = UInt32(sc.filter.count / 8)   // struct sock_filter is 8 bytes
+            c.seccomp_flags = sc.flags
+        }
         c.preserve_fds = Int32(plan.preserveFDs)
         c.argv = arena.strings(plan.args)
         c.envp = arena.strings(plan.env)
@@ -158,17 +168,26 @@ enum Launcher {
         do throws(RuntimeError) {
             while !ready || initPid == 0 {
                 var m = corral_msg()
-                let r = corral_recv_msg(parentEnd, &m, messageTimeoutMS)
+                var passed: Int32 = -1
+                let r = corral_recv_msg_fd(parentEnd, &m, &passed, messageTimeoutMS)
                 if r == -ETIMEDOUT { throw RuntimeError(.childSetup, "timed out waiting for the container process") }
                 if r < 0 {
                     throw RuntimeError(.childSetup, "container init exited unexpectedly" + exitText(child, plan.mustFork))
                 }
                 switch m.type {
+                case Int32(CORRAL_MSG_HELLO.rawValue):
+                    try channels.placeInCgroups?(child)
+                    try reply(parentEnd, CORRAL_MSG_GO)
+                case Int32(CORRAL_MSG_SECCOMP_FD.rawValue):
+                    guard passed >= 0, let hand = channels.seccompListener else {
+                        if passed >= 0 { close(passed) }
+                        throw RuntimeError(.childSetup, "unexpected seccomp listener from the container process")
+                    }
+                    try hand(passed, initPid == 0 ? child : initPid)
+                    try reply(parentEnd, CORRAL_MSG_SECCOMP_DONE)
                 case Int32(CORRAL_MSG_MAPS_PLEASE.rawValue):
                     try writeIDMaps(plan, pid: child)
-                    var done = corral_msg()
-                    done.type = Int32(CORRAL_MSG_MAPS_DONE.rawValue)
-                    if corral_send_msg(parentEnd, &done) < 0 { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
+                    try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
                 case Int32(CORRAL_MSG_PID.rawValue):
                     initPid = m.pid
                 case Int32(CORRAL_MSG_READY.rawValue):
@@ -190,6 +209,12 @@ enum Launcher {
         guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
         log.debug("container init \(initPid) parked")
         return Launched(pid: initPid, startTime: st.startTime)
+    }
+
+    private static func reply(_ fd: Int32, _ type: corral_msg_type) throws(RuntimeError) {
+        var m = corral_msg()
+        m.type = Int32(type.rawValue)
+        if corral_send_msg(fd, &m) < 0 { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
     }
 
     private static func exitText(_ pid: Int32, _ intermediate: Bool) -> String {

@@ -74,6 +74,8 @@ struct LaunchPlan {
     var umask: Int32 = -1
     var capabilities: CapabilitySets? = nil
     var noNewPrivileges = false
+    /// Compiled BPF for the child to load, nil without linux.seccomp.
+    var seccomp: SeccompProgram? = nil
     var oomScoreAdj: Int? = nil
     var keyringName: String? = nil
 
@@ -91,4 +93,13 @@ struct CapabilitySets: Equatable {
     var inheritable: UInt64 = 0
     var permitted: UInt64 = 0
     var ambient: UInt64 = 0
+}
+
+/// A seccomp filter compiled in the parent: `struct sock_filter` records (8 bytes each) and SECCOMP_FILTER_FLAG_*.
+struct SeccompProgram: Equatable {
+    var filter: [UInt8]
+    var flags: UInt32
+    /// linux.seccomp.listenerPath when the profile has SCMP_ACT_NOTIFY rules.
+    var listenerPath: String? = nil
+    var listenerMetadata: String? = nil
 }

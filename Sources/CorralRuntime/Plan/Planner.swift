@@ -74,7 +74,13 @@ enum Planner {
         plan.newNamespaces = newFlags
         plan.newUserNS = newFlags & cloneNewUser != 0
         plan.mustFork = !plan.joins.isEmpty || newFlags & cloneNewTime != 0
-        if plan.mustFork { plan.unshareFlags = newFlags } else { plan.cloneFlags = newFlags }
+        // A new cgroup namespace is always unshared by the child after it has been placed in its cgroups, so that
+        // the namespace's root is the container's cgroup.
+        let cgroupNS = namespaceFlags[.cgroup]!
+        if plan.mustFork { plan.unshareFlags = newFlags } else {
+            plan.cloneFlags = newFlags & ~cgroupNS
+            plan.unshareFlags = newFlags & cgroupNS
+        }
         plan.mountNS = present.contains(.mount)
         if !plan.mountNS {
             throw RuntimeError(.config, "linux.namespaces: a mount namespace is required")
