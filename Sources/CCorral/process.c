@@ -75,6 +75,8 @@ void setup_process(const struct corral_plan *p) {
     if (r < 0 || cwd[0] != '/') child_fail(p, CORRAL_STAGE_CWD, r < 0 ? (int)r : ENOENT, -1, p->cwd, " is outside the container root");
 }
 
+static void lookup_exec_path(const struct corral_plan *p, char *out);
+
 /// 1 if `path` names an executable regular file (Go's findExecutable: not a directory, some x bit set).
 static int find_executable(const char *path, int *err) {
     struct stat st;
@@ -85,7 +87,35 @@ static int find_executable(const char *path, int *err) {
     return 0;
 }
 
+/// CVE-2019-5736: the container must never run the runtime's own binary (args[0] "/proc/self/exe", a hard link,
+/// or a "#!" interpreter chain that ends there): it would hold a handle on the host binary. 1 if `path` is it.
+static int is_runtime_binary(const struct corral_plan *p, const char *path, int depth) {
+    struct stat st;
+    if (RSYS(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0) return 0;
+    if ((uint64_t)st.st_dev == p->self_dev && (uint64_t)st.st_ino == p->self_ino) return 1;
+    if (depth >= 4 || !S_ISREG(st.st_mode)) return 0;
+    int fd = (int)RSYS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return 0;
+    char buf[256];
+    long n = RSYS(SYS_read, fd, buf, sizeof buf - 1);
+    x_close(fd);
+    if (n < 3 || buf[0] != '#' || buf[1] != '!') return 0;
+    buf[n] = 0;
+    char *s = buf + 2;
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s;
+    while (*e && *e != ' ' && *e != '\t' && *e != '\n') e++;
+    *e = 0;
+    return *s ? is_runtime_binary(p, s, depth + 1) : 0;
+}
+
 void lookup_exec(const struct corral_plan *p, char *out) {
+    lookup_exec_path(p, out);
+    if (p->self_ino && is_runtime_binary(p, out, 0))
+        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, EPERM, 3, p->argv[0], NULL);
+}
+
+static void lookup_exec_path(const struct corral_plan *p, char *out) {
     const char *name = p->argv[0];
     int err = 0;
     int has_slash = 0;

@@ -147,6 +147,7 @@ struct corral_plan {
     const char *const *argv;   ///< argv[0] as given; resolved in the container via PATH from envp
     const char *const *envp;
     const char *path_env;      ///< the PATH value of envp, NULL if none
+    uint64_t self_dev, self_ino; ///< the runtime binary (stat of /proc/self/exe): never exec'd in the container
 };
 
 /// Result of corral_spawn in the parent.

@@ -153,6 +153,11 @@ enum Launcher {
         c.envp = arena.strings(plan.env)
         let path = plan.env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
         c.path_env = arena.string(path)
+        var me = stat()
+        if stat("/proc/self/exe", &me) == 0 {
+            c.self_dev = UInt64(me.st_dev)
+            c.self_ino = UInt64(me.st_ino)
+        }
 
         var result = corral_spawn_result()
         let rc = withUnsafePointer(to: &c) { corral_spawn($0, &result) }
@@ -247,6 +252,7 @@ enum ChildError {
             switch m.index {
             case 2: return RuntimeError(.childSetup, "exec: \"\(detail)\": executable file not found in $PATH")
             case 1: return RuntimeError(.childSetup, "exec: \"\(detail)\": permission denied")
+            case 3: return RuntimeError(.childSetup, "exec: \"\(detail)\": refusing to run the container runtime's own binary inside the container (CVE-2019-5736)")
             default: return RuntimeError(.childSetup, "exec: \"\(detail)\": stat \(detail): \(err)")
             }
         case CORRAL_STAGE_MOUNT:
