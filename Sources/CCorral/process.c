@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 static void apply_caps(const struct corral_plan *p) {
     struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
@@ -26,8 +28,32 @@ static void apply_caps(const struct corral_plan *p) {
     }
 }
 
+/// Writes an LSM exec attribute of our own task through the container's procfs, verified to be procfs and
+/// reached without crossing a mount or following a magic link (CVE-2025-52881: a racing mount must not redirect
+/// the write).
+static void write_lsm_attr(const struct corral_plan *p, const char *file, const char *value) {
+    int proc = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct statfs sfs;
+    if (proc < 0 || fstatfs(proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_LSM, proc < 0 ? proc : EINVAL, -1, "/proc is not procfs", NULL);
+    char path[64] = "thread-self/attr/";
+    c_strlcat(path, file, sizeof path);
+    int fd = x_openat2(proc, path, O_WRONLY | O_CLOEXEC, 0, RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0) child_fail(p, CORRAL_STAGE_LSM, fd, -1, "open /proc/thread-self/attr/", file);
+    long r = RSYS(SYS_write, fd, value, c_strlen(value));
+    if (r < 0) child_fail(p, CORRAL_STAGE_LSM, (int)r, -1, "write /proc/thread-self/attr/", file);
+    x_close(fd);
+    x_close(proc);
+}
+
 void setup_process(const struct corral_plan *p) {
     long r;
+    if (p->personality >= 0) {
+        r = RSYS(SYS_personality, (unsigned long)p->personality);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PERSONALITY, (int)r, -1, "personality", NULL);
+    }
+    if (p->apparmor_exec) write_lsm_attr(p, "apparmor/exec", p->apparmor_exec);
+    if (p->selinux_exec) write_lsm_attr(p, "exec", p->selinux_exec);
     for (int i = 0; i < p->nrlimits; i++) {
         struct rlimit64 { uint64_t cur, max; } lim = { p->rlimits[i].soft, p->rlimits[i].hard };
         r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);

@@ -64,7 +64,7 @@ enum corral_stage {
     CORRAL_STAGE_ROOTFS, CORRAL_STAGE_MOUNT, CORRAL_STAGE_DEVICES, CORRAL_STAGE_CONSOLE, CORRAL_STAGE_PIVOT,
     CORRAL_STAGE_READONLY_ROOT, CORRAL_STAGE_SYSCTL, CORRAL_STAGE_MASK, CORRAL_STAGE_READONLY_PATH,
     CORRAL_STAGE_RLIMIT, CORRAL_STAGE_USER, CORRAL_STAGE_CAPS, CORRAL_STAGE_NNP, CORRAL_STAGE_CWD,
-    CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS, CORRAL_STAGE_SECCOMP,
+    CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS, CORRAL_STAGE_SECCOMP, CORRAL_STAGE_LSM, CORRAL_STAGE_PERSONALITY,
 };
 
 enum corral_msg_type {
@@ -148,6 +148,9 @@ struct corral_plan {
     const char *const *envp;
     const char *path_env;      ///< the PATH value of envp, NULL if none
     uint64_t self_dev, self_ino; ///< the runtime binary (stat of /proc/self/exe): never exec'd in the container
+    int personality;           ///< personality(2) domain (PER_LINUX / PER_LINUX32), -1 to leave it
+    const char *apparmor_exec; ///< "exec <profile>" for /proc/self/attr/apparmor/exec, NULL for none
+    const char *selinux_exec;  ///< label for /proc/self/attr/exec, NULL for none
 };
 
 /// Result of corral_spawn in the parent.

@@ -153,6 +153,9 @@ enum Launcher {
         c.envp = arena.strings(plan.env)
         let path = plan.env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
         c.path_env = arena.string(path)
+        c.personality = plan.personality ?? -1
+        c.apparmor_exec = arena.string(plan.appArmorExec)
+        c.selinux_exec = arena.string(plan.seLinuxExec)
         var me = stat()
         if stat("/proc/self/exe", &me) == 0 {
             c.self_dev = UInt64(me.st_dev)

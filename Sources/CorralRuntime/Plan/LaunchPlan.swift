@@ -78,6 +78,10 @@ struct LaunchPlan {
     var seccomp: SeccompProgram? = nil
     var oomScoreAdj: Int? = nil
     var keyringName: String? = nil
+    /// personality(2) domain, nil to leave it.
+    var personality: Int32? = nil
+    var appArmorExec: String? = nil
+    var seLinuxExec: String? = nil
 
     var args: [String] = []
     var env: [String] = []

@@ -32,6 +32,13 @@ enum Planner {
         try planNamespaces(spec, &plan)
         try planProcess(spec, options, &plan, warn: warn, note: note)
         try planFilesystem(spec, options, &plan)
+        try LSM.plan(spec, &plan)
+        if let p = spec.linux?.personality {
+            if let f = p.flags, !f.isEmpty {
+                throw RuntimeError(.unsupported, "linux.personality.flags: unsupported value \"\(f[0])\" (no flags are supported)")
+            }
+            plan.personality = p.domain == .LINUX32 ? 0x0008 : 0x0000
+        }
         try planUnsupported(spec)
         return plan
     }
@@ -246,11 +253,7 @@ enum Planner {
         if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
         if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
         if let nd = l?.netDevices, !nd.isEmpty { throw refuse("linux.netDevices") }
-        if let p = l?.personality { if p.domain != .LINUX || !(p.flags ?? []).isEmpty { throw refuse("linux.personality") } }
-        if let label = l?.mountLabel, !label.isEmpty { throw refuse("linux.mountLabel") }
         if let p = spec.process {
-            if let a = p.apparmorProfile, !a.isEmpty { throw refuse("process.apparmorProfile") }
-            if let s = p.selinuxLabel, !s.isEmpty { throw refuse("process.selinuxLabel") }
             if p.scheduler != nil { throw refuse("process.scheduler") }
             if p.ioPriority != nil { throw refuse("process.ioPriority") }
             if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
