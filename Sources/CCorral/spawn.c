@@ -106,10 +106,15 @@ static void enter_namespaces_by_fork(const struct corral_plan *p) {
 }
 
 static void park_and_exec(const struct corral_plan *p, const char *exe) {
-    // Until the READY message the runtime may die and take us with it (pdeathsig); after it, `create` exits on
-    // purpose and the init must survive to be started.
-    prctl(PR_SET_PDEATHSIG, 0);
+    // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
+    // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
+    // half-way leaves no parked process behind. After COMMIT, `create` exits on purpose and we must survive.
     send_simple(p, CORRAL_MSG_READY, 0);
+    struct corral_msg m;
+    int r = corral_recv_msg(p->sync_fd, &m, -1);
+    if (r < 0 || m.type != CORRAL_MSG_COMMIT) syscall(SYS_exit_group, 1);
+    prctl(PR_SET_PDEATHSIG, 0);
+    send_simple(p, CORRAL_MSG_COMMIT_ACK, 0);
     if (p->exec_fifo_dirfd >= 0) {
         // Blocks until `start` opens the fifo for reading (runc's exec.fifo protocol: tools look for that file).
         int fd;
@@ -120,9 +125,9 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
         x_close(fd);
     }
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
-    long r = RSYS(SYS_execve, exe, p->argv, p->envp);
+    long e = RSYS(SYS_execve, exe, p->argv, p->envp);
     // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
-    const char *t = corral_errno_text((int)-r);
+    const char *t = corral_errno_text((int)-e);
     static const char pre[] = "exec failed: ";
     x_write_all(2, pre, sizeof pre - 1);
     x_write_all(2, t ? t : "error", c_strlen(t ? t : "error"));

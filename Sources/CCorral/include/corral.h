@@ -77,6 +77,8 @@ enum corral_msg_type {
     CORRAL_MSG_GO,              ///< parent -> child: placed, go on
     CORRAL_MSG_SECCOMP_FD,      ///< child -> parent: the seccomp notify listener fd follows as SCM_RIGHTS
     CORRAL_MSG_SECCOMP_DONE,    ///< parent -> child: the listener fd was handed on
+    CORRAL_MSG_COMMIT,          ///< parent -> init: state recorded; stop dying with me (clear PDEATHSIG)
+    CORRAL_MSG_COMMIT_ACK,      ///< init -> parent: cleared; the parent may exit
 };
 
 /// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.

@@ -88,8 +88,10 @@ extension Commands {
                 channels.consoleSocketFD = pair[1]
                 relay = pair[0]
             }
-            let launched = try Launcher.launch(plan, channels: channels, log: ctx.log)
-            do throws(RuntimeError) {
+            // Recording happens inside the launch: until it is done the parked init dies with us (PDEATHSIG),
+            // and if it fails the launcher kills it.
+            var recorded: ContainerState?
+            _ = try Launcher.launch(plan, channels: channels, log: ctx.log) { launched throws(RuntimeError) in
                 if let adj = plan.oomScoreAdj {
                     let r = corral_write_proc(launched.pid, "oom_score_adj", String(adj))
                     if r < 0 { throw RuntimeError(.system, "write oom_score_adj \(adj): \(errnoText(-r))") }
@@ -105,13 +107,9 @@ extension Commands {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
                     try Files.writeAtomic(Files.absolute(pidFile), String(launched.pid))
                 }
-                return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: state), relaySocket: relay)
-            } catch {
-                Glibc.kill(launched.pid, SIGKILL)
-                var s: Int32 = 0
-                waitpid(launched.pid, &s, 0)
-                throw error
+                recorded = state
             }
+            return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: recorded!), relaySocket: relay)
         } catch {
             Files.removeAll(dir)
             throw error.context("corral \(verb) failed")

@@ -24,7 +24,10 @@ enum Launcher {
 
     static let messageTimeoutMS: Int32 = 60_000
 
-    static func launch(_ plan: LaunchPlan, channels: Channels, log: Logger) throws(RuntimeError) -> Launched {
+    /// `commit` runs once the init is parked (READY): it records the container (state, pid file). Only when it
+    /// returns does the init stop dying with us; when it throws, the init is killed and the error rethrown.
+    static func launch(_ plan: LaunchPlan, channels: Channels, log: Logger,
+                       commit: (Launched) throws(RuntimeError) -> Void) throws(RuntimeError) -> Launched {
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         // Our own fds must not sit in the range the container keeps (--preserve-fds); move them above it.
@@ -206,17 +209,24 @@ enum Launcher {
                     throw RuntimeError(.childSetup, "unexpected message \(m.type) from the container process")
                 }
             }
+            if plan.mustFork { var s: Int32 = 0; waitpid(child, &s, 0) }  // the intermediate exits after forking
+            guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
+            let launched = Launched(pid: initPid, startTime: st.startTime)
+            try commit(launched)
+            try reply(parentEnd, CORRAL_MSG_COMMIT)
+            var ack = corral_msg()
+            if corral_recv_msg(parentEnd, &ack, messageTimeoutMS) < 0 || ack.type != Int32(CORRAL_MSG_COMMIT_ACK.rawValue) {
+                throw RuntimeError(.childSetup, "container init exited unexpectedly")
+            }
+            log.debug("container init \(initPid) parked")
+            return launched
         } catch {
             _ = corral_pidfd_send_signal(childPidfd, SIGKILL)
-            if initPid > 0 && initPid != child { kill(initPid, SIGKILL); var s: Int32 = 0; waitpid(initPid, &s, 0) }
+            if initPid > 0 && initPid != child { Glibc.kill(initPid, SIGKILL); var s: Int32 = 0; waitpid(initPid, &s, 0) }
             var s: Int32 = 0
             waitpid(child, &s, 0)
             throw error
         }
-        if plan.mustFork { var s: Int32 = 0; waitpid(child, &s, 0) }  // the intermediate exits after forking
-        guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
-        log.debug("container init \(initPid) parked")
-        return Launched(pid: initPid, startTime: st.startTime)
     }
 
     private static func reply(_ fd: Int32, _ type: corral_msg_type) throws(RuntimeError) {
