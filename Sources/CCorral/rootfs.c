@@ -379,7 +379,9 @@ static void mask_paths(const struct corral_plan *p) {
         int mfd;
         if (S_ISDIR(ts.st_mode)) {
             int fs = x_fsopen("tmpfs", FSOPEN_CLOEXEC);
-            if (fs >= 0 && x_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+            if (fs >= 0 && x_fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) == 0 &&
+                x_fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0 &&
+                x_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
                 mfd = x_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
             else
                 mfd = fs < 0 ? fs : -errno;

@@ -57,18 +57,32 @@ public final class Logger {
         }
     }
 
-    /// Go's strconv.Quote for the characters that occur in our messages.
+    /// logrus' text formatter: a value made only of `[A-Za-z0-9-._/@^+]` is written bare, anything else with Go's
+    /// `%q` (strconv.Quote: \a \b \f \n \r \t \v escapes, \xNN for other control bytes).
     static func quote(_ s: String) -> String {
+        let bare = s.unicodeScalars.allSatisfy { c in
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
+                || c == "-" || c == "." || c == "_" || c == "/" || c == "@" || c == "^" || c == "+"
+        }
+        if bare { return s }
         var out = "\""
         for ch in s.unicodeScalars {
             switch ch {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
+            case "\u{07}": out += "\\a"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
             case "\n": out += "\\n"
-            case "\t": out += "\\t"
             case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{0B}": out += "\\v"
             default:
-                if ch.value < 0x20 { out += "\\x" + String(ch.value, radix: 16).leftPad(2) } else { out.unicodeScalars.append(ch) }
+                if ch.value < 0x20 || ch.value == 0x7f {
+                    out += "\\x" + String(ch.value, radix: 16).leftPad(2)
+                } else {
+                    out.unicodeScalars.append(ch)
+                }
             }
         }
         return out + "\""

@@ -27,6 +27,11 @@ final class LifecycleTests: XCTestCase {
         let r = rt.run(bundle)
         XCTAssertEqual(r.status, 0, "\(r)")
         XCTAssertFalse(r.timedOut)
+        XCTAssertEqual(r.stdout, "", "run prints nothing of its own on stdout")
+        // The same bundle with /bin/false must give 1: the status really is the container's.
+        bundle.setArgs(["/bin/false"])
+        let f = rt.run(bundle)
+        XCTAssertEqual(f.status, 1, "\(f)")
     }
 
     func testRunPropagatesExitCode() throws {
@@ -44,6 +49,15 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testRunInitKilledBySignalReports128PlusSignal() throws {
+        // Without a pid namespace the container process is not a namespace init, so it can kill
+        // itself with SIGTERM; `run` must then exit 128+15 like a shell does.
+        bundle.removeNamespace("pid")
+        bundle.setShell("kill -TERM $$; sleep 5")
+        let r = rt.run(bundle)
+        XCTAssertEqual(r.status, 143, "\(r)")
+    }
+
+    func testKillFromHostStopsDetachedInit() throws {
         // The container init itself dies from a signal delivered from the host.
         let id = rt.id("sig")
         bundle.setShell("sleep 30")

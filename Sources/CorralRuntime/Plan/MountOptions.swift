@@ -40,25 +40,29 @@ struct ClassifiedOptions {
     var superblockFlags: [String] = []
 }
 
-/// Classifies mount options as runc and mount(8) understand them. Every option of runtime-spec's list is known;
-/// anything else is filesystem data (fsconfig decides, and rejects what it does not know).
+/// Classifies mount options as runc and mount(8) understand them: a later option overrides an earlier one
+/// (`ro,rw` is read-write). Every option of runtime-spec's list is known; anything else is filesystem data
+/// (fsconfig decides, and rejects what it does not know).
 enum MountOptions {
     private enum Effect {
         case set(UInt64), clear(UInt64), atime(UInt64), rset(UInt64), rclear(UInt64), ratime(UInt64)
         case prop(UInt64, recursive: Bool)
         case bind(recursive: Bool), remount
-        case superblock(String?)   // nil: the default state, nothing to pass
+        case unset(UInt64)         // "rw", "suid", ...: undo an earlier option; binds still inherit the source's flag
+        case atimeDefault          // "atime", "norelatime", "nostrictatime": back to the kernel default
+        case superblock(String)
+        case superblockOff(String) // "async", "nomand", ...: undo an earlier superblock flag
         case none
     }
 
     private static let table: [String: Effect] = [
-        "ro": .set(MountAttr.rdonly), "rw": .none,
-        "nosuid": .set(MountAttr.nosuid), "suid": .none,
-        "nodev": .set(MountAttr.nodev), "dev": .none,
-        "noexec": .set(MountAttr.noexec), "exec": .none,
-        "noatime": .atime(MountAttr.noatime), "atime": .none,
-        "relatime": .atime(MountAttr.relatime), "norelatime": .none,
-        "strictatime": .atime(MountAttr.strictatime), "nostrictatime": .none,
+        "ro": .set(MountAttr.rdonly), "rw": .unset(MountAttr.rdonly),
+        "nosuid": .set(MountAttr.nosuid), "suid": .unset(MountAttr.nosuid),
+        "nodev": .set(MountAttr.nodev), "dev": .unset(MountAttr.nodev),
+        "noexec": .set(MountAttr.noexec), "exec": .unset(MountAttr.noexec),
+        "noatime": .atime(MountAttr.noatime), "atime": .atimeDefault,
+        "relatime": .atime(MountAttr.relatime), "norelatime": .atimeDefault,
+        "strictatime": .atime(MountAttr.strictatime), "nostrictatime": .atimeDefault,
         "nodiratime": .set(MountAttr.nodiratime), "diratime": .clear(MountAttr.nodiratime),
         "nosymfollow": .set(MountAttr.nosymfollow), "symfollow": .clear(MountAttr.nosymfollow),
         "rro": .rset(MountAttr.rdonly), "rrw": .rclear(MountAttr.rdonly),
@@ -76,10 +80,10 @@ enum MountOptions {
         "slave": .prop(Propagation.slave, recursive: false), "rslave": .prop(Propagation.slave, recursive: true),
         "unbindable": .prop(Propagation.unbindable, recursive: false),
         "runbindable": .prop(Propagation.unbindable, recursive: true),
-        "sync": .superblock("sync"), "async": .superblock(nil), "dirsync": .superblock("dirsync"),
-        "mand": .superblock("mand"), "nomand": .superblock(nil),
-        "lazytime": .superblock("lazytime"), "nolazytime": .superblock(nil),
-        "iversion": .superblock("iversion"), "noiversion": .superblock(nil),
+        "sync": .superblock("sync"), "async": .superblockOff("sync"), "dirsync": .superblock("dirsync"),
+        "mand": .superblock("mand"), "nomand": .superblockOff("mand"),
+        "lazytime": .superblock("lazytime"), "nolazytime": .superblockOff("lazytime"),
+        "iversion": .superblock("iversion"), "noiversion": .superblockOff("iversion"),
         "defaults": .none, "silent": .none, "loud": .none,
     ]
 
@@ -105,7 +109,10 @@ enum MountOptions {
             case .prop(let p, let rec): c.propagation = p; c.propagationRecursive = rec
             case .bind(let rec): c.bind = true; c.recursive = c.recursive || rec
             case .remount: c.remount = true
-            case .superblock(let f): if let f { c.data.append(f); c.superblockFlags.append(f) }
+            case .unset(let a): c.attrSet &= ~a
+            case .atimeDefault: c.attrSet &= ~MountAttr.atimeMask; c.attrClr &= ~MountAttr.atimeMask
+            case .superblock(let f): c.data.append(f); c.superblockFlags.append(f)
+            case .superblockOff(let f): c.data.removeAll { $0 == f }; c.superblockFlags.removeAll { $0 == f }
             case .none: break
             }
         }

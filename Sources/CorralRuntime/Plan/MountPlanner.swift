@@ -35,6 +35,9 @@ enum MountPlanner {
         if type == "cgroup" { return try CgroupMount.plan(dest: dest, opts: opts, index: i) }
         var op = MountOp(kind: .fs, dest: dest, source: m.source, fstype: type, data: opts.data, label: type, configIndex: i)
         apply(opts, to: &op)
+        // mount(2) with MS_RDONLY makes a new superblock read-only too (runc's /sys shows "super=ro"); fsmount's
+        // attribute only covers the mount, so pass "ro" to the filesystem as well.
+        if opts.attrSet & MountAttr.rdonly != 0 { op.data.insert("ro", at: 0) }
         op.attrClr = 0  // a new filesystem has no attributes to clear
         return [op]
     }
@@ -81,16 +84,23 @@ enum CgroupMount {
         var ops = [MountOp(kind: .fs, dest: dest, source: "tmpfs", fstype: "tmpfs", data: ["mode=755"],
                            attrSet: flags, label: "cgroup", configIndex: i)]
         let mine = Proc.cgroups()
-        for h in hs where h.mountPoint.hasPrefix("/sys/fs/cgroup/") {
+        for h in hs where h.mountPoint.hasPrefix("/sys/fs/cgroup/") && h.fstype == "cgroup" {
+            // Hybrid hosts: like runc, only the v1 hierarchies are shown (not /sys/fs/cgroup/unified).
             let name = String(h.mountPoint.dropFirst("/sys/fs/cgroup/".count))
             if name.contains("/") { continue }
-            // The process's path in this hierarchy: v1 entries are keyed by their controllers / name=…, v2 by "".
-            let key = h.fstype == "cgroup2" ? "" : controllersKey(h.superOptions)
+            // The process's path in this hierarchy: entries are keyed by their controllers or name=….
+            let key = controllersKey(h.superOptions)
             guard let path = mine.first(where: { $0.controllers == key })?.path else { continue }
             let rel = h.root == "/" ? path : String(path.dropFirst(h.root.count))
             let source = Files.clean(h.mountPoint + "/" + rel)
             ops.append(MountOp(kind: .bind, dest: dest + "/" + name, source: source, recursive: true,
                                attrSet: flags | (readOnly ? MountAttr.rdonly : 0), label: "cgroup", configIndex: i))
+            // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as runc links them.
+            if name.contains(",") {
+                for single in name.split(separator: ",") where !single.hasPrefix("name=") {
+                    ops.append(MountOp(kind: .symlink, dest: dest + "/" + single, source: name, label: "cgroup", configIndex: i))
+                }
+            }
         }
         if readOnly {
             ops.append(MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, label: "cgroup", configIndex: i))

@@ -18,6 +18,9 @@ struct ContainerState {
     var owner: String
     var annotations: [String: String]
     var ociVersion: String
+    /// The container's cgroup directories (runc's `cgroup_paths`), so pause/kill/delete/... find them without
+    /// reading config.json. nil for a container recorded without them.
+    var cgroups: CgroupSet? = nil
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -32,6 +35,7 @@ struct ContainerState {
         var a = JSONObject()
         for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
         o["annotations"] = .object(a)
+        if let cgroups, !cgroups.isEmpty { o["cgroupPaths"] = cgroups.json() }
         return .object(o)
     }
 
@@ -56,6 +60,7 @@ struct ContainerState {
         var ann: [String: String] = [:]
         for (k, v) in json["annotations"]?.objectValue ?? JSONObject() { if let s = v.stringValue { ann[k] = s } }
         self.annotations = ann
+        if let c = json["cgroupPaths"] { self.cgroups = CgroupSet(json: c) }
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
@@ -68,6 +73,8 @@ struct ContainerState {
     }
 
     func status(in dir: String) -> Status {
+        // runc checks the freezer first: a frozen cgroup is "paused" whatever else is true.
+        if let cgroups, CgroupManager(cgroups).isFrozen { return .paused }
         guard initAlive else { return .stopped }
         return Files.exists(dir + "/" + ContainerState.fifoName) ? .created : .running
     }
@@ -83,12 +90,12 @@ struct ContainerState {
         o["bundle"] = .string(bundle)
         o["rootfs"] = .string(rootfs)
         o["created"] = .string(created)
-        o["owner"] = .string(withOwner ? owner : "")
         if !annotations.isEmpty {
             var a = JSONObject()
             for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
             o["annotations"] = .object(a)
         }
+        o["owner"] = .string(withOwner ? owner : "")
         return o
     }
 }
@@ -98,13 +105,13 @@ struct ContainerState {
 struct StateStore {
     let root: String
 
-    /// runc's id rule: [A-Za-z0-9_+.-]+, not "." or "..".
+    /// runc's id rule, `^[\w+-\.]+$` (the class range `+-\.` admits "+ , - ."), not "." or "..".
     static func validate(id: String) throws(RuntimeError) {
         let ok = !id.isEmpty && id != "." && id != ".." && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
+                || c == 0x5f || (c >= 0x2b && c <= 0x2e)
         }
-        if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format: \(id)") }
+        if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format") }
     }
 
     func dir(_ id: String) -> String { root + "/" + id }

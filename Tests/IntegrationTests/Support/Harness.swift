@@ -56,14 +56,38 @@ func requireIntegrationEnvironment() throws {
 /// Path of the rootfs template shared by all bundles of this test process.
 let rootfsTemplate = integrationTmpBase + "/rootfs-template"
 
-/// Fills the template once per test process (scripts/mkrootfs is idempotent, so a template left by
-/// an earlier run is simply refreshed).
+/// Builds the template with scripts/mkrootfs unless a template made from the same mkrootfs script
+/// and /bin/busybox is already there (a stamp file beside it records their sizes and mtimes).
+/// A rebuild goes to a temporary directory that is then renamed into place, so a concurrent test
+/// process copying the old template never sees a half-written tree.
 private var rootfsTemplateReady = false
 private func ensureRootfsTemplate() throws {
     if rootfsTemplateReady { return }
     try makeDirectories(integrationTmpBase)
-    let r = runCommand([packageRoot + "/scripts/mkrootfs", rootfsTemplate], timeout: 60)
-    guard r.status == 0 else { throw HarnessError("scripts/mkrootfs \(rootfsTemplate) failed: \(r)") }
+    let script = packageRoot + "/scripts/mkrootfs"
+    func fileStamp(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "missing" }
+        return "\(st.st_size):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
+    }
+    let stamp = "mkrootfs=\(fileStamp(script)) busybox=\(fileStamp("/bin/busybox"))\n"
+    let stampPath = rootfsTemplate + ".stamp"
+    if isDirectory(rootfsTemplate + "/bin") && readFile(stampPath) == stamp {
+        rootfsTemplateReady = true
+        return
+    }
+    let tmp = "\(rootfsTemplate).tmp-\(getpid())"
+    _ = runCommand(["rm", "-rf", tmp])
+    let r = runCommand([script, tmp], timeout: 120)
+    guard r.status == 0 else { throw HarnessError("scripts/mkrootfs \(tmp) failed: \(r)") }
+    if rename(tmp, rootfsTemplate) != 0 {
+        // An older template is in the way: move it aside, then swap ours in.
+        let old = "\(rootfsTemplate).old-\(getpid())"
+        _ = rename(rootfsTemplate, old)
+        if rename(tmp, rootfsTemplate) != 0 { _ = runCommand(["rm", "-rf", tmp]) }  // another process won
+        _ = runCommand(["rm", "-rf", old])
+    }
+    try writeFile(stampPath, stamp)
     rootfsTemplateReady = true
 }
 
@@ -262,6 +286,27 @@ private func unescapeMountinfo(_ s: String) -> String {
 
 // MARK: - Runtime wrapper
 
+/// Runtime invocations that hit their timeout in this test process. A hanging runtime would make
+/// every test wait its full timeouts (and CI has a hard time limit), so once a few calls have
+/// timed out, later calls get at most `shortenedRuntimeTimeout` seconds: the suite still fails,
+/// but quickly. A healthy runtime never reaches the threshold.
+private var runtimeTimeoutCount = 0
+private let runtimeTimeoutsBeforeShortening = 3
+private let shortenedRuntimeTimeout: Double = 5
+
+private func runtimeCommand(_ argv: [String], stdin: [UInt8]?, env: [String: String], timeout: Double,
+                            cwd: String?) -> ProcResult {
+    let limit = runtimeTimeoutCount >= runtimeTimeoutsBeforeShortening ? min(timeout, shortenedRuntimeTimeout) : timeout
+    let r = runCommand(argv, stdin: stdin, env: env, timeout: limit, cwd: cwd)
+    if r.timedOut {
+        runtimeTimeoutCount += 1
+        if runtimeTimeoutCount == runtimeTimeoutsBeforeShortening {
+            print("harness: \(runtimeTimeoutCount) runtime calls timed out; later calls are limited to \(shortenedRuntimeTimeout) s")
+        }
+    }
+    return r
+}
+
 /// Every id handed out per state root, so HostSnapshot can look for cgroup directories named
 /// after them (the snapshot API only receives the root).
 private var idsByRoot: [String: [String]] = [:]
@@ -298,13 +343,13 @@ final class Runtime {
     @discardableResult
     func call(_ args: [String], stdin: [UInt8]? = nil, timeout: Double = 20, cwd: String? = nil,
               env: [String: String] = [:]) -> ProcResult {
-        runCommand([RuntimeUnderTest.path, "--root", root] + args, stdin: stdin, env: env, timeout: timeout, cwd: cwd)
+        runtimeCommand([RuntimeUnderTest.path, "--root", root] + args, stdin: stdin, env: env, timeout: timeout, cwd: cwd)
     }
 
     /// Runs `<runtime> <args...>` WITHOUT the automatic `--root` (for testing global flag spellings).
     @discardableResult
     func callRaw(_ args: [String], stdin: [UInt8]? = nil, timeout: Double = 20, cwd: String? = nil) -> ProcResult {
-        runCommand([RuntimeUnderTest.path] + args, stdin: stdin, timeout: timeout, cwd: cwd)
+        runtimeCommand([RuntimeUnderTest.path] + args, stdin: stdin, env: [:], timeout: timeout, cwd: cwd)
     }
 
     /// `run --bundle B [extra...] id` (foreground: container stdout/stderr captured). Writes the
@@ -348,15 +393,42 @@ final class Runtime {
     func cleanup() {
         for i in ids {
             if let pid = stateJSON(i)?["pid"]?.int64Value, pid > 0 { pidsToKill.append(Int(pid)) }
-            call(["delete", "--force", i], timeout: 10)
+            call(["delete", "--force", i], timeout: 5)
         }
         for pid in pidsToKill { killIfAlive(pid) }
+        // Last resort for a runtime that hung or crashed mid-create: anything still naming our root.
+        for p in processesMentioning([root]) { killIfAlive(p.pid) }
         unmountEverything(below: root)
         _ = runCommand(["rm", "-rf", "--one-file-system", root], timeout: 30)
     }
 }
 
 // MARK: - Leak detection
+
+/// Live processes (not zombies, not us) that mention one of `needles` in their cmdline or
+/// environment, or whose cwd lies below one of them. runc's `runc init` carries
+/// _LIBCONTAINER_STATEDIR=<root>/<id> in its environment; a clone()d corral child keeps the
+/// parent's cmdline with `--root`; an init that has not pivoted yet has its cwd in the bundle.
+/// Matching by executable alone would catch unrelated runtime calls of concurrent test runs.
+func processesMentioning(_ needles: [String]) -> [(pid: Int, description: String)] {
+    let me = Int(getpid())
+    var found: [(pid: Int, description: String)] = []
+    for name in directoryEntries("/proc") {
+        guard let pid = Int(name), pid != me else { continue }
+        let cmd = processCmdline(pid) ?? ""
+        let cwd = readLink("/proc/\(pid)/cwd") ?? ""
+        var mentions = needles.contains { cmd.contains($0) || cwd.hasPrefix($0) }
+        if !mentions, let env = readFileBytes("/proc/\(pid)/environ") {
+            let text = String(decoding: env, as: UTF8.self)
+            mentions = needles.contains { text.contains($0) }
+        }
+        if mentions && processIsAlive(pid) {
+            let exe = readLink("/proc/\(pid)/exe") ?? ""
+            found.append((pid, "exe=\(exe) cmd=\(cmd)"))
+        }
+    }
+    return found.sorted { $0.pid < $1.pid }
+}
 
 /// What a runtime could leave behind on the host, for "a failed operation leaves nothing" checks:
 /// the number of lines of /proc/self/mountinfo plus those mentioning the bundle or root, entries
@@ -387,29 +459,8 @@ struct HostSnapshot: Equatable, CustomStringConvertible {
         """
     }
 
-    /// Processes that mention the bundle or the state root in their cmdline or environment
-    /// (runc's `runc init` carries _LIBCONTAINER_STATEDIR=<root>/<id>; a clone()d corral child
-    /// keeps the parent's cmdline with `--root`), or whose cwd is inside the bundle (an init that
-    /// has not pivoted yet). Matching by executable alone would catch unrelated runtime
-    /// invocations of concurrent test runs.
     private static func scanProcesses(root: String, bundle: String) -> [String] {
-        let me = Int(getpid())
-        var found: [String] = []
-        for name in directoryEntries("/proc") {
-            guard let pid = Int(name), pid != me else { continue }
-            let cmd = processCmdline(pid) ?? ""
-            let cwd = readLink("/proc/\(pid)/cwd") ?? ""
-            var mentions = cmd.contains(bundle) || cmd.contains(root) || cwd.hasPrefix(bundle)
-            if !mentions, let env = readFileBytes("/proc/\(pid)/environ") {
-                let text = String(decoding: env, as: UTF8.self)
-                mentions = text.contains(root) || text.contains(bundle)
-            }
-            if mentions && processIsAlive(pid) {
-                let exe = readLink("/proc/\(pid)/exe") ?? ""
-                found.append("\(pid) exe=\(exe) cmd=\(cmd)")
-            }
-        }
-        return found.sorted()
+        processesMentioning([root, bundle]).map { "\($0.pid) \($0.description)" }
     }
 
     private static func scanCgroups(ids: [String]) -> [String] {
