@@ -13,8 +13,11 @@ let package = Package(
         .target(name: "CCorral", cSettings: [.define("_GNU_SOURCE")]),
         // Pure Swift: JSON reader/writer and the OCI runtime-spec model with path-precise validation.
         .target(name: "CorralSpec"),
+        // libseccomp (Debian's libseccomp-dev): the parent compiles linux.seccomp to BPF with it. `link "seccomp"` in
+        // the module map picks libseccomp.a under -static-executable, so the release binary stays fully static.
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp"),
         // Planning, state, commands, errors and logs.
-        .target(name: "CorralRuntime", dependencies: ["CCorral", "CorralSpec"]),
+        .target(name: "CorralRuntime", dependencies: ["CCorral", "CorralSpec", "CSeccomp"]),
         // Thin entry point.
         .executableTarget(name: "corral", dependencies: ["CorralRuntime"]),
         .testTarget(name: "CorralSpecTests", dependencies: ["CorralSpec"]),

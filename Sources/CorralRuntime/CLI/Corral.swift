@@ -50,11 +50,11 @@ public enum Corral {
 
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.state, Commands.kill, Commands.delete,
-         Commands.list, Commands.spec]
+         Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events]
     }
 
     /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
-    static let notYet = ["exec", "ps", "pause", "resume", "update", "events", "features", "checkpoint", "restore"]
+    static let notYet = ["exec", "features", "checkpoint", "restore"]
 
     public static func main(_ argv: [String]) -> Int32 {
         var args = argv.dropFirst()
@@ -123,9 +123,8 @@ public enum Corral {
                 printOut(help(verb))
                 return 0
             }
-            if g.systemdCgroup {
-                throw RuntimeError(.unsupported, "systemd cgroup driver requested (--systemd-cgroup) but systemd is not supported by this version of corral")
-            }
+            // --systemd-cgroup only matters where cgroups are made (create/run: CgroupPath.resolve fails there
+            // as runc does without systemd); the other verbs use the paths recorded at create, as runc's do.
             return try verb.run(ctx, opts)
         } catch {
             return fail(ctx, error)

@@ -48,9 +48,13 @@ extension Commands {
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
         let consoleSocketPath = o.string("console-socket")
-        let options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
+        var options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
-        let plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        options.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
+        var plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        // cgroups: where they go and what is written there, validated before anything exists on the host.
+        let cgroupPlan = try CgroupPlan.make(spec, id: id, host: CgroupHost.detect(), systemd: ctx.globals.systemdCgroup)
+        plan.mounts = cgroupPlan.retargetCgroupMounts(plan.mounts)
 
         let store = ctx.store
         try Files.mkdirAll(store.root, mode: 0o700)
@@ -61,6 +65,7 @@ extension Commands {
         }
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
+        var cgroupsMade: CgroupManager?
         do throws(RuntimeError) {
             let lockFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if lockFD < 0 || flock(lockFD, LOCK_EX) != 0 { throw .system("lock \(dir)", errno) }
@@ -73,6 +78,19 @@ extension Commands {
                 throw .system("mkfifo \(dir)/\(ContainerState.fifoName)", errno)
             }
             var channels = Launcher.Channels(fifoDirFD: fifoDir)
+            let cgroups = try CgroupManager.create(cgroupPlan)
+            cgroupsMade = cgroups
+            // The child says HELLO before any namespace work and waits until it is in every hierarchy.
+            channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
+            if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
+                // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.
+                let annotations = spec.annotations ?? [:]
+                channels.seccompListener = { fd, pid throws(RuntimeError) in
+                    let state = SeccompNotify.processState(pid: pid, metadata: sc.listenerMetadata, id: id, bundle: bundle,
+                                                           annotations: annotations)
+                    try SeccompNotify.handOver(listener: fd, path: listenerPath, state: state)
+                }
+            }
             var relay: Int32 = -1
             if let path = consoleSocketPath {
                 let fd = corral_connect_unix(Files.absolute(path))
@@ -96,10 +114,11 @@ extension Commands {
                     let r = corral_write_proc(launched.pid, "oom_score_adj", String(adj))
                     if r < 0 { throw RuntimeError(.system, "write oom_score_adj \(adj): \(errnoText(-r))") }
                 }
-                let state = ContainerState(id: id, pid: launched.pid, pidStartTime: launched.startTime, bundle: bundle,
+                var state = ContainerState(id: id, pid: launched.pid, pidStartTime: launched.startTime, bundle: bundle,
                                            rootfs: plan.rootfs, created: Clock.rfc3339Nano(Clock.now()),
                                            owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
                                            ociVersion: Version.spec)
+                state.cgroups = cgroupPlan.set
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
                 try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)
@@ -111,6 +130,7 @@ extension Commands {
             }
             return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: recorded!), relaySocket: relay)
         } catch {
+            cgroupsMade?.removeCreated()
             Files.removeAll(dir)
             throw error.context("corral \(verb) failed")
         }

@@ -18,12 +18,13 @@ extension Commands {
         case .stopped: throw RuntimeError(.invalidState, "cannot start a container that has stopped")
         default: throw RuntimeError(.invalidState, "cannot start an already running container")
         }
+        // The pidfd first: opening the fifo releases the init, which may exec and exit at once.
+        let pidfd = try openInit(h.state)
+        defer { close(pidfd) }
         let fifoPath = h.dir + "/" + ContainerState.fifoName
         let fifo = open(fifoPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fifo < 0 { throw .system("open exec fifo \(fifoPath)", errno) }
         defer { close(fifo) }
-        let pidfd = try openInit(h.state)
-        defer { close(pidfd) }
         var fds = [pollfd(fd: fifo, events: Int16(POLLIN), revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
         while true {
             let r = poll(&fds, 2, 60_000)
@@ -51,7 +52,7 @@ extension Commands {
     static let state = Verb(name: "state", usage: "<container-id>", summary: "output the state of a container",
                             options: []) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o), lock: false)
-        printOut(JSONValue.object(h.state.ociState(status: h.status)).serialized(indent: "  ") + "\n")
+        printOut(JSONValue.object(h.state.ociState(status: h.status)).serialized(indent: "  "))  // no newline, as runc
         return 0
     }
 
@@ -60,7 +61,14 @@ extension Commands {
                            options: [OptionSpec(["a", "all"], "send the specified signal to all processes inside the container")]) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o))
         let sig = try Signals.parse(o.positional.count > 1 ? o.positional[1] : "SIGTERM")
-        switch h.status {
+        let status = h.status
+        if o.bool("all"), let set = h.state.cgroups, !set.isEmpty {
+            // runc: every process in the container's cgroup, whatever the status; nothing to do once it is gone.
+            let m = CgroupManager(set)
+            if m.exists { m.signalAll(sig) }
+            return 0
+        }
+        switch status {
         case .created, .running, .paused: break
         default:
             if o.bool("all") { return 0 }  // runc: kill --all of a stopped container succeeds
@@ -70,6 +78,8 @@ extension Commands {
         defer { close(fd) }
         let r = corral_pidfd_send_signal(fd, sig)
         if r < 0 { throw r == -ESRCH ? .notRunning : .system("kill", -r) }
+        // A frozen process cannot die: runc thaws a paused container for SIGKILL (and only for it).
+        if status == .paused && sig == SIGKILL, let set = h.state.cgroups { try? CgroupManager(set).thaw() }
         return 0
     }
 
@@ -97,16 +107,21 @@ extension Commands {
     /// with `force`.
     static func destroy(_ h: StateStore.Handle, force: Bool) throws(RuntimeError) {
         let status = h.status
-        if status == .running && !force {
-            throw RuntimeError(.invalidState, "cannot delete container \(h.id) that is not stopped: running")
+        if (status == .running || status == .paused) && !force {
+            throw RuntimeError(.invalidState, "cannot delete container \(h.id) that is not stopped: \(status.rawValue)")
         }
+        let cgroups = h.state.cgroups.map { CgroupManager($0) }
         if status != .stopped, let fd = try? openInit(h.state) {
             _ = corral_pidfd_send_signal(fd, SIGKILL)
+            if status == .paused { try? cgroups?.thaw() }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&p, 1, 10_000)
             close(fd)
         }
+        // What outlives the init (no pid namespace of its own) is killed, then the cgroups are removed.
+        let cgroupFailure = cgroups?.destroy()
         Files.removeAll(h.dir)
+        if let cgroupFailure { throw cgroupFailure }
     }
 
     static let list = Verb(name: "list", usage: "[command options]", summary: "lists containers started by corral with the given root",

@@ -12,6 +12,8 @@ struct PlanOptions {
     /// `run` in the foreground relays a terminal itself; create/detached runs need a console socket.
     var terminalRelay = false
     var preserveFDs = 0
+    /// Directory of the compiled seccomp filter cache (`<root>/.cache/seccomp`); nil compiles every time.
+    var seccompCacheDir: String? = nil
 }
 
 /// Turns a decoded config.json into a `LaunchPlan`, validating everything first: an invalid or unsupported value
@@ -40,6 +42,8 @@ enum Planner {
             plan.personality = p.domain == .LINUX32 ? 0x0008 : 0x0000
         }
         try planUnsupported(spec)
+        // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
+        plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
         return plan
     }
 
@@ -98,7 +102,10 @@ enum Planner {
             if uidMaps.isEmpty { throw RuntimeError(.config, "linux.uidMappings: required with a new user namespace") }
             if gidMaps.isEmpty { throw RuntimeError(.config, "linux.gidMappings: required with a new user namespace") }
         } else if !uidMaps.isEmpty || !gidMaps.isEmpty {
-            throw RuntimeError(.config, "linux.uidMappings: id mappings need a new user namespace (linux.namespaces has none)")
+            let field = uidMaps.isEmpty ? "linux.gidMappings" : "linux.uidMappings"
+            let why = present.contains(.user) ? "cannot be set when joining an existing user namespace"
+                : "id mappings need a new user namespace"
+            throw RuntimeError(.config, "\(field): \(why)")
         }
         plan.uidMappings = uidMaps.map { ($0.containerID, $0.hostID, $0.size) }
         plan.gidMappings = gidMaps.map { ($0.containerID, $0.hostID, $0.size) }
@@ -139,7 +146,10 @@ enum Planner {
             if present.contains(.network) { return }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" not allowed in host network namespace")
         }
-        if key == "kernel.domainname" || key == "kernel.hostname" {
+        if key == "kernel.hostname" {
+            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field")
+        }
+        if key == "kernel.domainname" {
             if present.contains(.uts) { return }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"uts\" namespace")
         }
@@ -249,7 +259,6 @@ enum Planner {
             RuntimeError(.unsupported, "\(path): not supported by this version of corral")
         }
         let l = spec.linux
-        if l?.seccomp != nil { throw refuse("linux.seccomp") }
         if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
         if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
         if let nd = l?.netDevices, !nd.isEmpty { throw refuse("linux.netDevices") }

@@ -6,6 +6,7 @@ struct SHA256 {
     ]
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
+    private var w = [UInt32](repeating: 0, count: 64)
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -21,13 +22,33 @@ struct SHA256 {
     init() {}
 
     mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        for b in bytes {
-            pending.append(b)
-            if pending.count == 64 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
+        if let done: Void = bytes.withContiguousStorageIfAvailable({ update(buffer: UnsafeRawBufferPointer($0)) }) {
+            return done
         }
+        update(buffer: Array(bytes))
+    }
+
+    mutating func update(buffer bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update(buffer: $0) }
+    }
+
+    /// Whole blocks are compressed straight from `buf`; only a partial block is copied.
+    mutating func update(buffer buf: UnsafeRawBufferPointer) {
+        guard let base = buf.baseAddress else { return }
+        var off = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, buf.count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
+            off = take
+            if pending.count < 64 { return }
+            pending.withUnsafeBytes { compress($0.baseAddress!) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while buf.count - off >= 64 {
+            compress(base + off)
+            off += 64
+        }
+        if off < buf.count { pending.append(contentsOf: UnsafeRawBufferPointer(start: base + off, count: buf.count - off)) }
     }
 
     mutating func update(_ text: String) { update(text.utf8) }
@@ -39,10 +60,12 @@ struct SHA256 {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
-        var off = 0
-        while off < tail.count {
-            compress(Array(tail[off..<off + 64]))
-            off += 64
+        tail.withUnsafeBytes { t in
+            var off = 0
+            while off < t.count {
+                compress(t.baseAddress! + off)
+                off += 64
+            }
         }
         var out: [UInt8] = []
         out.reserveCapacity(32)
@@ -67,12 +90,13 @@ struct SHA256 {
         return s
     }
 
-    private mutating func compress(_ block: [UInt8]) {
+    private mutating func compress(_ block: UnsafeRawPointer) {
         length &+= 64
-        var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
-            w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
-                | UInt32(block[i * 4 + 3])
+            w[i] = UInt32(block.load(fromByteOffset: i * 4, as: UInt8.self)) << 24
+                | UInt32(block.load(fromByteOffset: i * 4 + 1, as: UInt8.self)) << 16
+                | UInt32(block.load(fromByteOffset: i * 4 + 2, as: UInt8.self)) << 8
+                | UInt32(block.load(fromByteOffset: i * 4 + 3, as: UInt8.self))
         }
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
         for i in 16..<64 {
@@ -81,10 +105,11 @@ struct SHA256 {
             w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
         }
         var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
+        let k = SHA256.k
         for i in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = hh &+ s1 &+ ch &+ SHA256.k[i] &+ w[i]
+            let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj

@@ -1,0 +1,136 @@
+import CorralSpec
+import Glibc
+
+/// Reading and writing cgroup files. A cgroup file takes one value per write(2) and never grows, so writes go
+/// through O_WRONLY|O_TRUNC without O_CREAT: a missing file is an error (the controller is not there), and the
+/// same code works against a plain directory tree in tests.
+enum CgroupFS {
+    /// Writes `value` to dir/file in a single write(2). Returns 0 or an errno.
+    static func write(_ dir: String, _ file: String, _ value: String) -> Int32 {
+        let path = dir + "/" + file
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        if fd < 0 { return errno }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        while true {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n == bytes.count { return 0 }
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 ? errno : EIO
+        }
+    }
+
+    /// `write`, turning a failure into an error that names the config field.
+    static func set(_ dir: String, _ file: String, _ value: String, field: String) throws(RuntimeError) {
+        let e = write(dir, file, value)
+        if e != 0 { throw writeError(dir, file, value, e, field: field) }
+    }
+
+    static func writeError(_ dir: String, _ file: String, _ value: String, _ e: Int32, field: String) -> RuntimeError {
+        let what = "write \(JSONValue.quoted(value)) to \(dir)/\(file): \(errnoText(e))"
+        return RuntimeError(.system, field.isEmpty ? what : "\(field): \(what)")
+    }
+
+    /// The file's contents without the trailing newline; nil when it cannot be read.
+    static func read(_ dir: String, _ file: String) -> String? {
+        guard var s = Files.readString(dir + "/" + file) else { return nil }
+        while s.hasSuffix("\n") { s.removeLast() }
+        return s
+    }
+
+    /// A number file; "max" reads as UInt64.max.
+    static func readUInt(_ dir: String, _ file: String) -> UInt64? {
+        guard let s = read(dir, file)?.cgTrimmed else { return nil }
+        if s == "max" { return UInt64.max }
+        return UInt64(s)
+    }
+
+    /// "key value" lines (memory.stat, cpu.stat, pids.events, ...), in file order.
+    static func keyValues(_ dir: String, _ file: String) -> [(String, UInt64)]? {
+        guard let text = read(dir, file) else { return nil }
+        var out: [(String, UInt64)] = []
+        for line in text.split(separator: "\n") {
+            let p = line.split(separator: " ")
+            if p.count == 2, let v = UInt64(p[1]) { out.append((String(p[0]), v)) }
+        }
+        return out
+    }
+
+    static func value(_ dir: String, _ file: String, key: String) -> UInt64? {
+        keyValues(dir, file)?.first { $0.0 == key }?.1
+    }
+
+    static func exists(_ dir: String, _ file: String) -> Bool { Files.exists(dir + "/" + file) }
+
+    /// Names in a directory (no "." / ".."), sorted.
+    static func entries(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var out: [String] = []
+        while let ent = readdir(d) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out.sorted()
+    }
+
+    /// Sub-cgroups of dir (directories only).
+    static func children(_ dir: String) -> [String] {
+        entries(dir).filter { name in
+            var st = stat()
+            return lstat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        }
+    }
+
+    /// Every pid in dir's cgroup.procs and in those of its descendants (runc's GetAllPids).
+    static func pids(_ dir: String) -> [Int32] {
+        var out: [Int32] = []
+        if let text = read(dir, "cgroup.procs") {
+            for line in text.split(separator: "\n") { if let p = Int32(line) { out.append(p) } }
+        }
+        for c in children(dir) { out += pids(dir + "/" + c) }
+        return out
+    }
+
+    /// mkdir -p; returns the directories it created, outermost first (to undo a failed create exactly).
+    static func mkdirAll(_ path: String) throws(RuntimeError) -> [String] {
+        var created: [String] = []
+        var cur = ""
+        for comp in path.split(separator: "/") {
+            cur += "/" + comp
+            if mkdir(cur, 0o755) == 0 { created.append(cur); continue }
+            if errno == EEXIST && Files.isDirectory(cur) { continue }
+            let e = errno
+            for d in created.reversed() { rmdir(d) }
+            throw .system("mkdir \(cur)", e)
+        }
+        return created
+    }
+
+    /// rmdir of a cgroup, its sub-cgroups first; EBUSY (tasks still leaving) is retried for about a second, as
+    /// runc's RemovePaths does. Returns 0 or the last errno; a missing directory counts as removed.
+    static func remove(_ dir: String) -> Int32 {
+        for c in children(dir) { _ = remove(dir + "/" + c) }
+        var delay: UInt32 = 10_000
+        for _ in 0..<8 {
+            if rmdir(dir) == 0 || errno == ENOENT { return 0 }
+            if errno != EBUSY { return errno }
+            usleep(delay)
+            delay = min(delay * 2, 200_000)
+        }
+        return errno
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and newlines.
+    var cgTrimmed: String {
+        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
+        var s = Substring(self)
+        while let f = s.first, ws.contains(f) { s.removeFirst() }
+        while let l = s.last, ws.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

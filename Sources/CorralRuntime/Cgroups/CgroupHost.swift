@@ -1,0 +1,130 @@
+import Glibc
+
+/// One mounted cgroup hierarchy of the host, as /proc/self/mountinfo shows it.
+struct CgroupHierarchy: Equatable {
+    /// Its key in /proc/<pid>/cgroup: "cpu,cpuacct", "name=systemd"; "" for the cgroup2 hierarchy.
+    var key: String
+    var mountPoint: String
+    /// The part of the hierarchy this mount shows (mountinfo field 4): "/" unless a subtree was mounted.
+    var root: String
+
+    var isV2: Bool { key.isEmpty }
+    /// v1 controllers bound to this hierarchy (none for named hierarchies such as name=systemd).
+    var controllers: [String] { key.split(separator: ",").filter { !$0.hasPrefix("name=") }.map(String.init) }
+}
+
+/// What the host offers for cgroups: its v1 hierarchies, the cgroup2 one, and where this process sits in each
+/// (relative `cgroupsPath`s start there, as with runc). Detected once per command from /proc; `parse` is the pure
+/// part so tests can describe any layout (v1, hybrid, v2).
+struct CgroupHost {
+    enum Mode: String { case none, v1, hybrid, v2 }
+
+    var v1: [CgroupHierarchy]
+    var v2: CgroupHierarchy?
+    /// Our own cgroup path per hierarchy key, from /proc/self/cgroup.
+    var own: [String: String]
+    /// Controllers the cgroup2 hierarchy offers (cgroup.controllers of its root). On a hybrid host these are the
+    /// ones no v1 hierarchy has taken (here: hugetlb).
+    var v2Controllers: [String]
+    /// Huge page sizes as they appear in hugetlb file names ("2MB", "1GB").
+    var hugepageSizes: [String]
+    /// runc's test: /run/systemd/system is a directory.
+    var systemdRunning: Bool
+
+    var mode: Mode {
+        if !v1.isEmpty { return v2 != nil ? .hybrid : .v1 }
+        return v2 != nil ? .v2 : .none
+    }
+
+    /// The v1 hierarchy a controller is bound to.
+    func v1Hierarchy(_ controller: String) -> CgroupHierarchy? {
+        v1.first { $0.controllers.contains(controller) }
+    }
+
+    /// Where a controller's files live: a v1 hierarchy when it is bound there, else cgroup2 when it offers it.
+    enum Holder: Equatable { case v1(CgroupHierarchy), v2 }
+    func holder(_ controller: String) -> Holder? {
+        if let h = v1Hierarchy(controller) { return .v1(h) }
+        if v2 != nil && v2Controllers.contains(controller) { return .v2 }
+        return nil
+    }
+
+    /// The live host.
+    static func detect() -> CgroupHost {
+        let mountinfo = Files.readString("/proc/self/mountinfo") ?? ""
+        let procCgroup = Files.readString("/proc/self/cgroup") ?? ""
+        var host = parse(mountinfo: mountinfo, procCgroup: procCgroup)
+        if let v2 = host.v2 {
+            host.v2Controllers = (CgroupFS.read(v2.mountPoint, "cgroup.controllers") ?? "").split(separator: " ").map(String.init)
+        }
+        host.hugepageSizes = hugepageSizes(CgroupFS.entries("/sys/kernel/mm/hugepages"))
+        host.systemdRunning = Files.isDirectory("/run/systemd/system")
+        return host
+    }
+
+    /// Reads the hierarchies from mountinfo and our place in them from /proc/self/cgroup. The first mount of each
+    /// hierarchy wins (later ones are usually binds of subtrees).
+    static func parse(mountinfo: String, procCgroup: String) -> CgroupHost {
+        var own: [String: String] = [:]
+        var keys: [String] = []
+        for line in procCgroup.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            own[String(parts[1])] = String(parts[2])
+            keys.append(String(parts[1]))
+        }
+        let members = Set(keys.flatMap { $0.split(separator: ",").map(String.init) })
+        var v1: [CgroupHierarchy] = []
+        var v2: CgroupHierarchy?
+        for line in mountinfo.split(separator: "\n") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard let sep = f.firstIndex(of: "-"), sep >= 6, f.count > sep + 3 else { continue }
+            let fstype = f[sep + 1]
+            let mountPoint = unescape(String(f[4]))
+            let root = unescape(String(f[3]))
+            if fstype == "cgroup2" {
+                if v2 == nil { v2 = CgroupHierarchy(key: "", mountPoint: mountPoint, root: root) }
+                continue
+            }
+            guard fstype == "cgroup" else { continue }
+            let options = Set(f[sep + 3].split(separator: ",").map(String.init))
+            // The /proc/self/cgroup key whose members are exactly this mount's controllers / name.
+            let mine = options.intersection(members)
+            let key = keys.first { !$0.isEmpty && Set($0.split(separator: ",").map(String.init)) == mine }
+            guard let key, !v1.contains(where: { $0.key == key }) else { continue }
+            v1.append(CgroupHierarchy(key: key, mountPoint: mountPoint, root: root))
+        }
+        return CgroupHost(v1: v1, v2: v2, own: own, v2Controllers: [], hugepageSizes: [], systemdRunning: false)
+    }
+
+    /// "hugepages-2048kB" → "2MB" (runc's HugePageSizes: binary units, %g).
+    static func hugepageSizes(_ entries: [String]) -> [String] {
+        var out: [String] = []
+        for e in entries where e.hasPrefix("hugepages-") && e.hasSuffix("kB") {
+            guard var kb = UInt64(e.dropFirst("hugepages-".count).dropLast(2)) else { continue }
+            var unit = 1
+            let units = ["B", "KB", "MB", "GB", "TB", "PB"]
+            while kb >= 1024 && kb % 1024 == 0 && unit < units.count - 1 { kb /= 1024; unit += 1 }
+            out.append("\(kb)\(units[unit])")
+        }
+        return out
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as \ooo.
+    private static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        let b = Array(s.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < b.count {
+            if b[i] == 0x5C, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

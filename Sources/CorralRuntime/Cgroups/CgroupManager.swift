@@ -1,0 +1,273 @@
+import CCorral
+import CorralSpec
+import Glibc
+
+/// What `create` decides about cgroups before anything exists: where the container's cgroups go and what is
+/// written there. Pure apart from reading the host's layout; every error names the config field.
+struct CgroupPlan {
+    var set: CgroupSet
+    var limits: CgroupLimits
+    /// cgroup2 controllers to enable on the way down to the container's cgroup2 directory.
+    var v2Enable: [String]
+    /// The cgroup2 mount point (ancestors above it are never touched).
+    var v2Root: String?
+    /// The host's hierarchies (to map a mount point to the container's directory in it).
+    var hierarchies: [CgroupHierarchy] = []
+
+    static func make(_ spec: Spec, id: String, host: CgroupHost, systemd: Bool) throws(RuntimeError) -> CgroupPlan {
+        let set = try CgroupPath.resolve(cgroupsPath: spec.linux?.cgroupsPath, id: id, host: host, systemd: systemd)
+        let limits = try CgroupLimits(spec.linux?.resources, prefix: "linux.resources", includeDevices: true)
+        try limits.validate(on: host)
+        var enable = limits.v2Controllers(on: host)
+        // On a pure v2 host runc enables every offered controller, so the container's own stats files exist.
+        if host.mode == .v2 { for c in host.v2Controllers where !enable.contains(c) { enable.append(c) } }
+        return CgroupPlan(set: set, limits: limits, v2Enable: enable, v2Root: host.v2?.mountPoint,
+                          hierarchies: host.v1 + (host.v2.map { [$0] } ?? []))
+    }
+
+    /// The container's directory in the hierarchy mounted at `mountPoint`.
+    func directory(mountedAt mountPoint: String) -> String? {
+        guard let h = hierarchies.first(where: { $0.mountPoint == mountPoint }) else { return nil }
+        if h.isV2 { return set.v2 }
+        return set.v1(h.key.split(separator: ",").first.map(String.init) ?? h.key)
+    }
+
+    /// A `"type": "cgroup"` mount on a v1/hybrid host binds one directory per hierarchy into the container, and
+    /// the mount planner names the runtime's own cgroup there; the container must see its own cgroup instead
+    /// (engines read /sys/fs/cgroup/memory/memory.limit_in_bytes inside it, as with runc). Rewrites those binds.
+    func retargetCgroupMounts(_ mounts: [MountOp]) -> [MountOp] {
+        mounts.map { m in
+            guard m.label == "cgroup", m.kind == .bind, let src = m.source else { return m }
+            let owner = hierarchies.filter { src == $0.mountPoint || src.hasPrefix($0.mountPoint + "/") }
+                .max { $0.mountPoint.count < $1.mountPoint.count }
+            guard let h = owner, let dir = directory(mountedAt: h.mountPoint) else { return m }
+            var out = m
+            out.source = dir
+            return out
+        }
+    }
+}
+
+/// A container's cgroups on the host: creation with limits, placement of the first process, freezing,
+/// signalling everything inside, and removal. Works on the recorded `CgroupSet`, so verbs after `create` need
+/// neither config.json nor mountinfo.
+struct CgroupManager {
+    let set: CgroupSet
+    /// Directories this manager created (only known to `create`); a failed create removes exactly these.
+    private(set) var created: [String] = []
+
+    init(_ set: CgroupSet) { self.set = set }
+
+    /// Creates every directory, makes the cpuset usable, enables cgroup2 controllers, then writes the limits.
+    /// On error everything it created is removed again.
+    static func create(_ plan: CgroupPlan) throws(RuntimeError) -> CgroupManager {
+        var m = CgroupManager(plan.set)
+        do throws(RuntimeError) {
+            for dir in plan.set.directories {
+                m.created += try CgroupFS.mkdirAll(dir)
+            }
+            if let cpuset = plan.set.v1("cpuset") { try prepareCpuset(cpuset) }
+            if let v2 = plan.set.v2, let root = plan.v2Root, !plan.v2Enable.isEmpty {
+                enableV2(plan.v2Enable, from: root, to: v2)
+            }
+            try CgroupWriter.apply(plan.limits, to: plan.set, update: false)
+        } catch {
+            m.removeCreated()
+            throw error
+        }
+        return m
+    }
+
+    /// A v1 cpuset starts with empty cpus/mems, and a task cannot join it until they are set: copy the
+    /// parent's into every empty level from the hierarchy root down (runc's ensureParent).
+    static func prepareCpuset(_ dir: String) throws(RuntimeError) {
+        var chain: [String] = []
+        var cur = dir
+        while cur != "/" && !CgroupFS.exists(cur, "cgroup.sane_behavior") {   // the hierarchy root has it
+            chain.append(cur)
+            cur = parent(cur)
+        }
+        for d in chain.reversed() {
+            let p = parent(d)
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                guard let mine = CgroupFS.read(d, file), mine.cgTrimmed.isEmpty else { continue }
+                let theirs = CgroupFS.read(p, file)?.cgTrimmed ?? ""
+                try CgroupFS.set(d, file, theirs, field: "")
+            }
+        }
+    }
+
+    /// Enables `controllers` in the subtree_control of every ancestor of `dir` below (and including) `root`.
+    /// Best effort, as runc: an ancestor with processes of its own refuses, and the limit write then fails with
+    /// an error naming the field.
+    static func enableV2(_ controllers: [String], from root: String, to dir: String) {
+        var ancestors: [String] = []
+        var cur = parent(dir)
+        while cur.hasPrefix(root) {
+            ancestors.append(cur)
+            if cur == root { break }
+            cur = parent(cur)
+        }
+        for a in ancestors.reversed() {
+            let have = Set((CgroupFS.read(a, "cgroup.subtree_control") ?? "").split(separator: " ").map(String.init))
+            let missing = controllers.filter { !have.contains($0) }
+            if missing.isEmpty { continue }
+            if CgroupFS.write(a, "cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " ")) != 0 {
+                for c in missing { _ = CgroupFS.write(a, "cgroup.subtree_control", "+" + c) }
+            }
+        }
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let i = path.lastIndex(of: "/"), i != path.startIndex else { return "/" }
+        return String(path[..<i])
+    }
+
+    /// Puts a process into every directory of the set (all v1 hierarchies, name=systemd included, and cgroup2).
+    func place(_ pid: Int32) throws(RuntimeError) {
+        for dir in set.directories {
+            let e = CgroupFS.write(dir, "cgroup.procs", String(pid))
+            if e != 0 { throw RuntimeError(.system, "failed to place the container process in \(dir): write cgroup.procs: \(errnoText(e))") }
+        }
+    }
+
+    /// Removes what a failed `create` made, deepest first, after killing anything that got in. A cgroup that
+    /// existed before (a shared cgroupsPath) is left as it was, processes included.
+    func removeCreated() {
+        guard !created.isEmpty else { return }
+        let fresh = CgroupManager(set)
+        if set.directories.allSatisfy({ created.contains($0) }) { fresh.killAll() }
+        for d in created.reversed() { _ = CgroupFS.remove(d) }
+    }
+
+    // MARK: freezer
+
+    enum FreezerState { case thawed, frozen, unknown }
+
+    /// v1 freezer when mounted, else cgroup2's cgroup.freeze. A v1 cgroup frozen only through an ancestor
+    /// counts as thawed (freezer.self_freezing), as in runc.
+    var freezerState: FreezerState {
+        if let d = set.v1("freezer") {
+            for _ in 0..<1000 {
+                guard let s = CgroupFS.read(d, "freezer.state")?.cgTrimmed else { return .unknown }
+                switch s {
+                case "THAWED": return .thawed
+                case "FROZEN":
+                    guard let own = CgroupFS.read(d, "freezer.self_freezing")?.cgTrimmed else { return .frozen }
+                    return own == "1" ? .frozen : .thawed
+                case "FREEZING": usleep(1000); continue
+                default: return .unknown
+                }
+            }
+            return .unknown
+        }
+        if let d = set.v2 {
+            guard let v = CgroupFS.read(d, "cgroup.freeze")?.cgTrimmed else { return .unknown }
+            return v == "1" ? .frozen : .thawed
+        }
+        return .unknown
+    }
+
+    var isFrozen: Bool { freezerState == .frozen }
+
+    /// Freezes everything in the container. v1 may sit in FREEZING while processes keep forking: retried as
+    /// runc does, with an occasional thaw, and thawed again if it never settles.
+    func freeze() throws(RuntimeError) {
+        if let d = set.v1("freezer") {
+            for i in 0..<1000 {
+                if i % 50 == 49 {
+                    _ = CgroupFS.write(d, "freezer.state", "THAWED")
+                    usleep(10_000)
+                }
+                let e = CgroupFS.write(d, "freezer.state", "FROZEN")
+                if e != 0 {
+                    _ = CgroupFS.write(d, "freezer.state", "THAWED")
+                    throw CgroupFS.writeError(d, "freezer.state", "FROZEN", e, field: "")
+                }
+                if i % 25 == 24 { usleep(10) }
+                switch CgroupFS.read(d, "freezer.state")?.cgTrimmed {
+                case "FROZEN": return
+                case "FREEZING": continue
+                case let s:
+                    _ = CgroupFS.write(d, "freezer.state", "THAWED")
+                    throw RuntimeError(.system, "unexpected freezer state \(s ?? "(unreadable)") while freezing \(d)")
+                }
+            }
+            _ = CgroupFS.write(d, "freezer.state", "THAWED")
+            throw RuntimeError(.system, "unable to freeze \(d)")
+        }
+        guard let d = set.v2 else { throw RuntimeError(.unsupported, "the container has no freezer cgroup") }
+        try CgroupFS.set(d, "cgroup.freeze", "1", field: "")
+        try waitV2Frozen(d, true)
+    }
+
+    func thaw() throws(RuntimeError) {
+        if let d = set.v1("freezer") {
+            try CgroupFS.set(d, "freezer.state", "THAWED", field: "")
+            return
+        }
+        guard let d = set.v2 else { throw RuntimeError(.unsupported, "the container has no freezer cgroup") }
+        try CgroupFS.set(d, "cgroup.freeze", "0", field: "")
+        try waitV2Frozen(d, false)
+    }
+
+    /// cgroup.events says "frozen 1" once every task is stopped (an empty cgroup is frozen at once).
+    private func waitV2Frozen(_ d: String, _ want: Bool) throws(RuntimeError) {
+        for _ in 0..<2000 {
+            if let f = CgroupFS.value(d, "cgroup.events", key: "frozen"), (f == 1) == want { return }
+            usleep(5000)
+        }
+        throw RuntimeError(.system, "timed out waiting for \(d) to become \(want ? "frozen" : "thawed")")
+    }
+
+    // MARK: processes
+
+    /// Host pids of every process in the container's cgroup (and below).
+    var pids: [Int32] {
+        guard let d = set.procsDir else { return [] }
+        return CgroupFS.pids(d)
+    }
+
+    /// Whether the container's cgroup directories still exist.
+    var exists: Bool { self.set.directories.contains { Files.isDirectory($0) } }
+
+    /// Sends `sig` to every process in the cgroup, with the cgroup frozen meanwhile so nothing forks past it
+    /// (runc's signalAllProcesses). A frozen cgroup is left frozen, except for SIGKILL: frozen processes cannot
+    /// die, so the cgroup is thawed.
+    func signalAll(_ sig: Int32) {
+        let wasFrozen = isFrozen
+        let canFreeze = set.v1("freezer") != nil || set.v2 != nil
+        if canFreeze && !wasFrozen { try? freeze() }
+        for pid in pids { _ = Glibc.kill(pid, sig) }
+        if canFreeze && (!wasFrozen || sig == SIGKILL) { try? thaw() }
+    }
+
+    /// SIGKILLs everything in the cgroup (cgroup.kill on cgroup2 when there is no v1 freezer) and waits up to
+    /// a few seconds for the cgroup to empty.
+    func killAll() {
+        guard exists, !pids.isEmpty else { return }
+        if set.v1("freezer") == nil, let d = set.v2, CgroupFS.exists(d, "cgroup.kill") {
+            _ = CgroupFS.write(d, "cgroup.kill", "1")
+        } else {
+            signalAll(SIGKILL)
+        }
+        for _ in 0..<500 {
+            if pids.isEmpty { return }
+            for pid in pids { _ = Glibc.kill(pid, SIGKILL) }
+            usleep(10_000)
+        }
+    }
+
+    /// Kills what is left and removes the container's directory in every hierarchy. Parents (e.g. /docker) are
+    /// left alone, as runc does. Returns the first failure, if any.
+    @discardableResult
+    func destroy() -> RuntimeError? {
+        killAll()
+        var failure: RuntimeError?
+        for d in set.directories {
+            let e = CgroupFS.remove(d)
+            if e != 0 && failure == nil { failure = .system("remove cgroup \(d)", e) }
+        }
+        return failure
+    }
+}

@@ -1,0 +1,57 @@
+import CorralSpec
+
+/// `linux.cgroupsPath` as runc's cgroupfs driver reads it:
+/// - absolute ("/docker/<id>"): that path under the root of every hierarchy;
+/// - relative ("corral/x"): under our own cgroup in every hierarchy (/proc/self/cgroup);
+/// - absent or empty: relative, named after the container id.
+/// A `slice:prefix:name` value is only special with `--systemd-cgroup`; without it runc takes it as a plain
+/// relative name, and so do we. With `--systemd-cgroup` and no systemd, create fails with runc's error.
+enum CgroupPath {
+    /// runc's utils.CleanPath: an absolute path is cleaned; a relative one is cleaned as if rooted and stays
+    /// relative, so ".." can never climb out of the starting cgroup.
+    static func clean(_ path: String) -> String {
+        if path.isEmpty { return "" }
+        let cleaned = Files.clean(path)
+        if path.hasPrefix("/") { return cleaned }
+        return String(cleaned.dropFirst())
+    }
+
+    /// The container's directory in every mounted hierarchy.
+    static func resolve(cgroupsPath: String?, id: String, host: CgroupHost, systemd: Bool) throws(RuntimeError) -> CgroupSet {
+        if systemd {
+            if !host.systemdRunning {
+                throw RuntimeError(.unsupported, "systemd not running on this host, cannot use systemd cgroups manager")
+            }
+            throw RuntimeError(.unsupported, "--systemd-cgroup: the systemd cgroup driver is not supported by this version of corral")
+        }
+        if host.mode == .none {
+            throw RuntimeError(.system, "no cgroup hierarchy is mounted on this host (looked in /proc/self/mountinfo)")
+        }
+        var inner = clean(cgroupsPath ?? "")
+        if inner.isEmpty { inner = id }
+        if inner == "/" {
+            throw RuntimeError(.config, "linux.cgroupsPath: \"\(cgroupsPath ?? "")\" is the root cgroup; a container needs a cgroup of its own")
+        }
+        var set = CgroupSet()
+        for h in host.v1 + (host.v2.map { [$0] } ?? []) {
+            let dir = directory(h, inner: inner, own: host.own[h.key])
+            if h.isV2 {
+                set.add("", dir)
+            } else {
+                let names = h.key.split(separator: ",").map(String.init)
+                for n in names { set.add(n, dir) }
+            }
+        }
+        return set
+    }
+
+    static func directory(_ h: CgroupHierarchy, inner: String, own: String?) -> String {
+        if inner.hasPrefix("/") { return Files.clean(h.mountPoint + "/" + inner) }
+        // Our cgroup as seen through this mount: its path minus the mount's root.
+        var base = own ?? "/"
+        if h.root != "/" {
+            base = base.hasPrefix(h.root) ? String(base.dropFirst(h.root.count)) : "/"
+        }
+        return Files.clean(h.mountPoint + "/" + base + "/" + inner)
+    }
+}
