@@ -171,6 +171,12 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
     if (dest < 0) mount_fail(p, m, i, dest, "create mount point");
     if (m->kind == CORRAL_MOUNT_MKDIR) { x_close(dest); return; }
+    if (!m->allow_on_proc) {
+        // Whatever path led here (a symlink in the image included), nothing but lxcfs-style overlays may be
+        // mounted onto procfs: it would hide masked paths or redirect procfs writes (CVE-2019-19921).
+        struct statfs tsfs;
+        if (fstatfs(dest, &tsfs) == 0 && tsfs.f_type == PROC_SUPER_MAGIC) mount_fail(p, m, i, EPERM, "mount target is inside procfs");
+    }
     if (m->kind == CORRAL_MOUNT_REMOUNT) {
         r = apply_attrs(m, dest);
         if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
@@ -338,6 +344,7 @@ void setup_console(const struct corral_plan *p) {
     r = corral_send_fd(p->console_socket_fd, master, name);
     if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "send pty master to console socket", NULL);
     x_close(master);
+    x_close(p->console_socket_fd);
     if (RSYS(SYS_setsid) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "setsid", NULL);
     for (int fd = 0; fd < 3; fd++)
         if (RSYS(SYS_dup3, slave, fd, 0) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "dup pty to stdio", NULL);

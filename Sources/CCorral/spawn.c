@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <net/if.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 
 sigset_t corral_saved_sigmask;
 
@@ -77,6 +79,7 @@ static void enter_namespaces_by_fork(const struct corral_plan *p) {
         long r = RSYS(SYS_setns, p->joins[i].fd, p->joins[i].nstype);
         if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, i, "setns", NULL);
     }
+    for (int i = 0; i < p->njoins; i++) x_close(p->joins[i].fd);  // no namespace fd reaches the container
     uint64_t flags = p->unshare_flags & ~(uint64_t)CLONE_NEWTIME;
     if (flags & CLONE_NEWUSER) {
         long r = RSYS(SYS_unshare, CLONE_NEWUSER);
@@ -105,6 +108,26 @@ static void enter_namespaces_by_fork(const struct corral_plan *p) {
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
 }
 
+/// The exec fifo is reopened through the container's own /proc (verified to be procfs): "self/fd/N".
+static char fifo_name[48];
+static int proc_fd = -1;
+
+static void prepare_fifo_reopen(const struct corral_plan *p) {
+    if (p->exec_fifo_fd < 0) return;
+    proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct statfs sfs;
+    if (proc_fd < 0 || fstatfs(proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_FIFO, proc_fd < 0 ? proc_fd : EINVAL, -1, "exec fifo: the container needs procfs mounted at /proc", NULL);
+    char num[24];
+    c_utoa((uint64_t)p->exec_fifo_fd, num);
+    c_strlcpy(fifo_name, "self/fd/", sizeof fifo_name);
+    c_strlcat(fifo_name, num, sizeof fifo_name);
+    struct stat st;
+    long r = RSYS(SYS_newfstatat, proc_fd, fifo_name, &st, 0);
+    if (r < 0 || !S_ISFIFO(st.st_mode))
+        child_fail(p, CORRAL_STAGE_FIFO, r < 0 ? (int)r : EINVAL, -1, "exec fifo: cannot reach /proc/self/fd/", num);
+}
+
 static void park_and_exec(const struct corral_plan *p, const char *exe) {
     // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
     // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
@@ -115,15 +138,19 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
     if (r < 0 || m.type != CORRAL_MSG_COMMIT) syscall(SYS_exit_group, 1);
     prctl(PR_SET_PDEATHSIG, 0);
     send_simple(p, CORRAL_MSG_COMMIT_ACK, 0);
-    if (p->exec_fifo_dirfd >= 0) {
+    x_close(p->sync_fd);
+    if (p->exec_fifo_fd >= 0) {
         // Blocks until `start` opens the fifo for reading (runc's exec.fifo protocol: tools look for that file).
         int fd;
-        do fd = (int)RSYS(SYS_openat, p->exec_fifo_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+        do fd = (int)RSYS(SYS_openat, proc_fd, fifo_name, O_WRONLY | O_CLOEXEC);
         while (fd == -EINTR);
         if (fd < 0) syscall(SYS_exit_group, 255);
         if (x_write_all(fd, "0", 1) < 0) syscall(SYS_exit_group, 255);
         x_close(fd);
+        x_close(p->exec_fifo_fd);
     }
+    // Nothing but stdio and the preserved fds is open when execve resolves its path.
+    x_close(proc_fd);
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     long e = RSYS(SYS_execve, exe, p->argv, p->envp);
     // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
@@ -141,7 +168,7 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
 static void close_unneeded_fds(const struct corral_plan *p) {
     int keep[8 + 64], n = 0;
     keep[n++] = p->sync_fd;
-    if (p->exec_fifo_dirfd >= 0) keep[n++] = p->exec_fifo_dirfd;
+    if (p->exec_fifo_fd >= 0) keep[n++] = p->exec_fifo_fd;
     if (p->console_socket_fd >= 0) keep[n++] = p->console_socket_fd;
     for (int i = 0; i < p->njoins && n < (int)(sizeof keep / sizeof keep[0]); i++) keep[n++] = p->joins[i].fd;
     for (int i = 1; i < n; i++)           // insertion sort: a handful of entries
@@ -210,6 +237,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     setup_process(p);
     char exe[CORRAL_PATH_MAX];
     lookup_exec(p, exe);
+    prepare_fifo_reopen(p);
     // With no_new_privs the filter goes on as late as possible, but before READY so a failure is reported.
     if (p->no_new_privs) load_seccomp(p);
     park_and_exec(p, exe);

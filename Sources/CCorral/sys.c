@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 
 size_t c_strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
 
@@ -306,4 +307,9 @@ int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
     return 0;
+}
+
+long corral_fs_type(const char *path) {
+    struct statfs sfs;
+    return statfs(path, &sfs) < 0 ? -errno : (long)sfs.f_type;
 }

@@ -1,4 +1,4 @@
 import CorralRuntime
 import Glibc
 
-exit(Corral.main(CommandLine.arguments))
+exit(Corral.main(CommandLine.arguments, sealExecutable: true))

@@ -171,7 +171,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(p.gid, 0)
         XCTAssertEqual(p.umask, -1, "no umask in the config: leave the inherited one")
         XCTAssertEqual(p.keyringName, "_ses.unit")
-        XCTAssertNil(p.capabilities)
+        XCTAssertEqual(p.capabilities, CapabilitySets(), "no capabilities member: every set empty, as runc")
         XCTAssertNil(p.oomScoreAdj)
         XCTAssertFalse(p.noNewPrivileges)
         XCTAssertFalse(p.terminal)
@@ -412,15 +412,14 @@ final class PlannerTests: XCTestCase {
             (ns("mount", "network=/var/run/netns/x"), "net.ipv4.ip_forward", nil),
             (all, "kernel.domainname", nil),
             (onlyMount, "kernel.shmmax",
-             "linux.sysctl: sysctl \"kernel.shmmax\" is not allowed as it conflicts with the OCI \"ipc\" namespace"),
+             "linux.sysctl: sysctl \"kernel.shmmax\" is not allowed in the hosts ipc namespace"),
             (onlyMount, "fs.mqueue.msg_max",
-             "linux.sysctl: sysctl \"fs.mqueue.msg_max\" is not allowed as it conflicts with the OCI \"ipc\" namespace"),
+             "linux.sysctl: sysctl \"fs.mqueue.msg_max\" is not allowed in the hosts ipc namespace"),
             (onlyMount, "net.ipv4.ip_forward",
              "linux.sysctl: sysctl \"net.ipv4.ip_forward\" not allowed in host network namespace"),
-            (onlyMount, "kernel.domainname",
-             "linux.sysctl: sysctl \"kernel.domainname\" is not allowed as it conflicts with the OCI \"uts\" namespace"),
-            (onlyMount, "kernel.hostname",
-             "linux.sysctl: sysctl \"kernel.hostname\" is not allowed as it conflicts with the OCI \"hostname\" field"),
+            // runc's texts: without a UTS namespace both fall through to the generic refusal.
+            (onlyMount, "kernel.domainname", "linux.sysctl: sysctl \"kernel.domainname\" is not in a separate kernel namespace"),
+            (onlyMount, "kernel.hostname", "linux.sysctl: sysctl \"kernel.hostname\" is not in a separate kernel namespace"),
             // runc 1.1.5 refuses kernel.hostname even with a UTS namespace: the dedicated `hostname` field owns it
             // (`sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field`).
             (all, "kernel.hostname",
@@ -558,7 +557,8 @@ final class PlannerTests: XCTestCase {
             MountOp(kind: .fs, dest: "/dev/shm", source: "shm", fstype: "tmpfs", data: ["mode=1777", "size=65536k", "sync"],
                     attrSet: MountAttr.nosuid | MountAttr.noexec | MountAttr.nodev | MountAttr.noatime,
                     label: "tmpfs", configIndex: 5),
-            MountOp(kind: .remount, dest: "/sys", attrSet: MountAttr.rdonly | MountAttr.nodiratime, label: "remount", configIndex: 6),
+            MountOp(kind: .remount, dest: "/sys", attrSet: MountAttr.rdonly | MountAttr.nodiratime, allowOnProc: true,
+                    label: "remount", configIndex: 6),
         ]
         XCTAssertEqual(configOps.count, expected.count)
         for (i, (got, want)) in zip(configOps, expected).enumerated() {

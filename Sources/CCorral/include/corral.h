@@ -40,6 +40,7 @@ struct corral_mount {
     uint64_t propagation;     ///< MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE, 0 for none
     uint32_t mode;            ///< MKDIR mode
     int idmap_userns_fd;      ///< >= 0: MOUNT_ATTR_IDMAP with this user namespace fd (BIND only)
+    int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
     const char *label;        ///< for error messages: the config's "type" or "bind"
     int config_index;         ///< index in config.json mounts[], -1 for implicit ones
 };
@@ -103,7 +104,8 @@ struct corral_plan {
     int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair
     int cgroup_sync;           ///< say HELLO and wait for GO before any namespace work (cgroup placement)
-    int exec_fifo_dirfd;       ///< O_PATH fd of the state dir holding "exec.fifo"; -1 for no parking (exec)
+    int exec_fifo_fd;          ///< O_PATH fd of <state>/exec.fifo, reopened for writing through the container's
+                               ///< procfs (never a directory fd: CVE-2024-21626); -1 for no parking (exec)
     int console_socket_fd;     ///< connected --console-socket, -1 when none
     int terminal;
     uint16_t console_rows, console_cols;
@@ -197,6 +199,13 @@ int corral_signalfd_read(int fd);
 /// Sends `msg` with `fd` attached (SCM_RIGHTS) on the sync socket / receives one such message. 0 or -errno.
 int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd);
 int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms);
+/// 1 when /proc/self/exe is on a read-only mount, 0 when not, -errno on failure.
+int corral_exe_is_readonly(void);
+/// Re-executes the running binary from a read-only detached mount of itself (CVE-2019-5736) unless it already
+/// runs from a read-only mount. Returns 0 when nothing was needed, -errno on failure; never returns on success.
+int corral_reexec_readonly(char *const argv[]);
+/// statfs(2) f_type of `path` (e.g. 0x9fa0 for procfs), or -errno.
+long corral_fs_type(const char *path);
 /// Lowercase Go-style errno text ("no such file or directory").
 const char *corral_errno_text(int err);
 

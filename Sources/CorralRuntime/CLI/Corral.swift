@@ -1,3 +1,4 @@
+import CCorral
 import CorralSpec
 import Glibc
 
@@ -53,10 +54,15 @@ public enum Corral {
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events]
     }
 
+    /// Verbs whose processes enter containers: they must not run from a writable binary.
+    static let sealedVerbs: Set<String> = ["create", "run", "exec"]
+
     /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
     static let notYet = ["exec", "features", "checkpoint", "restore"]
 
-    public static func main(_ argv: [String]) -> Int32 {
+    /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
+    /// from a read-only view of the binary first; in-process callers (tests) leave it off.
+    public static func main(_ argv: [String], sealExecutable: Bool = false) -> Int32 {
         var args = argv.dropFirst()
         // Globals come before the verb: parse up to the first positional.
         let parsed: ParsedOptions
@@ -110,6 +116,13 @@ public enum Corral {
             return 1
         }
         let ctx = Context(globals: g, log: log)
+        if sealExecutable && sealedVerbs.contains(name) {
+            // Verbs that start container processes run from a read-only view of this binary (CVE-2019-5736).
+            let r = corral_reexec_readonly(CommandLine.unsafeArgv)
+            if r < 0 {
+                return fail(ctx, RuntimeError(.system, "cannot re-execute from a read-only view of the corral binary (CVE-2019-5736 protection): \(errnoText(-r))"))
+            }
+        }
         guard let verb = verbs.first(where: { $0.name == name }) else {
             if notYet.contains(name) {
                 return fail(ctx, RuntimeError(.unsupported, "\"\(name)\" is not supported by this version of corral"))

@@ -69,15 +69,15 @@ extension Commands {
         do throws(RuntimeError) {
             let lockFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if lockFD < 0 || flock(lockFD, LOCK_EX) != 0 { throw .system("lock \(dir)", errno) }
-            // A separate O_PATH fd for the child: flock belongs to the open file description, and the parked init
-            // keeps its fds until execve, so it must not share the locked one.
-            let fifoDir = open(dir, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
-            if fifoDir < 0 { throw .system("open \(dir)", errno) }
-            fds.append(fifoDir)
-            if mkfifoat(fifoDir, ContainerState.fifoName, 0o622) != 0 || fchmodat(fifoDir, ContainerState.fifoName, 0o622, 0) != 0 {
+            // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
+            // locked fd (flock belongs to the open file description; the parked init lives until `start`).
+            if mkfifoat(lockFD, ContainerState.fifoName, 0o622) != 0 || fchmodat(lockFD, ContainerState.fifoName, 0o622, 0) != 0 {
                 throw .system("mkfifo \(dir)/\(ContainerState.fifoName)", errno)
             }
-            var channels = Launcher.Channels(fifoDirFD: fifoDir)
+            let fifo = openat(lockFD, ContainerState.fifoName, CORRAL_O_PATH | O_CLOEXEC)
+            if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
+            fds.append(fifo)
+            var channels = Launcher.Channels(fifoFD: fifo)
             let cgroups = try CgroupManager.create(cgroupPlan)
             cgroupsMade = cgroups
             // The child says HELLO before any namespace work and waits until it is in every hierarchy.

@@ -12,8 +12,8 @@ enum Launcher {
     }
 
     struct Channels {
-        /// O_PATH fd of the state dir holding exec.fifo, -1 for none.
-        var fifoDirFD: Int32 = -1
+        /// O_PATH fd of exec.fifo, -1 for none.
+        var fifoFD: Int32 = -1
         /// Connected console socket (or our own relay socket), -1 for none.
         var consoleSocketFD: Int32 = -1
         /// Places the first child (host pid) in the container's cgroups before it does any namespace work.
@@ -62,7 +62,7 @@ enum Launcher {
         defer { close(parentEnd) }
         var childEndOpen = true
         defer { if childEndOpen { close(childEnd) } }
-        let fifoDir = channels.fifoDirFD >= 0 ? high(channels.fifoDirFD) : -1
+        let fifo = channels.fifoFD >= 0 ? high(channels.fifoFD) : -1
         let console = channels.consoleSocketFD >= 0 ? high(channels.consoleSocketFD) : -1
 
         let arena = PlanArena()
@@ -76,7 +76,7 @@ enum Launcher {
         c.loopback_up = plan.newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = childEnd
         c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
-        c.exec_fifo_dirfd = fifoDir
+        c.exec_fifo_fd = fifo
         c.console_socket_fd = console
         c.terminal = plan.terminal ? 1 : 0
         c.console_rows = plan.consoleSize.rows
@@ -107,6 +107,7 @@ enum Launcher {
             cm.propagation = m.propagation
             cm.mode = m.mode
             cm.idmap_userns_fd = -1
+            cm.allow_on_proc = m.allowOnProc ? 1 : 0
             cm.label = arena.string(m.label)
             cm.config_index = Int32(m.configIndex)
             return cm
@@ -136,14 +137,12 @@ enum Launcher {
         c.ngroups = Int32(plan.groups.count)
         c.set_groups = 1
         c.umask = plan.umask
-        if let caps = plan.capabilities {
-            c.apply_caps = 1
-            c.cap_bounding = caps.bounding
-            c.cap_effective = caps.effective
-            c.cap_inheritable = caps.inheritable
-            c.cap_permitted = caps.permitted
-            c.cap_ambient = caps.ambient
-        }
+        c.apply_caps = 1
+        c.cap_bounding = plan.capabilities.bounding
+        c.cap_effective = plan.capabilities.effective
+        c.cap_inheritable = plan.capabilities.inheritable
+        c.cap_permitted = plan.capabilities.permitted
+        c.cap_ambient = plan.capabilities.ambient
         c.last_cap = Int32(CapabilityNames.lastCap)
         c.no_new_privs = plan.noNewPrivileges ? 1 : 0
         if let sc = plan.seccomp {

@@ -15,6 +15,8 @@ struct MountOp: Equatable {
     var propagation: UInt64 = 0
     var propagationRecursive = false
     var mode: UInt32 = 0o755
+    /// The target may be on procfs (lxcfs-style overlays, remounts); any other mount onto procfs is refused.
+    var allowOnProc = false
     /// For error messages: the config's type ("bind" for binds) and index in `mounts`, -1 for implicit ones.
     var label: String
     var configIndex: Int
@@ -72,7 +74,8 @@ struct LaunchPlan {
     var gid: UInt32 = 0
     var groups: [UInt32] = []
     var umask: Int32 = -1
-    var capabilities: CapabilitySets? = nil
+    /// Always applied: a config without capabilities gets empty sets.
+    var capabilities = CapabilitySets()
     var noNewPrivileges = false
     /// Compiled BPF for the child to load, nil without linux.seccomp.
     var seccomp: SeccompProgram? = nil

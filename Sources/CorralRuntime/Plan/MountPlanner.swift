@@ -1,3 +1,4 @@
+import CCorral
 import CorralSpec
 import Glibc
 
@@ -8,12 +9,15 @@ enum MountPlanner {
         let dest = Files.clean(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
         let opts = try MountOptions.classify(m.options ?? [], path: path + ".options")
         let type = m.type ?? ""
+        let isBind = type == "bind" || opts.bind
+        let onProc = try checkProcMount(dest: dest, type: type, isBind: isBind, source: m.source, bundle: bundle, path: path)
         if opts.remount {
             var op = MountOp(kind: .remount, dest: dest, label: type.isEmpty ? "remount" : type, configIndex: i)
             apply(opts, to: &op)
+            op.allowOnProc = true  // a remount changes flags of what is there; it mounts nothing new
             return [op]
         }
-        if type == "bind" || opts.bind {
+        if isBind {
             guard let src = m.source, !src.isEmpty else { throw RuntimeError(.config, "\(path).source: required for a bind mount") }
             let source = src.hasPrefix("/") ? src : Files.clean(bundle + "/" + src)
             var st = stat()
@@ -29,6 +33,7 @@ enum MountPlanner {
             var op = MountOp(kind: .bind, dest: dest, source: source, recursive: opts.recursive,
                              destIsFile: (st.st_mode & S_IFMT) != S_IFDIR, label: "bind", configIndex: i)
             apply(opts, to: &op)
+            op.allowOnProc = onProc
             return [op]
         }
         if type.isEmpty { throw RuntimeError(.config, "\(path).type: required for a mount that is not a bind mount") }
@@ -38,8 +43,32 @@ enum MountPlanner {
         // mount(2) with MS_RDONLY makes a new superblock read-only too (runc's /sys shows "super=ro"); fsmount's
         // attribute only covers the mount, so pass "ro" to the filesystem as well.
         if opts.attrSet & MountAttr.rdonly != 0 { op.data.insert("ro", at: 0) }
+        op.allowOnProc = onProc
         op.attrClr = 0  // a new filesystem has no attributes to clear
         return [op]
+    }
+
+    /// Files under /proc that may be mounted over (what lxcfs emulates), as runc allows.
+    static let procOverlays: Set<String> = [
+        "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+        "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+    ]
+
+    /// runc's rule (CVE-2019-16884, CVE-2019-19921): only procfs may be mounted at /proc, and inside /proc only the
+    /// lxcfs files. Returns true when the mount may land on procfs (the child refuses any other target on procfs).
+    static func checkProcMount(dest: String, type: String, isBind: Bool, source: String?, bundle: String,
+                               path: String) throws(RuntimeError) -> Bool {
+        if dest == "/proc" {
+            if !isBind && type == "proc" { return false }
+            if isBind, let src = source {
+                let full = src.hasPrefix("/") ? src : Files.clean(bundle + "/" + src)
+                if corral_fs_type(full) == 0x9fa0 { return false }  // PROC_SUPER_MAGIC
+            }
+            throw RuntimeError(.config, "\(path): \"\(dest)\" cannot be mounted because it is not of type proc")
+        }
+        guard dest.hasPrefix("/proc/") else { return false }
+        if procOverlays.contains(dest) { return true }
+        throw RuntimeError(.config, "\(path): \"\(dest)\" cannot be mounted because it is inside /proc")
     }
 
     static func apply(_ o: ClassifiedOptions, to op: inout MountOp) {

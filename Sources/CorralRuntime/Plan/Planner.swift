@@ -128,30 +128,33 @@ enum Planner {
 
         if let sysctl = linux?.sysctl {
             for key in sysctl.keys.sorted() {
-                try checkSysctl(key, present: present, joined: Set(plan.joins.map { $0.type }))
-                plan.sysctl.append((key.replacingDots(), sysctl[key]!))
+                // Keys come as "net.ipv4.ip_forward" or "net/ipv4/ip_forward"; with slashes, dots are part of a name
+                // (an interface "eth0.1"), so the path keeps them.
+                let dotted = key.contains("/") ? String(key.map { $0 == "/" ? "." : $0 }) : key
+                try checkSysctl(dotted, present: present)
+                plan.sysctl.append((key.contains("/") ? key : key.replacingDots(), sysctl[key]!))
             }
         }
     }
 
-    /// Only sysctls that belong to a namespace the container owns may be set (runc's rule).
-    private static func checkSysctl(_ key: String, present: Set<NamespaceType>, joined: Set<String>) throws(RuntimeError) {
+    /// Only sysctls that belong to a namespace the container owns may be set: runc's rule and runc's texts.
+    /// `key` is in dotted form (slash-separated keys are converted before).
+    private static func checkSysctl(_ key: String, present: Set<NamespaceType>) throws(RuntimeError) {
         let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
                    "kernel.shmmni", "kernel.shm_rmid_forced"]
         if ipc.contains(key) || key.hasPrefix("fs.mqueue.") {
             if present.contains(.ipc) { return }
-            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"ipc\" namespace")
+            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed in the hosts ipc namespace")
         }
         if key.hasPrefix("net.") {
             if present.contains(.network) { return }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" not allowed in host network namespace")
         }
-        if key == "kernel.hostname" {
-            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field")
-        }
-        if key == "kernel.domainname" {
-            if present.contains(.uts) { return }
-            throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"uts\" namespace")
+        if present.contains(.uts) {
+            if key == "kernel.domainname" { return }
+            if key == "kernel.hostname" {
+                throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field")
+            }
         }
         throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not in a separate kernel namespace")
     }
@@ -183,7 +186,9 @@ enum Planner {
             }
             plan.rlimits.append((r.type.resource, r.soft, r.hard))
         }
-        if let caps = process.capabilities {
+        // No capabilities member means no capabilities at all (runc applies empty sets too).
+        do {
+            let caps = process.capabilities ?? Capabilities()
             let last = CapabilityNames.lastCap
             var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
             // The kernel raises an ambient capability only if it is permitted and inheritable; runc leaves the
