@@ -142,3 +142,24 @@ extension String {
         return out + rest
     }
 }
+
+/// The capability name table is corral's own (no libcap at run time): it must agree with the kernel's header.
+final class CapabilityTableTests: XCTestCase {
+    func testTableMatchesLinuxCapabilityHeader() throws {
+        guard let header = Files.readString("/usr/include/linux/capability.h") else {
+            throw XCTSkip("/usr/include/linux/capability.h is absent (linux-libc-dev not installed)")
+        }
+        var fromHeader: [Int: String] = [:]
+        for line in header.split(separator: "\n") {
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count >= 3, f[0] == "#define", f[1].hasPrefix("CAP_"), let n = Int(f[2]) else { continue }
+            if f[1] == "CAP_LAST_CAP" { continue }
+            fromHeader[n] = String(f[1])
+        }
+        XCTAssertGreaterThanOrEqual(fromHeader.count, 38, "parsed the header")
+        for (n, name) in fromHeader where n < CapabilityNames.all.count {
+            XCTAssertEqual(CapabilityNames.all[n], name, "capability \(n)")
+        }
+        XCTAssertGreaterThanOrEqual(CapabilityNames.all.count, fromHeader.count, "every capability of the header is known")
+    }
+}

@@ -24,6 +24,13 @@ else
 fi
 grep ' /tmp ' /proc/mounts || true
 
+section "privileges (/proc/self/status)"
+grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status
+echo "blocked by seccomp: $(unshare -U true 2>&1 || true)"
+echo "blocked without CAP_SYS_ADMIN: $(mount -t tmpfs none /tmp 2>&1 || true)"
+echo "masked: /proc/keys reads $( (wc -c < /proc/keys) 2>&1) bytes, /proc/timer_list $( (wc -c < /proc/timer_list) 2>&1); /sys/firmware lists '$(ls /sys/firmware 2>&1)'"
+echo "read-only /proc/sys: $( (echo x > /proc/sys/kernel/domainname) 2>&1 || true)"
+
 section "hostname"
 hostname
 
