@@ -29,7 +29,7 @@ struct ParsedCommandLine {
 }
 
 final class ArgumentsTests: XCTestCase {
-    static let contractLog = "/work/shared/data/engines/argv-contract-runc.log"
+    static let contractLog = sharedDataDir + "/engines/argv-contract-runc.log"
 
     /// Placeholders of the recorded log and the concrete values substituted for them.
     static let placeholders: [(String, String)] = [

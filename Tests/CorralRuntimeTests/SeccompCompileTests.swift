@@ -189,7 +189,7 @@ final class SeccompCompileTests: XCTestCase {
     /// Docker's hardened config (OCI form): a big allow-list, the personality and clone argument rules, three
     /// architectures. Also proves the binary tree is on (range jumps over syscall numbers).
     func testDockerHardenedConfigProfile() throws {
-        let path = "/work/shared/data/engines/hardened-config.docker.pretty.json"
+        let path = sharedDataDir + "/engines/hardened-config.docker.pretty.json"
         guard let bytes = readBytes(path) else { throw XCTSkip("\(path) not available") }
         let spec = try Spec.parse(bytes)
         let s = try XCTUnwrap(spec.linux?.seccomp)

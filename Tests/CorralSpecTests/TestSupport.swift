@@ -1,7 +1,16 @@
 import Glibc
 
+/// The project's shared reference data: `../shared/data` beside the package (where CI places it), else the
+/// workplace copy. Tests that need it skip when neither exists.
+let sharedDataDir: String = {
+    var root = "\(#filePath)".split(separator: "/").dropLast(3).joined(separator: "/")
+    root = "/" + root
+    for candidate in [root + "/../shared/data", "/work/shared/data"] where access(candidate, R_OK) == 0 { return candidate }
+    return "/work/shared/data"
+}()
+
 /// Where the shared engine fixtures live (outside the repo; tests skip when it is absent).
-let dataDir = "/work/shared/data/engines/"
+let dataDir = sharedDataDir + "/engines/"
 
 /// Reads a whole file with Glibc (tests may not use Foundation); nil if it cannot be opened.
 func readTestFile(_ path: String) -> [UInt8]? {

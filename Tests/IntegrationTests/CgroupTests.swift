@@ -339,7 +339,7 @@ final class CgroupTests: IsolationTestCase {
         XCTAssertEqual(cgroupFile(cpu, "cpu.shares"), "256")
 
         // Docker's document on stdin: zeros mean "unchanged" (shares stays 256).
-        let docker = readFile("/work/shared/data/engines/update-resources.docker-stdin.json")
+        let docker = readFile(sharedDataDir + "/engines/update-resources.docker-stdin.json")
             ?? #"{"memory":{"limit":268435456,"reservation":0,"swap":268435456,"kernel":0},"cpu":{"shares":0,"quota":100000,"period":100000},"pids":{"limit":100},"blockIO":{"weight":0}}"#
         r = runtime.call(["update", "-r", "-", id], stdin: Array(docker.utf8))
         XCTAssertEqual(r.status, 0, "\(r)")

@@ -9,7 +9,7 @@ import Glibc
 import CorralSpec
 
 final class DockerConfigTests: XCTestCase {
-    static let configPath = "/work/shared/data/engines/hardened-config.docker.pretty.json"
+    static let configPath = sharedDataDir + "/engines/hardened-config.docker.pretty.json"
 
     func testDockerHardenedConfigMatchesRunc() throws {
         try requireIntegrationEnvironment()

@@ -252,7 +252,7 @@ final class SeccompTests: IsolationTestCase {
 
     /// Docker's hardened config (its seccomp section exactly as Docker wrote it) compiles and loads.
     func testHardenedDockerConfigProfile() throws {
-        let path = "/work/shared/data/engines/hardened-config.docker.pretty.json"
+        let path = sharedDataDir + "/engines/hardened-config.docker.pretty.json"
         guard let text = readFile(path) else { throw XCTSkip("\(path) not available") }
         let seccomp = try XCTUnwrap(JSONValue.parse(text)["linux"]?["seccomp"])
         setSeccomp(seccomp)

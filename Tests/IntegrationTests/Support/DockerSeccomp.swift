@@ -6,7 +6,7 @@ import CorralSpec
 
 enum DockerSeccomp {
     /// Path of Docker's default profile in the shared data.
-    static let defaultProfilePath = "/work/shared/data/docker-default-seccomp.json"
+    static let defaultProfilePath = sharedDataDir + "/docker-default-seccomp.json"
 
     /// Go's GOARCH of this machine (moby compares `includes.arches` with it) and the matching libseccomp arch
     /// (moby picks the `archMap` entry with it).

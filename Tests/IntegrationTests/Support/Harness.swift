@@ -6,6 +6,13 @@ import CorralSpec
 
 /// Absolute path of the package root, derived from this file's location
 /// (<root>/Tests/IntegrationTests/Support/Harness.swift).
+/// The project's shared reference data: `../shared/data` beside the package (where CI places it), else the
+/// workplace copy. Tests that need it skip when neither exists.
+let sharedDataDir: String = {
+    for candidate in [packageRoot + "/../shared/data", "/work/shared/data"] where access(candidate, R_OK) == 0 { return candidate }
+    return "/work/shared/data"
+}()
+
 let packageRoot: String = {
     var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     parts.removeLast(4)
