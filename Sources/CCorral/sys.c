@@ -160,9 +160,10 @@ int corral_ns_type(int fd) {
     return r < 0 ? -errno : r;
 }
 
-int corral_send_fd(int sock, int fd, const char *name) {
+/// sendmsg of `len` bytes at `buf` with `fd` attached (SCM_RIGHTS): the one place that builds the control message.
+static int send_with_fd(int sock, const void *buf, size_t len, int fd) {
     union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    struct iovec iov = { .iov_base = (void *)name, .iov_len = c_strlen(name) };
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
     memset(u.buf, 0, sizeof u.buf);
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -173,6 +174,10 @@ int corral_send_fd(int sock, int fd, const char *name) {
         if (n == -EINTR) continue;
         return n < 0 ? (int)n : 0;
     }
+}
+
+int corral_send_fd(int sock, int fd, const char *name) {
+    return send_with_fd(sock, name, c_strlen(name), fd);
 }
 
 int corral_recv_fd(int sock, char *buf, int buflen) {
@@ -275,18 +280,7 @@ int corral_signalfd_read(int fd) {
 }
 
 int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd) {
-    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-    struct iovec iov = { .iov_base = (void *)msg, .iov_len = sizeof *msg };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-    memset(u.buf, 0, sizeof u.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    for (;;) {
-        long n = RSYS(SYS_sendmsg, sock, &mh, MSG_NOSIGNAL);
-        if (n == -EINTR) continue;
-        return n < 0 ? (int)n : 0;
-    }
+    return send_with_fd(sock, msg, sizeof *msg, fd);
 }
 
 int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms) {

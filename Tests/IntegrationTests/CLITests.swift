@@ -4,21 +4,7 @@ import XCTest
 import Glibc
 import CorralSpec
 
-final class CLITests: XCTestCase {
-    var rt: Runtime!
-    var bundle: TestBundle!
-
-    override func setUpWithError() throws {
-        try requireIntegrationEnvironment()
-        rt = try Runtime()
-        bundle = try TestBundle()
-    }
-
-    override func tearDown() {
-        rt?.cleanup()
-        bundle?.remove()
-        super.tearDown()
-    }
+final class CLITests: RuntimeTestCase {
 
     // MARK: flag spellings
 

@@ -4,21 +4,7 @@ import XCTest
 import Glibc
 import CorralSpec
 
-final class FailureTests: XCTestCase {
-    var rt: Runtime!
-    var bundle: TestBundle!
-
-    override func setUpWithError() throws {
-        try requireIntegrationEnvironment()
-        rt = try Runtime()
-        bundle = try TestBundle()
-    }
-
-    override func tearDown() {
-        rt?.cleanup()
-        bundle?.remove()
-        super.tearDown()
-    }
+final class FailureTests: RuntimeTestCase {
 
     /// Runs `create` (and then `run`) with the bundle as configured (or `rawConfig` written
     /// verbatim), expects exit 1 with all `expected` substrings (any of each inner list) in stderr,

@@ -4,21 +4,7 @@ import XCTest
 import Glibc
 import CorralSpec
 
-final class LogsTests: XCTestCase {
-    var rt: Runtime!
-    var bundle: TestBundle!
-
-    override func setUpWithError() throws {
-        try requireIntegrationEnvironment()
-        rt = try Runtime()
-        bundle = try TestBundle()
-    }
-
-    override func tearDown() {
-        rt?.cleanup()
-        bundle?.remove()
-        super.tearDown()
-    }
+final class LogsTests: RuntimeTestCase {
 
     /// A config whose create fails after the runtime started working on it (missing rootfs).
     private func breakRootfs() {

@@ -485,3 +485,22 @@ struct HostSnapshot: Equatable, CustomStringConvertible {
         return found.sorted()
     }
 }
+
+/// Base class of tests that need a fresh state root and bundle each; skips (with the reason) unless root, the
+/// runtime under test and busybox are available. Cleans up containers, mounts and files in tearDown.
+class RuntimeTestCase: XCTestCase {
+    var rt: Runtime!
+    var bundle: TestBundle!
+
+    override func setUpWithError() throws {
+        try requireIntegrationEnvironment()
+        rt = try Runtime()
+        bundle = try TestBundle()
+    }
+
+    override func tearDown() {
+        rt?.cleanup()
+        bundle?.remove()
+        super.tearDown()
+    }
+}
