@@ -16,8 +16,10 @@ let package = Package(
         // libseccomp (Debian's libseccomp-dev): the parent compiles linux.seccomp to BPF with it. `link "seccomp"` in
         // the module map picks libseccomp.a under -static-executable, so the release binary stays fully static.
         .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp"),
+        // libcap: capability names, as the kernel and libcap spell them.
+        .systemLibrary(name: "CCap", path: "Sources/CCap"),
         // Planning, state, commands, errors and logs.
-        .target(name: "CorralRuntime", dependencies: ["CCorral", "CorralSpec", "CSeccomp"]),
+        .target(name: "CorralRuntime", dependencies: ["CCorral", "CorralSpec", "CSeccomp", "CCap"]),
         // Thin entry point.
         .executableTarget(name: "corral", dependencies: ["CorralRuntime"]),
         .testTarget(name: "CorralSpecTests", dependencies: ["CorralSpec"]),

@@ -143,7 +143,7 @@ extension String {
     }
 }
 
-/// The capability name table is corral's own (no libcap at run time): it must agree with the kernel's header.
+/// Capability names come from libcap: they must agree with the kernel's header both ways.
 final class CapabilityTableTests: XCTestCase {
     func testTableMatchesLinuxCapabilityHeader() throws {
         guard let header = Files.readString("/usr/include/linux/capability.h") else {
@@ -157,9 +157,12 @@ final class CapabilityTableTests: XCTestCase {
             fromHeader[n] = String(f[1])
         }
         XCTAssertGreaterThanOrEqual(fromHeader.count, 38, "parsed the header")
-        for (n, name) in fromHeader where n < CapabilityNames.all.count {
-            XCTAssertEqual(CapabilityNames.all[n], name, "capability \(n)")
+        for (n, name) in fromHeader {
+            XCTAssertEqual(CapabilityNames.number(name), n, name)
+            XCTAssertEqual(CapabilityNames.number(String(name.dropFirst(4))), n, "without the CAP_ prefix: \(name)")
+            XCTAssertEqual(CapabilityNames.name(n), name, "capability \(n)")
         }
-        XCTAssertGreaterThanOrEqual(CapabilityNames.all.count, fromHeader.count, "every capability of the header is known")
+        XCTAssertNil(CapabilityNames.number("CAP_12"), "bare numbers are not capability names")
+        XCTAssertNil(CapabilityNames.number("CAP_BOGUS"))
     }
 }

@@ -197,7 +197,7 @@ enum Planner {
             let raisable = sets.ambient & sets.permitted & sets.inheritable
             if raisable != sets.ambient {
                 let dropped = (0..<64).filter { sets.ambient & ~raisable & (1 << UInt64($0)) != 0 }
-                    .map { $0 < CapabilityNames.all.count ? CapabilityNames.all[$0] : String($0) }
+                    .map { CapabilityNames.name($0) }
                 note("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
                 sets.ambient = raisable
             }
