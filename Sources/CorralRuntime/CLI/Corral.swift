@@ -93,7 +93,7 @@ public enum Corral {
         args = ArraySlice(parsed.positional)
         guard let name = args.first else {
             printOut(usage())
-            return parsed.bool("help") ? 0 : 0
+            return 0
         }
         if parsed.bool("help") && name != "help" {
             printOut(usage())

@@ -70,12 +70,11 @@ enum Planner {
         let linux = spec.linux
         var newFlags: UInt64 = 0
         var present: Set<NamespaceType> = []
-        for (i, ns) in (linux?.namespaces ?? []).enumerated() {
+        for ns in linux?.namespaces ?? [] {
             let flag = namespaceFlags[ns.type]!
             present.insert(ns.type)
             if let path = ns.path, !path.isEmpty {
                 plan.joins.append(NamespaceJoin(path: path, flag: flag, type: ns.type.rawValue))
-                _ = i
             } else {
                 newFlags |= flag
             }
@@ -187,22 +186,20 @@ enum Planner {
             plan.rlimits.append((r.type.resource, r.soft, r.hard))
         }
         // No capabilities member means no capabilities at all (runc applies empty sets too).
-        do {
-            let caps = process.capabilities ?? Capabilities()
-            let last = CapabilityNames.lastCap
-            var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
-            // The kernel raises an ambient capability only if it is permitted and inheritable; runc leaves the
-            // others out (runc spec's own default lists ambient caps it cannot raise). Decide it here, not in
-            // the child, and say so at debug level.
-            let raisable = sets.ambient & sets.permitted & sets.inheritable
-            if raisable != sets.ambient {
-                let dropped = (0..<64).filter { sets.ambient & ~raisable & (1 << UInt64($0)) != 0 }
-                    .map { CapabilityNames.name($0) }
-                note("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
-                sets.ambient = raisable
-            }
-            plan.capabilities = sets
+        let caps = process.capabilities ?? Capabilities()
+        let last = CapabilityNames.lastCap
+        var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
+        // The kernel raises an ambient capability only if it is permitted and inheritable; runc leaves the
+        // others out (runc spec's own default lists ambient caps it cannot raise). Decide it here, not in
+        // the child, and say so at debug level.
+        let raisable = sets.ambient & sets.permitted & sets.inheritable
+        if raisable != sets.ambient {
+            let dropped = (0..<64).filter { sets.ambient & ~raisable & (1 << UInt64($0)) != 0 }
+                .map { CapabilityNames.name($0) }
+            note("process.capabilities.ambient: cannot raise \(dropped.joined(separator: ", ")): not in both the permitted and inheritable sets")
+            sets.ambient = raisable
         }
+        plan.capabilities = sets
         plan.noNewPrivileges = process.noNewPrivileges ?? false
         plan.oomScoreAdj = process.oomScoreAdj
         if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
