@@ -153,15 +153,16 @@ final class CgroupPathTests: XCTestCase {
         XCTAssertEqual(set.procsDir, "/sys/fs/cgroup/devices/x/y")
     }
 
-    func testCgroupMountBindsAreRetargetedToTheContainer() throws {
+    func testCgroupMountBindsTheContainersCgroups() throws {
         let plan = try CgroupPlan.make(try spec(["cgroupsPath": "/docker/c1"]), id: "c1", host: hybridHost(), systemd: false)
-        let ops = [MountOp(kind: .bind, dest: "/sys/fs/cgroup/memory", source: "/sys/fs/cgroup/memory/process_api/f38f", label: "cgroup", configIndex: 3),
-                   MountOp(kind: .bind, dest: "/sys/fs/cgroup/unified", source: "/sys/fs/cgroup/unified", label: "cgroup", configIndex: 3),
-                   MountOp(kind: .bind, dest: "/data", source: "/sys/fs/cgroup/memory", label: "bind", configIndex: 4)]
-        let out = plan.retargetCgroupMounts(ops)
-        XCTAssertEqual(out[0].source, "/sys/fs/cgroup/memory/docker/c1")
-        XCTAssertEqual(out[1].source, "/sys/fs/cgroup/unified/docker/c1")
-        XCTAssertEqual(out[2].source, "/sys/fs/cgroup/memory")
+        let opts = try MountOptions.classify(["nosuid", "ro"], path: "mounts[3].options")
+        let ops = CgroupMount.plan(dest: "/sys/fs/cgroup", opts: opts, index: 3, cgroups: plan)
+        let binds = Dictionary(uniqueKeysWithValues: ops.filter { $0.kind == .bind }.map { ($0.dest, $0.source ?? "") })
+        XCTAssertEqual(binds["/sys/fs/cgroup/memory"], "/sys/fs/cgroup/memory/docker/c1")
+        XCTAssertEqual(binds["/sys/fs/cgroup/cpuacct"], "/sys/fs/cgroup/cpuacct/docker/c1")
+        XCTAssertNil(binds["/sys/fs/cgroup/unified"], "hybrid: only v1 hierarchies, as runc")
+        XCTAssertEqual(ops.first?.fstype, "tmpfs")
+        XCTAssertEqual(ops.last?.kind, .remount, "ro: the tmpfs is made read-only after the binds")
     }
 }
 

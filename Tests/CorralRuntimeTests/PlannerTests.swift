@@ -621,7 +621,8 @@ final class PlannerTests: XCTestCase {
 
     func testCgroupMountExpansionOnThisHost() throws {
         let c = PlanFixture.config([("mounts", "[{\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\", \"options\": [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\"]}]")])
-        let ops = try XCTUnwrap(PlanFixture.plan(c, bundle: bundle)?.mounts.filter { $0.configIndex == 0 })
+        let plan = try XCTUnwrap(PlanFixture.plan(c, bundle: bundle))
+        let ops = plan.mounts.filter { $0.configIndex == 0 }
         // The host's cgroup hierarchies, read here independently of the planner.
         var hierarchies: [(mountPoint: String, fstype: String)] = []
         for line in (Files.readString("/proc/self/mountinfo") ?? "").split(separator: "\n") {
@@ -650,16 +651,11 @@ final class PlannerTests: XCTestCase {
             XCTAssertTrue(b.recursive, b.dest)
             XCTAssertEqual(b.attrSet, flags | MountAttr.rdonly, b.dest)
             let name = String(b.dest.dropFirst("/sys/fs/cgroup/".count))
-            XCTAssertTrue(b.source?.hasPrefix("/sys/fs/cgroup/" + name) ?? false, "\(b.dest) from \(b.source ?? "nil")")
-            XCTAssertTrue(Files.isDirectory(b.source ?? ""), "bind source \(b.source ?? "nil") is our cgroup directory")
+            XCTAssertTrue(b.source?.hasPrefix("/sys/fs/cgroup/" + name + "/") ?? false, "\(b.dest) from \(b.source ?? "nil")")
+            // The container's own cgroup in that hierarchy (default cgroupsPath: <our cgroup>/<id>), not ours.
+            XCTAssertEqual(b.source, plan.cgroups?.directory(mountedAt: "/sys/fs/cgroup/" + name), b.dest)
+            XCTAssertTrue(b.source?.hasSuffix("/unit") ?? false, "bind source \(b.source ?? "nil") is the container's cgroup")
         }
-    }
-
-    func testCgroupMountsKeyedByControllers() {
-        XCTAssertEqual(CgroupMount.controllersKey("rw,cpu,cpuacct"), "cpu,cpuacct")
-        XCTAssertEqual(CgroupMount.controllersKey("rw,xattr,name=systemd"), "name=systemd")
-        XCTAssertEqual(CgroupMount.controllersKey("rw,nosuid,release_agent=/x,cpuset,clone_children"), "nosuid,cpuset")
-        XCTAssertEqual(CgroupMount.controllersKey("rw,nsdelegate"), "")
     }
 
     func testFullRuncSpecDefaultPlans() throws {

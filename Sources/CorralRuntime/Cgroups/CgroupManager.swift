@@ -31,21 +31,6 @@ struct CgroupPlan {
         if h.isV2 { return set.v2 }
         return set.v1(h.key.split(separator: ",").first.map(String.init) ?? h.key)
     }
-
-    /// A `"type": "cgroup"` mount on a v1/hybrid host binds one directory per hierarchy into the container, and
-    /// the mount planner names the runtime's own cgroup there; the container must see its own cgroup instead
-    /// (engines read /sys/fs/cgroup/memory/memory.limit_in_bytes inside it, as with runc). Rewrites those binds.
-    func retargetCgroupMounts(_ mounts: [MountOp]) -> [MountOp] {
-        mounts.map { m in
-            guard m.label == "cgroup", m.kind == .bind, let src = m.source else { return m }
-            let owner = hierarchies.filter { src == $0.mountPoint || src.hasPrefix($0.mountPoint + "/") }
-                .max { $0.mountPoint.count < $1.mountPoint.count }
-            guard let h = owner, let dir = directory(mountedAt: h.mountPoint) else { return m }
-            var out = m
-            out.source = dir
-            return out
-        }
-    }
 }
 
 /// A container's cgroups on the host: creation with limits, placement of the first process, freezing,

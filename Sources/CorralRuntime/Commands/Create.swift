@@ -51,10 +51,9 @@ extension Commands {
         var options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
         options.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
-        var plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
-        // cgroups: where they go and what is written there, validated before anything exists on the host.
-        let cgroupPlan = try CgroupPlan.make(spec, id: id, host: CgroupHost.detect(), systemd: ctx.globals.systemdCgroup)
-        plan.mounts = cgroupPlan.retargetCgroupMounts(plan.mounts)
+        options.systemdCgroup = ctx.globals.systemdCgroup
+        let plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
 
         let store = ctx.store
         try Files.mkdirAll(store.root, mode: 0o700)

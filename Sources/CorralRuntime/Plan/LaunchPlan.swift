@@ -77,6 +77,8 @@ struct LaunchPlan {
     /// Always applied: a config without capabilities gets empty sets.
     var capabilities = CapabilitySets()
     var noNewPrivileges = false
+    /// The container's cgroups: paths and limits, created by `create` before the launch.
+    var cgroups: CgroupPlan? = nil
     /// Compiled BPF for the child to load, nil without linux.seccomp.
     var seccomp: SeccompProgram? = nil
     var oomScoreAdj: Int? = nil

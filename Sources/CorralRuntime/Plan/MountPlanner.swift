@@ -4,7 +4,7 @@ import Glibc
 
 /// Expands one config mount into executor operations.
 enum MountPlanner {
-    static func plan(_ m: Mount, index i: Int, bundle: String) throws(RuntimeError) -> [MountOp] {
+    static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[\(i)]"
         let dest = Files.clean(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
         let opts = try MountOptions.classify(m.options ?? [], path: path + ".options")
@@ -37,7 +37,7 @@ enum MountPlanner {
             return [op]
         }
         if type.isEmpty { throw RuntimeError(.config, "\(path).type: required for a mount that is not a bind mount") }
-        if type == "cgroup" { return try CgroupMount.plan(dest: dest, opts: opts, index: i) }
+        if type == "cgroup" { return CgroupMount.plan(dest: dest, opts: opts, index: i, cgroups: cgroups) }
         var op = MountOp(kind: .fs, dest: dest, source: m.source, fstype: type, data: opts.data, label: type, configIndex: i)
         apply(opts, to: &op)
         // mount(2) with MS_RDONLY makes a new superblock read-only too (runc's /sys shows "super=ro"); fsmount's
@@ -82,46 +82,23 @@ enum MountPlanner {
 }
 
 /// A `"type": "cgroup"` mount. On cgroup v2-only hosts it is a cgroup2 mount; on v1 and hybrid hosts it becomes
-/// what runc makes of it: a tmpfs with a bind of the container's own cgroup from every mounted hierarchy
-/// (engines and tools read e.g. /sys/fs/cgroup/memory/memory.limit_in_bytes inside the container).
+/// what runc makes of it: a tmpfs with a bind of the container's own cgroup from every v1 hierarchy (engines and
+/// tools read e.g. /sys/fs/cgroup/memory/memory.limit_in_bytes inside the container).
 enum CgroupMount {
-    struct Hierarchy { var mountPoint: String; var root: String; var fstype: String; var superOptions: String }
-
-    /// cgroup and cgroup2 mounts of the host from /proc/self/mountinfo.
-    static func hierarchies() -> [Hierarchy] {
-        guard let text = Files.readString("/proc/self/mountinfo") else { return [] }
-        var out: [Hierarchy] = []
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            guard let sep = parts.firstIndex(of: "-"), sep + 3 < parts.count + 1, parts.count > sep + 3 else { continue }
-            let fstype = String(parts[sep + 1])
-            guard fstype == "cgroup" || fstype == "cgroup2" else { continue }
-            out.append(Hierarchy(mountPoint: String(parts[4]), root: String(parts[3]), fstype: fstype,
-                                 superOptions: String(parts[sep + 3])))
-        }
-        return out
-    }
-
-    static func plan(dest: String, opts: ClassifiedOptions, index i: Int) throws(RuntimeError) -> [MountOp] {
-        let hs = hierarchies()
+    static func plan(dest: String, opts: ClassifiedOptions, index i: Int, cgroups: CgroupPlan) -> [MountOp] {
         let readOnly = opts.attrSet & MountAttr.rdonly != 0
         let flags = opts.attrSet & ~MountAttr.rdonly
-        if hs.allSatisfy({ $0.fstype == "cgroup2" }) {
+        let v1 = cgroups.hierarchies.filter { !$0.isV2 }
+        if v1.isEmpty {
             return [MountOp(kind: .fs, dest: dest, source: "cgroup", fstype: "cgroup2", attrSet: opts.attrSet,
                             label: "cgroup", configIndex: i)]
         }
         var ops = [MountOp(kind: .fs, dest: dest, source: "tmpfs", fstype: "tmpfs", data: ["mode=755"],
                            attrSet: flags, label: "cgroup", configIndex: i)]
-        let mine = Proc.cgroups()
-        for h in hs where h.mountPoint.hasPrefix("/sys/fs/cgroup/") && h.fstype == "cgroup" {
-            // Hybrid hosts: like runc, only the v1 hierarchies are shown (not /sys/fs/cgroup/unified).
+        // Hybrid hosts: like runc, only the v1 hierarchies are shown (not /sys/fs/cgroup/unified).
+        for h in v1 where h.mountPoint.hasPrefix("/sys/fs/cgroup/") {
             let name = String(h.mountPoint.dropFirst("/sys/fs/cgroup/".count))
-            if name.contains("/") { continue }
-            // The process's path in this hierarchy: entries are keyed by their controllers or name=….
-            let key = controllersKey(h.superOptions)
-            guard let path = mine.first(where: { $0.controllers == key })?.path else { continue }
-            let rel = h.root == "/" ? path : String(path.dropFirst(h.root.count))
-            let source = Files.clean(h.mountPoint + "/" + rel)
+            guard !name.contains("/"), let source = cgroups.directory(mountedAt: h.mountPoint) else { continue }
             ops.append(MountOp(kind: .bind, dest: dest + "/" + name, source: source, recursive: true,
                                attrSet: flags | (readOnly ? MountAttr.rdonly : 0), label: "cgroup", configIndex: i))
             // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as runc links them.
@@ -135,12 +112,5 @@ enum CgroupMount {
             ops.append(MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, label: "cgroup", configIndex: i))
         }
         return ops
-    }
-
-    /// "rw,cpu,cpuacct" → "cpu,cpuacct"; "rw,name=systemd" → "name=systemd" (the /proc/<pid>/cgroup spelling).
-    static func controllersKey(_ superOptions: String) -> String {
-        let known: Set<String> = ["rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nsdelegate"]
-        return superOptions.split(separator: ",").filter { !known.contains(String($0)) && !$0.hasPrefix("release_agent=") }
-            .joined(separator: ",")
     }
 }

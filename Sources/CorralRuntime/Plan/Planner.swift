@@ -12,6 +12,10 @@ struct PlanOptions {
     /// `run` in the foreground relays a terminal itself; create/detached runs need a console socket.
     var terminalRelay = false
     var preserveFDs = 0
+    /// `--systemd-cgroup`, for the cgroupsPath rules.
+    var systemdCgroup = false
+    /// The host's cgroup layout; nil reads the live one (tests describe other layouts).
+    var cgroupHost: CgroupHost? = nil
     /// Directory of the compiled seccomp filter cache (`<root>/.cache/seccomp`); nil compiles every time.
     var seccompCacheDir: String? = nil
 }
@@ -33,7 +37,12 @@ enum Planner {
         try planRoot(spec, options, &plan)
         try planNamespaces(spec, &plan)
         try planProcess(spec, options, &plan, warn: warn, note: note)
-        try planFilesystem(spec, options, &plan)
+        // Where the container's cgroups go and what is written there (validated, nothing created yet): the
+        // `type: cgroup` mount binds these very directories.
+        let cgroups = try CgroupPlan.make(spec, id: options.id, host: options.cgroupHost ?? CgroupHost.detect(),
+                                          systemd: options.systemdCgroup)
+        plan.cgroups = cgroups
+        try planFilesystem(spec, options, cgroups, &plan)
         try LSM.plan(spec, &plan)
         if let p = spec.linux?.personality {
             if let f = p.flags, !f.isEmpty {
@@ -219,7 +228,8 @@ enum Planner {
 
     // MARK: filesystem
 
-    private static func planFilesystem(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan) throws(RuntimeError) {
+    private static func planFilesystem(_ spec: Spec, _ o: PlanOptions, _ cgroups: CgroupPlan,
+                                       _ plan: inout LaunchPlan) throws(RuntimeError) {
         if let prop = spec.linux?.rootfsPropagation {
             let (flag, rec): (UInt64, Bool) = switch prop {
             case .shared: (Propagation.shared, false)
@@ -236,7 +246,7 @@ enum Planner {
         }
         var devIsBind = false
         for (i, m) in (spec.mounts ?? []).enumerated() {
-            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle)
+            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, cgroups: cgroups)
             if Files.clean(m.destination) == "/dev", ops.contains(where: { $0.kind == .bind }) { devIsBind = true }
             plan.mounts += ops
         }

@@ -12,15 +12,4 @@ enum Proc {
         guard rest.count > 19, let st = rest[0].first, let start = UInt64(rest[19]) else { return nil }
         return (st, start)
     }
-
-    /// The current process's cgroup path per v1 hierarchy name / controller list ("" for the v2 entry).
-    static func cgroups(_ pid: String = "self") -> [(controllers: String, path: String)] {
-        guard let text = Files.readString("/proc/\(pid)/cgroup") else { return [] }
-        var out: [(String, String)] = []
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            if parts.count == 3 { out.append((String(parts[1]), String(parts[2]))) }
-        }
-        return out
-    }
 }
