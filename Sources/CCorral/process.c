@@ -59,15 +59,15 @@ void setup_process(const struct corral_plan *p) {
         r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);
         if (r < 0) child_fail(p, CORRAL_STAGE_RLIMIT, (int)r, i, "setrlimit", NULL);
     }
-    if (p->apply_caps) {
-        for (int c = 0; c <= p->last_cap && c < 64; c++) {
-            if (p->cap_bounding & (1ULL << c)) continue;
-            r = RSYS(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0);
-            if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, c, "drop bounding capability", NULL);
-        }
-        r = RSYS(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
-        if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "keep capabilities across setuid", NULL);
+    // The five sets are always applied (an absent one is empty): bounding first, and keep the permitted set
+    // across the uid switch so capset can grant exactly what the config asks for (runc's order).
+    for (int c = 0; c <= p->last_cap && c < 64; c++) {
+        if (p->cap_bounding & (1ULL << c)) continue;
+        r = RSYS(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, c, "drop bounding capability", NULL);
     }
+    r = RSYS(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
+    if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "keep capabilities across setuid", NULL);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it (runc's order).
     if (!p->no_new_privs) load_seccomp(p);
     // Raw syscalls: glibc's set*id wrappers would try to broadcast to threads it believes exist.
@@ -79,10 +79,8 @@ void setup_process(const struct corral_plan *p) {
     if (r < 0) child_fail(p, CORRAL_STAGE_USER, (int)r, -1, "setgid", NULL);
     r = RSYS(SYS_setresuid, p->uid, p->uid, p->uid);
     if (r < 0) child_fail(p, CORRAL_STAGE_USER, (int)r, -1, "setuid", NULL);
-    if (p->apply_caps) {
-        RSYS(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0);
-        apply_caps(p);
-    }
+    RSYS(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    apply_caps(p);
     if (p->no_new_privs) {
         r = RSYS(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         if (r < 0) child_fail(p, CORRAL_STAGE_NNP, (int)r, -1, "set no_new_privs", NULL);

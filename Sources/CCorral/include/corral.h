@@ -138,7 +138,6 @@ struct corral_plan {
     const uint32_t *groups; int ngroups;
     int set_groups;            ///< call setgroups (0 in a user namespace whose setgroups is denied)
     int umask;                 ///< -1: leave at 0022 (runc's default)
-    int apply_caps;
     uint64_t cap_bounding, cap_effective, cap_inheritable, cap_permitted, cap_ambient;
     int last_cap;              ///< /proc/sys/kernel/cap_last_cap
     int no_new_privs;

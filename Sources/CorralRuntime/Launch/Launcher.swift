@@ -137,7 +137,6 @@ enum Launcher {
         c.ngroups = Int32(plan.groups.count)
         c.set_groups = 1
         c.umask = plan.umask
-        c.apply_caps = 1
         c.cap_bounding = plan.capabilities.bounding
         c.cap_effective = plan.capabilities.effective
         c.cap_inheritable = plan.capabilities.inheritable
