@@ -192,19 +192,28 @@ extension Spec {
             throw SpecError(path: "config.json", message: "open \(path): \(errnoText(errno))")
         }
         defer { close(fd) }
-        var out: [UInt8] = []
         var st = stat()
-        if fstat(fd, &st) == 0 && st.st_size > 0 { out.reserveCapacity(Int(st.st_size) + 1) }
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        // Regular files say their size; /proc and cgroup files say 0 and are small: start with a page.
+        var room = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) + 1 : 4096
+        var out: [UInt8] = []
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                throw SpecError(path: "config.json", message: "read \(path): \(errnoText(e))")
+            // Read straight into uninitialised array storage: no zero-filled bounce buffer.
+            var failure: Int32 = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: room) { buf, count in
+                count = 0
+                while count < buf.count {
+                    let n = read(fd, buf.baseAddress! + count, buf.count - count)
+                    if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+                    if n == 0 { return }
+                    count += n
+                }
             }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+            if failure != 0 {
+                throw SpecError(path: "config.json", message: "read \(path): \(errnoText(failure))")
+            }
+            if out.isEmpty { out = chunk } else { out += chunk }
+            if chunk.count < room { break }   // end of file before the buffer filled
+            room *= 2
         }
         return out
     }

@@ -127,10 +127,11 @@ enum CgroupFS {
 extension StringProtocol {
     /// Without leading and trailing spaces, tabs and newlines.
     var cgTrimmed: String {
-        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
-        var s = Substring(self)
-        while let f = s.first, ws.contains(f) { s.removeFirst() }
-        while let l = s.last, ws.contains(l) { s.removeLast() }
-        return String(s)
+        // On UTF-8 bytes: these are ASCII separators, and Character-wise trimming is slow.
+        func ws(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+        var u = Substring(self).utf8[...]
+        while let f = u.first, ws(f) { u = u.dropFirst() }
+        while let l = u.last, ws(l) { u = u.dropLast() }
+        return String(Substring(u))
     }
 }

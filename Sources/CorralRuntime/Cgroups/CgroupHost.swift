@@ -65,29 +65,33 @@ struct CgroupHost {
     /// Reads the hierarchies from mountinfo and our place in them from /proc/self/cgroup. The first mount of each
     /// hierarchy wins (later ones are usually binds of subtrees).
     static func parse(mountinfo: String, procCgroup: String) -> CgroupHost {
+        // Split as UTF-8 bytes: Character-wise splitting of mountinfo was a tenth of `create`'s user time.
+        func text(_ u: Substring.UTF8View) -> String { String(Substring(u)) }
         var own: [String: String] = [:]
         var keys: [String] = []
-        for line in procCgroup.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        for line in procCgroup.utf8.split(separator: UInt8(ascii: "\n")) {
+            let parts = line.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }
-            own[String(parts[1])] = String(parts[2])
-            keys.append(String(parts[1]))
+            own[text(parts[1])] = text(parts[2])
+            keys.append(text(parts[1]))
         }
         let members = Set(keys.flatMap { $0.split(separator: ",").map(String.init) })
         var v1: [CgroupHierarchy] = []
         var v2: CgroupHierarchy?
-        for line in mountinfo.split(separator: "\n") {
-            let f = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard let sep = f.firstIndex(of: "-"), sep >= 6, f.count > sep + 3 else { continue }
+        for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) {
+            let f = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard let sep = f.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }), sep >= 6,
+                  f.count > sep + 3 else { continue }
             let fstype = f[sep + 1]
-            let mountPoint = unescape(String(f[4]))
-            let root = unescape(String(f[3]))
-            if fstype == "cgroup2" {
+            let isV2 = fstype.elementsEqual("cgroup2".utf8)
+            guard isV2 || fstype.elementsEqual("cgroup".utf8) else { continue }
+            let mountPoint = unescape(text(f[4]))
+            let root = unescape(text(f[3]))
+            if isV2 {
                 if v2 == nil { v2 = CgroupHierarchy(key: "", mountPoint: mountPoint, root: root) }
                 continue
             }
-            guard fstype == "cgroup" else { continue }
-            let options = Set(f[sep + 3].split(separator: ",").map(String.init))
+            let options = Set(f[sep + 3].split(separator: UInt8(ascii: ",")).map(text))
             // The /proc/self/cgroup key whose members are exactly this mount's controllers / name.
             let mine = options.intersection(members)
             let key = keys.first { !$0.isEmpty && Set($0.split(separator: ",").map(String.init)) == mine }

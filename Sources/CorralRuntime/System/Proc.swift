@@ -4,12 +4,34 @@ import Glibc
 enum Proc {
     /// State letter and start time (field 3 and field 22 of /proc/<pid>/stat), nil when the pid does not exist.
     /// The start time is what makes a (pid, start) pair unique: a recycled pid never matches it.
+    /// Parsed as bytes: this runs on every state/kill/delete/start, and Character-wise String work costs more
+    /// than the read itself.
     static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64)? {
-        guard pid > 0, let text = Files.readString("/proc/\(pid)/stat") else { return nil }
+        guard pid > 0, let b = try? Files.read("/proc/\(pid)/stat") else { return nil }
         // comm (field 2) may contain spaces and parentheses: fields after it start after the LAST ')'.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let rest = text[text.index(after: close)...].split(separator: " ")
-        guard rest.count > 19, let st = rest[0].first, let start = UInt64(rest[19]) else { return nil }
-        return (st, start)
+        guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // After ") ": field 3 is the state; field 22 is 19 fields further on.
+        var i = close + 1
+        var field = 2
+        var state: UInt8 = 0
+        while i < b.count {
+            while i < b.count && b[i] == 0x20 { i += 1 }
+            guard i < b.count else { break }
+            field += 1
+            if field == 3 { state = b[i] }
+            if field == 22 {
+                var v: UInt64 = 0
+                var digits = 0
+                while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                    v = v &* 10 &+ UInt64(b[i] - 0x30)
+                    i += 1
+                    digits += 1
+                }
+                guard digits > 0, state != 0 else { return nil }
+                return (Character(Unicode.Scalar(state)), v)
+            }
+            while i < b.count && b[i] != 0x20 { i += 1 }
+        }
+        return nil
     }
 }
