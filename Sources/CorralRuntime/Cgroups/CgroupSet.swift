@@ -27,12 +27,13 @@ struct CgroupSet: Equatable {
     /// The cgroup2 directory (on v2 and hybrid hosts).
     var v2: String? { paths.first { $0.key.isEmpty }?.dir }
 
-    /// Every distinct directory (placement, signalling and removal go through these), v1 ones first.
+    /// Every distinct directory (placement, signalling and removal go through these), v1 ones first, each group
+    /// in the order the planner added them (no sort: String comparison is costly and the order is already fixed).
     var directories: [String] {
-        var seen = Set<String>()
         var out: [String] = []
-        for p in paths.sorted(by: { ($0.key.isEmpty ? 1 : 0, $0.key) < ($1.key.isEmpty ? 1 : 0, $1.key) }) where seen.insert(p.dir).inserted {
-            out.append(p.dir)
+        out.reserveCapacity(paths.count)
+        for v2Pass in [false, true] {
+            for p in paths where p.key.isEmpty == v2Pass && !out.contains(p.dir) { out.append(p.dir) }
         }
         return out
     }
