@@ -68,5 +68,12 @@ void lookup_exec(const struct corral_plan *p, char *out);
 
 /// The signal mask the parent had before corral_spawn blocked everything; restored right before execve.
 extern sigset_t corral_saved_sigmask;
+/// Every signal disposition back to SIG_DFL (a cloned process must not run the runtime's handlers).
+void reset_signals(void);
+/// 1 if `path` is the runtime's own binary (dev/ino), directly, by hard link or through a "#!" chain (CVE-2019-5736).
+int is_self_binary(uint64_t dev, uint64_t ino, const char *path, int depth);
+/// Runs the plan's startContainer hooks in the parked init once `start` has opened the fifo (`fifo` is its write
+/// end). On failure the error text goes to the fifo (for `start`) and to stderr, and the init exits; never execs.
+void run_start_hooks(const struct corral_plan *p, int fifo, int state_fd);
 
 #endif

@@ -113,10 +113,10 @@ static int find_executable(const char *path, int *err) {
 
 /// CVE-2019-5736: the container must never run the runtime's own binary (args[0] "/proc/self/exe", a hard link,
 /// or a "#!" interpreter chain that ends there): it would hold a handle on the host binary. 1 if `path` is it.
-static int is_runtime_binary(const struct corral_plan *p, const char *path, int depth) {
+int is_self_binary(uint64_t dev, uint64_t ino, const char *path, int depth) {
     struct stat st;
     if (RSYS(SYS_newfstatat, AT_FDCWD, path, &st, 0) < 0) return 0;
-    if ((uint64_t)st.st_dev == p->self_dev && (uint64_t)st.st_ino == p->self_ino) return 1;
+    if ((uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino) return 1;
     if (depth >= 4 || !S_ISREG(st.st_mode)) return 0;
     int fd = (int)RSYS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return 0;
@@ -130,12 +130,12 @@ static int is_runtime_binary(const struct corral_plan *p, const char *path, int 
     char *e = s;
     while (*e && *e != ' ' && *e != '\t' && *e != '\n') e++;
     *e = 0;
-    return *s ? is_runtime_binary(p, s, depth + 1) : 0;
+    return *s ? is_self_binary(dev, ino, s, depth + 1) : 0;
 }
 
 void lookup_exec(const struct corral_plan *p, char *out) {
     lookup_exec_path(p, out);
-    if (p->self_ino && is_runtime_binary(p, out, 0))
+    if (p->self_ino && is_self_binary(p->self_dev, p->self_ino, out, 0))
         child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, EPERM, 3, p->argv[0], NULL);
 }
 

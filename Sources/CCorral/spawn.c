@@ -38,7 +38,16 @@ static void become_ns_root(const struct corral_plan *p) {
     if (r < 0 && r != -EINVAL) child_fail(p, CORRAL_STAGE_USERMAP, (int)r, -1, "setresuid(0) in the user namespace", NULL);
 }
 
-static void reset_signals(void) {
+/// Mounts are done and the old root is still reachable: the parent runs prestart, createRuntime and
+/// createContainer hooks now (runc's "procHooks" point). A failed hook makes the parent kill us.
+static void wait_for_hooks(const struct corral_plan *p) {
+    struct corral_msg m;
+    send_simple(p, CORRAL_MSG_HOOKS, 0);
+    int r = corral_recv_msg(p->sync_fd, &m, -1);
+    if (r < 0 || m.type != CORRAL_MSG_HOOKS_DONE) syscall(SYS_exit_group, 1);
+}
+
+void reset_signals(void) {
     struct sigaction_k { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa;
     memset(&sa, 0, sizeof sa);            // SIG_DFL
     for (int sig = 1; sig < 65; sig++) {
@@ -134,7 +143,8 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
     // half-way leaves no parked process behind. After COMMIT, `create` exits on purpose and we must survive.
     send_simple(p, CORRAL_MSG_READY, 0);
     struct corral_msg m;
-    int r = corral_recv_msg(p->sync_fd, &m, -1);
+    int state_fd = -1;   // with startContainer hooks, COMMIT carries their state (a sealed memfd)
+    int r = corral_recv_msg_fd(p->sync_fd, &m, &state_fd, -1);
     if (r < 0 || m.type != CORRAL_MSG_COMMIT) syscall(SYS_exit_group, 1);
     prctl(PR_SET_PDEATHSIG, 0);
     send_simple(p, CORRAL_MSG_COMMIT_ACK, 0);
@@ -145,10 +155,13 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
         do fd = (int)RSYS(SYS_openat, proc_fd, fifo_name, O_WRONLY | O_CLOEXEC);
         while (fd == -EINTR);
         if (fd < 0) syscall(SYS_exit_group, 255);
+        // `start` is reading: startContainer hooks run now, and only their success lets "0" through.
+        if (p->nstart_hooks > 0) run_start_hooks(p, fd, state_fd);
         if (x_write_all(fd, "0", 1) < 0) syscall(SYS_exit_group, 255);
         x_close(fd);
         x_close(p->exec_fifo_fd);
     }
+    x_close(state_fd);
     // Nothing but stdio and the preserved fds is open when execve resolves its path.
     x_close(proc_fd);
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
@@ -232,6 +245,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     }
     if (p->new_mountns) {
         setup_rootfs(p);
+        if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p);
     }
     setup_process(p);

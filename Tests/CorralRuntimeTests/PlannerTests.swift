@@ -693,8 +693,6 @@ final class PlannerTests: XCTestCase {
             ("netDevices", [("linux.netDevices", "{\"eth0\": {}}")], "linux.netDevices: not supported by this version of corral"),
             ("personality flags", [("linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"ADDR_NO_RANDOMIZE\"]}")],
              "linux.personality.flags: unsupported value \"ADDR_NO_RANDOMIZE\" (no flags are supported)"),
-            ("hooks", [("hooks", "{\"prestart\": [{\"path\": \"/bin/true\"}]}")], "hooks: not supported by this version of corral"),
-            ("poststop hook", [("hooks", "{\"poststop\": [{\"path\": \"/bin/true\"}]}")], "hooks: not supported by this version of corral"),
         ]
         if !LSM.appArmorEnabled {
             cases.append(("apparmorProfile", [("process.apparmorProfile", "\"docker-default\"")],

@@ -3,7 +3,8 @@
 // profile, memory/cpu/pids limits, masked and read-only paths) runs under the runtime under test with the same
 // /proc/self/status as under runc. Only what names Docker's host is changed: root.path points at a busybox rootfs,
 // the bind mounts of Docker's resolv.conf/hostname/hosts files are dropped, the libnetwork prestart hook is
-// dropped (hooks are issue 5; runc could not run it either without dockerd), and cgroupsPath gets a test name.
+// dropped (it execs the dockerd that wrote it: neither runtime can run it here; HookTests has a Docker-like one),
+// and cgroupsPath gets a test name.
 import XCTest
 import Glibc
 import CorralSpec

@@ -80,6 +80,8 @@ enum corral_msg_type {
     CORRAL_MSG_SECCOMP_DONE,    ///< parent -> child: the listener fd was handed on
     CORRAL_MSG_COMMIT,          ///< parent -> init: state recorded; stop dying with me (clear PDEATHSIG)
     CORRAL_MSG_COMMIT_ACK,      ///< init -> parent: cleared; the parent may exit
+    CORRAL_MSG_HOOKS,           ///< init -> parent: mounts done, not pivoted yet: run prestart/createRuntime/createContainer
+    CORRAL_MSG_HOOKS_DONE,      ///< parent -> init: they succeeded, go on (on failure the parent kills the init)
 };
 
 /// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.
@@ -90,6 +92,15 @@ struct corral_msg {
     int32_t index;
     int32_t pid;
     char detail[512];
+};
+
+/// One OCI hook as planned: an absolute path exec'd directly (no PATH lookup), its argv (argv[0] included) and
+/// its environment exactly as configured (both NULL-terminated), and a timeout in seconds (0 = none).
+struct corral_hook {
+    const char *path;
+    const char *const *argv;
+    const char *const *envp;
+    int timeout;
 };
 
 /// Everything the child needs, computed in advance. Arrays are counted; strings NUL-terminated.
@@ -154,6 +165,11 @@ struct corral_plan {
     int personality;           ///< personality(2) domain (PER_LINUX / PER_LINUX32), -1 to leave it
     const char *apparmor_exec; ///< "exec <profile>" for /proc/self/attr/apparmor/exec, NULL for none
     const char *selinux_exec;  ///< label for /proc/self/attr/exec, NULL for none
+
+    // -- hooks (hooks.c)
+    int hooks_sync;            ///< send HOOKS after the mounts (before pivot_root) and wait for HOOKS_DONE
+    const struct corral_hook *start_hooks; int nstart_hooks; ///< startContainer: run by the init after `start`
+                               ///< opened the fifo; the state comes as an fd attached to COMMIT
 };
 
 /// Result of corral_spawn in the parent.
@@ -207,6 +223,53 @@ int corral_reexec_readonly(char *const argv[]);
 long corral_fs_type(const char *path);
 /// Lowercase Go-style errno text ("no such file or directory").
 const char *corral_errno_text(int err);
+
+// -- hooks (hooks.c): one runner for the runtime process and the parked init (no allocation).
+
+/// How to run a hook.
+struct corral_hook_run {
+    int state_fd;              ///< the hook's stdin (the state JSON): rewound to offset 0 before the hook starts
+    const char *cwd;           ///< working directory of the hook, NULL to keep the caller's
+    int join_pidfd;            ///< >= 0: run in the namespaces of this process (createContainer)
+    int join_flags;            ///< CLONE_NEW* types to join through join_pidfd (only those that differ from ours)
+    uint64_t deny_dev, deny_ino; ///< refuse to exec this file, the runtime's own binary (0/0: no check)
+};
+
+/// What happened to a hook.
+enum corral_hook_outcome {
+    CORRAL_HOOK_OK = 0,        ///< exited 0
+    CORRAL_HOOK_NOT_STARTED,   ///< could not be started: `step` and `err` say why
+    CORRAL_HOOK_FAILED,        ///< exited non-zero (`exit_code`) or was killed (`signal`)
+    CORRAL_HOOK_TIMED_OUT,     ///< ran past its timeout and was killed
+};
+
+/// Where a hook that could not be started failed.
+enum corral_hook_step {
+    CORRAL_HOOK_STEP_PIPE = 1, CORRAL_HOOK_STEP_FORK, CORRAL_HOOK_STEP_SETNS, CORRAL_HOOK_STEP_CHDIR,
+    CORRAL_HOOK_STEP_STDIO, CORRAL_HOOK_STEP_EXEC, CORRAL_HOOK_STEP_RUNTIME_BINARY,
+};
+
+/// Outcome of one hook; stdout and stderr are kept up to the capacities the caller gives (the rest is read and
+/// dropped, so a chatty hook never blocks on a full pipe).
+struct corral_hook_result {
+    int outcome;
+    int step, err;             ///< NOT_STARTED
+    int exit_code, signal;     ///< FAILED: exit status, or the signal that killed it (then exit_code is -1)
+    char *out; int out_cap; int out_len; int out_dropped;
+    char *errout; int err_cap; int err_len; int err_dropped;
+};
+
+/// Runs one hook to completion (or its timeout) and fills `r` (whose buffers the caller provides). Returns 0 when
+/// the hook exited 0, 1 otherwise. The calling process must be single-threaded.
+int corral_run_hook(const struct corral_hook *h, const struct corral_hook_run *how, struct corral_hook_result *r);
+/// Room for corral_hook_describe's text with 4 KiB of stdout and 4 KiB of stderr.
+#define CORRAL_HOOK_TEXT_MAX 9216
+/// runc's text for a failed hook, "error running <kind> hook #<i>: <what happened>", NUL-terminated in buf[cap]
+/// (truncated to fit). Returns its length.
+size_t corral_hook_describe(const char *kind, int index, const struct corral_hook *h,
+                            const struct corral_hook_result *r, char *buf, size_t cap);
+/// A sealed memfd holding `len` bytes of `data` (the state for hooks' stdin): fd (O_CLOEXEC) or -errno.
+int corral_sealed_memfd(const char *name, const void *data, size_t len);
 
 // -- cgroups (devices_bpf.c): runs in the runtime process only.
 

@@ -81,13 +81,37 @@ extension Commands {
             cgroupsMade = cgroups
             // The child says HELLO before any namespace work and waits until it is in every hierarchy.
             channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
+            let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.
-                let annotations = spec.annotations ?? [:]
                 channels.seccompListener = { fd, pid throws(RuntimeError) in
                     let state = SeccompNotify.processState(pid: pid, metadata: sc.listenerMetadata, id: id, bundle: bundle,
                                                            annotations: annotations)
                     try SeccompNotify.handOver(listener: fd, path: listenerPath, state: state)
+                }
+            }
+            let hooks = plan.hooks
+            if hooks.runsBeforePivot {
+                // The init has its namespaces and mounts and waits before pivot_root (runc's "procHooks" point).
+                channels.createHooks = { pid throws(RuntimeError) in
+                    let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle,
+                                                         annotations: annotations)
+                    try HookRunner.run(.prestart, hooks[.prestart], state: state, cwd: bundle)
+                    try HookRunner.run(.createRuntime, hooks[.createRuntime], state: state, cwd: bundle)
+                    guard !hooks[.createContainer].isEmpty else { return }
+                    let pidfd = corral_pidfd_open(pid)
+                    if pidfd < 0 { throw .system("pidfd_open of the container init", -pidfd) }
+                    defer { close(pidfd) }
+                    let join = HookRunner.Join(pidfd: pidfd, flags: HookRunner.containerNamespaces(of: pid))
+                    // runc starts createContainer hooks in the rootfs (seen from the container's mount namespace
+                    // before pivot_root, which still holds the host's tree).
+                    try HookRunner.run(.createContainer, hooks[.createContainer], state: state, cwd: plan.rootfs, join: join)
+                }
+            }
+            if !hooks[.startContainer].isEmpty {
+                channels.startHookState = { pid throws(RuntimeError) in
+                    try HookRunner.stateFile(ContainerState.specState(id: id, status: .created, pid: pid, bundle: bundle,
+                                                                      annotations: annotations))
                 }
             }
             var relay: Int32 = -1
@@ -118,6 +142,9 @@ extension Commands {
                                            owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
                                            ociVersion: Version.spec)
                 state.cgroups = cgroupPlan.set
+                if let file = HookFile.contents(hooks) {
+                    try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
+                }
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
                 try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)
@@ -131,6 +158,10 @@ extension Commands {
         } catch {
             cgroupsMade?.removeCreated()
             Files.removeAll(dir)
+            // As runc does when create fails: poststop hooks may undo what earlier hooks set up (warnings only).
+            let state = ContainerState.specState(id: id, status: .stopped, pid: 0, bundle: bundle,
+                                                 annotations: spec.annotations ?? [:])
+            HookRunner.runWarning(.poststop, plan.hooks[.poststop], state: state, cwd: bundle, warn: { ctx.log.warn($0) })
             throw error.context("corral \(verb) failed")
         }
     }

@@ -6,18 +6,21 @@ extension Commands {
     static let start = Verb(name: "start", usage: "<container-id>", summary: "executes the user defined process in a created container",
                             options: []) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o))
-        try startContainer(h)
+        try startContainer(h, log: ctx.log)
         return 0
     }
 
-    /// Releases a created container: opening exec.fifo for reading unblocks the parked init, which writes one
-    /// byte and execve()s. A dead init (pidfd readable, nothing in the fifo) is an error, not a hang.
-    static func startContainer(_ h: StateStore.Handle) throws(RuntimeError) {
+    /// Releases a created container: opening exec.fifo for reading unblocks the parked init, which runs the
+    /// startContainer hooks (if any), writes "0" and execve()s. A dead init (pidfd readable, nothing in the fifo)
+    /// is an error, not a hang; a failed startContainer hook writes its error text instead of "0", which is
+    /// reported here (the process never ran). poststart hooks follow; their failures are warnings.
+    static func startContainer(_ h: StateStore.Handle, log: Logger) throws(RuntimeError) {
         switch h.status {
         case .created: break
         case .stopped: throw RuntimeError(.invalidState, "cannot start a container that has stopped")
         default: throw RuntimeError(.invalidState, "cannot start an already running container")
         }
+        let hooks = try HookFile.load(dir: h.dir)
         // The pidfd first: opening the fifo releases the init, which may exec and exit at once.
         let pidfd = try openInit(h.state)
         defer { close(pidfd) }
@@ -25,20 +28,46 @@ extension Commands {
         let fifo = open(fifoPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fifo < 0 { throw .system("open exec fifo \(fifoPath)", errno) }
         defer { close(fifo) }
+        // startContainer hooks run before the "0" and may take as long as their timeouts allow (or forever
+        // without one, as with runc): then only the init's death or its answer ends the wait.
+        let timeout: Int32 = hooks[.startContainer].isEmpty ? 60_000 : -1
+        var answer: [UInt8] = []
         var fds = [pollfd(fd: fifo, events: Int16(POLLIN), revents: 0), pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-        while true {
-            let r = poll(&fds, 2, 60_000)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        reading: while true {
+            let r = poll(&fds, 2, timeout)
             if r < 0 && errno == EINTR { continue }
             if r <= 0 { throw RuntimeError(.system, "timed out waiting for the container init to start") }
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                var b: UInt8 = 0
-                if read(fifo, &b, 1) == 1 { break }
+            if fds[0].revents & Int16(POLLIN | POLLHUP) != 0 {
+                // Everything there is: "0", or a hook's error text followed by EOF.
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(fifo, $0.baseAddress, $0.count) }
+                    if n > 0 { answer += buf[0..<n]; if answer.first == UInt8(ascii: "0") { break reading }; continue }
+                    if n == 0 || errno != EINTR { break }
+                }
+                if fds[0].revents & Int16(POLLHUP) != 0 { break }
             }
-            if fds[1].revents != 0 || fds[0].revents & Int16(POLLHUP) != 0 {
-                throw RuntimeError(.invalidState, "cannot start a container that has stopped")
+            if fds[1].revents != 0 {
+                // The init is gone: whatever it wrote before dying is still in the fifo.
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(fifo, $0.baseAddress, $0.count) }
+                    if n > 0 { answer += buf[0..<n] } else { break }
+                }
+                break
             }
         }
+        if answer.first != UInt8(ascii: "0") {
+            if answer.isEmpty { throw RuntimeError(.invalidState, "cannot start a container that has stopped") }
+            throw RuntimeError(.system, String(decoding: answer, as: UTF8.self))
+        }
         unlink(fifoPath)
+        let poststart = hooks[.poststart]
+        if !poststart.isEmpty {
+            // runc kills the container when a poststart hook fails; the spec says warn and go on, and so do we.
+            let state = ContainerState.specState(id: h.id, status: .running, pid: h.state.pid, bundle: h.state.bundle,
+                                                 annotations: h.state.annotations, ociVersion: h.state.ociVersion)
+            HookRunner.runWarning(.poststart, poststart, state: state, cwd: h.state.bundle, warn: { log.warn($0) })
+        }
     }
 
     /// pidfd of the recorded init, verified after opening to be the same process (pid + start time).
@@ -99,16 +128,27 @@ extension Commands {
             }
             throw error
         }
-        try destroy(h, force: force)
+        try destroy(h, force: force, log: ctx.log)
         return 0
     }
 
     /// Removes a container: a created one is killed first (its init never ran user code), a running one only
-    /// with `force`.
-    static func destroy(_ h: StateStore.Handle, force: Bool) throws(RuntimeError) {
+    /// with `force`. poststop hooks run once everything is gone; their failures are warnings.
+    static func destroy(_ h: StateStore.Handle, force: Bool, log: Logger) throws(RuntimeError) {
         let status = h.status
         if (status == .running || status == .paused) && !force {
             throw RuntimeError(.invalidState, "cannot delete container \(h.id) that is not stopped: \(status.rawValue)")
+        }
+        // Read before the state directory goes; a container without hooks has no file (one failed open).
+        let poststop: [PlannedHook]
+        do { poststop = try HookFile.load(dir: h.dir)[.poststop] } catch {
+            log.warn("poststop hooks not run: \(error.message)")
+            poststop = []
+        }
+        defer {
+            let state = ContainerState.specState(id: h.id, status: .stopped, pid: 0, bundle: h.state.bundle,
+                                                 annotations: h.state.annotations, ociVersion: h.state.ociVersion)
+            HookRunner.runWarning(.poststop, poststop, state: state, cwd: h.state.bundle, warn: { log.warn($0) })
         }
         let cgroups = h.state.cgroups.map { CgroupManager($0) }
         if status != .stopped, let fd = try? openInit(h.state) {

@@ -21,14 +21,14 @@ extension Commands {
         // Signals that arrive from here on are forwarded to the container, not acted upon by us.
         let signals = corral_signalfd_all()
         do throws(RuntimeError) {
-            try startContainer(h)
+            try startContainer(h, log: ctx.log)
         } catch {
-            try? destroy(h, force: true)
+            try? destroy(h, force: true, log: ctx.log)
             throw error
         }
         if detach { return 0 }
         let code = ForegroundWait.wait(initPid: h.state.pid, relaySocket: created.relaySocket, signalFD: signals)
-        if !o.bool("keep") { try? destroy(h, force: true) }
+        if !o.bool("keep") { try? destroy(h, force: true, log: ctx.log) }
         return code
     }
 }

@@ -20,6 +20,12 @@ enum Launcher {
         var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
         /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
         var seccompListener: ((Int32, Int32) throws(RuntimeError) -> Void)? = nil
+        /// Runs prestart, createRuntime and createContainer hooks (given the init's host pid) while the init waits
+        /// before pivot_root.
+        var createHooks: ((Int32) throws(RuntimeError) -> Void)? = nil
+        /// The state fd for startContainer hooks (given the init's host pid), sent to the init with COMMIT and
+        /// closed here.
+        var startHookState: ((Int32) throws(RuntimeError) -> Int32)? = nil
     }
 
     static let messageTimeoutMS: Int32 = 60_000
@@ -157,6 +163,13 @@ enum Launcher {
         c.personality = plan.personality ?? -1
         c.apparmor_exec = arena.string(plan.appArmorExec)
         c.selinux_exec = arena.string(plan.seLinuxExec)
+        c.hooks_sync = plan.hooks.runsBeforePivot ? 1 : 0
+        let startHooks = plan.hooks[.startContainer]
+        c.start_hooks = arena.copy(startHooks.map { h in
+            corral_hook(path: arena.string(h.path), argv: arena.strings(h.argv), envp: arena.strings(h.env),
+                        timeout: Int32(clamping: h.timeout ?? 0))
+        })
+        c.nstart_hooks = Int32(startHooks.count)
         var me = stat()
         if stat("/proc/self/exe", &me) == 0 {
             c.self_dev = UInt64(me.st_dev)
@@ -174,6 +187,15 @@ enum Launcher {
 
         var initPid: Int32 = plan.mustFork ? 0 : child
         var ready = false
+        // With a second fork the init's HOOKS can overtake the intermediate's PID message: hold it until then.
+        var hooksPending = false
+        func runCreateHooks() throws(RuntimeError) {
+            guard let run = channels.createHooks else {
+                throw RuntimeError(.childSetup, "unexpected hooks request from the container process")
+            }
+            try run(initPid)
+            try reply(parentEnd, CORRAL_MSG_HOOKS_DONE)
+        }
         do throws(RuntimeError) {
             while !ready || initPid == 0 {
                 var m = corral_msg()
@@ -199,6 +221,9 @@ enum Launcher {
                     try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
                 case Int32(CORRAL_MSG_PID.rawValue):
                     initPid = m.pid
+                    if hooksPending { hooksPending = false; try runCreateHooks() }
+                case Int32(CORRAL_MSG_HOOKS.rawValue):
+                    if initPid == 0 { hooksPending = true } else { try runCreateHooks() }
                 case Int32(CORRAL_MSG_READY.rawValue):
                     ready = true
                 case Int32(CORRAL_MSG_ERROR.rawValue):
@@ -211,7 +236,15 @@ enum Launcher {
             guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
             let launched = Launched(pid: initPid, startTime: st.startTime)
             try commit(launched)
-            try reply(parentEnd, CORRAL_MSG_COMMIT)
+            if !startHooks.isEmpty, let stateFD = try channels.startHookState?(initPid) {
+                var m = corral_msg()
+                m.type = Int32(CORRAL_MSG_COMMIT.rawValue)
+                let r = corral_send_msg_fd(parentEnd, &m, stateFD)
+                close(stateFD)
+                if r < 0 { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
+            } else {
+                try reply(parentEnd, CORRAL_MSG_COMMIT)
+            }
             var ack = corral_msg()
             if corral_recv_msg(parentEnd, &ack, messageTimeoutMS) < 0 || ack.type != Int32(CORRAL_MSG_COMMIT_ACK.rawValue) {
                 throw RuntimeError(.childSetup, "container init exited unexpectedly")

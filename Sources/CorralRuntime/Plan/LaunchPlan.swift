@@ -93,6 +93,8 @@ struct LaunchPlan {
     var terminal = false
     var consoleSize: (rows: UInt16, cols: UInt16) = (0, 0)
     var preserveFDs = 0
+    /// config.json `hooks`, validated.
+    var hooks = HookPlan()
 }
 
 /// The five capability sets as bit masks (bit n = capability number n).

@@ -50,6 +50,7 @@ enum Planner {
             }
             plan.personality = p.domain == .LINUX32 ? 0x0008 : 0x0000
         }
+        plan.hooks = try HookPlan.plan(spec.hooks)
         try planUnsupported(spec)
         // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
         plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
@@ -278,10 +279,6 @@ enum Planner {
             if p.scheduler != nil { throw refuse("process.scheduler") }
             if p.ioPriority != nil { throw refuse("process.ioPriority") }
             if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
-        }
-        if let h = spec.hooks {
-            let all = [h.prestart, h.createRuntime, h.createContainer, h.startContainer, h.poststart, h.poststop]
-            if all.contains(where: { !($0 ?? []).isEmpty }) { throw refuse("hooks") }
         }
     }
 }

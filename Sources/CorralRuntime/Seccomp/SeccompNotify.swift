@@ -9,17 +9,7 @@ enum SeccompNotify {
     /// The container process state (runtime-spec `ContainerProcessState`, as runc sends it during create).
     static func processState(pid: Int32, metadata: String?, id: String, bundle: String,
                              annotations: [String: String]) -> JSONValue {
-        var state = JSONObject()
-        state["ociVersion"] = .string(Version.spec)
-        state["id"] = .string(id)
-        state["status"] = "creating"
-        state["pid"] = JSONValue(Int(pid))
-        state["bundle"] = .string(bundle)
-        if !annotations.isEmpty {
-            var a = JSONObject()
-            for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
-            state["annotations"] = .object(a)
-        }
+        let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle, annotations: annotations)
         var o = JSONObject()
         o["ociVersion"] = .string(Version.spec)
         o["fds"] = ["seccompFd"]

@@ -79,6 +79,25 @@ struct ContainerState {
         return Files.exists(dir + "/" + ContainerState.fifoName) ? .created : .running
     }
 
+    /// The runtime spec's state document, what hooks read on stdin and seccomp agents get inside the process
+    /// state: ociVersion, id, status, pid, bundle, annotations in runc's order; pid and annotations are left out
+    /// when zero/empty (Go's omitempty: a stopped container has no pid).
+    static func specState(id: String, status: Status, pid: Int32, bundle: String, annotations: [String: String],
+                          ociVersion: String = Version.spec) -> JSONObject {
+        var o = JSONObject()
+        o["ociVersion"] = .string(ociVersion)
+        o["id"] = .string(id)
+        o["status"] = .string(status.rawValue)
+        if pid != 0 { o["pid"] = JSONValue(Int(pid)) }
+        o["bundle"] = .string(bundle)
+        if !annotations.isEmpty {
+            var a = JSONObject()
+            for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
+            o["annotations"] = .object(a)
+        }
+        return o
+    }
+
     /// `state`/`list` output in runc's field order; pid is 0 once stopped, annotations omitted when empty.
     /// runc leaves `owner` empty in `state` and fills it in `list`.
     func ociState(status: Status, withOwner: Bool = false) -> JSONObject {
