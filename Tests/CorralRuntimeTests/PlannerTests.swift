@@ -599,7 +599,7 @@ final class PlannerTests: XCTestCase {
              .unsupported, "mounts[0].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
             ("tmpcopyup on a bind", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"tmpcopyup\"]}",
              .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"bind\")"),
-            ("tmpcopyup on proc", "{\"destination\": \"/a\", \"type\": \"sysfs\", \"options\": [\"tmpcopyup\"]}",
+            ("tmpcopyup on sysfs", "{\"destination\": \"/a\", \"type\": \"sysfs\", \"options\": [\"tmpcopyup\"]}",
              .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"sysfs\")"),
             ("idmapped mount", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
              .unsupported, "mounts[0].uidMappings: idmapped mounts are not supported by this version of corral"),
