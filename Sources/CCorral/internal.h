@@ -56,6 +56,16 @@ int resolve_mkdir_in_root(int rootfd, const char *path, int create, int last_is_
 /// Opens `path` inside `rootfd` (no creation); flags are open flags (O_PATH added when 0).
 int resolve_in_root(int rootfd, const char *path, int flags);
 
+/// Directory levels `tmpcopyup` copies below a mount destination; a deeper tree fails the mount with ELOOP.
+#define CORRAL_COPYUP_MAX_DEPTH 64
+#define CORRAL_STR_(x) #x
+#define CORRAL_STR(x) CORRAL_STR_(x)
+/// tmpcopyup (copyup.c): copies the tree of the open directory `src_dir` into the open directory `dst_dir` (files,
+/// directories, symlinks as symlinks, device nodes, fifos, sockets, with owner, mode and times; `dst_dir` itself gets
+/// those of `src_dir`). Returns 0 or -errno; on error `where` (holding the destination path on entry, room `cap`)
+/// names the entry that failed.
+int corral_copy_tree(int src_dir, int dst_dir, char *where, size_t cap);
+
 // Stages of the child, implemented in rootfs.c and process.c.
 void setup_rootfs(const struct corral_plan *p);
 void setup_console(const struct corral_plan *p);

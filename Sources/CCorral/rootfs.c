@@ -142,6 +142,26 @@ static int make_fs_mount(const struct corral_plan *p, const struct corral_mount 
     return mfd;
 }
 
+/// tmpcopyup: fills the detached tmpfs `mfd` with a copy of the destination directory `dest` (still visible: the
+/// tmpfs is attached only afterwards). Its root takes the directory's owner, mode and times, as runc gives it the
+/// directory's mode. A destination that did not exist before (`existed` 0) has nothing to copy, and the tmpfs keeps
+/// its own mode, as with runc.
+static void copy_up(const struct corral_plan *p, const struct corral_mount *m, int i, int dest, int mfd, int existed) {
+    if (!existed) return;
+    int src = (int)RSYS(SYS_openat, dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (src < 0) mount_fail(p, m, i, src, "tmpcopyup: open the destination directory");
+    int dst = (int)RSYS(SYS_openat, mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dst < 0) mount_fail(p, m, i, dst, "tmpcopyup: open the new tmpfs");
+    char where[CORRAL_PATH_MAX];
+    c_strlcpy(where, m->dest, sizeof where);
+    int r = corral_copy_tree(src, dst, where, sizeof where);
+    if (r == -ELOOP)
+        child_fail(p, CORRAL_STAGE_MOUNT, r, i, "tmpcopyup: more than " CORRAL_STR(CORRAL_COPYUP_MAX_DEPTH) " directory levels at ", where);
+    if (r < 0) child_fail(p, CORRAL_STAGE_MOUNT, r, i, "tmpcopyup: copy ", where);
+    x_close(src);
+    x_close(dst);
+}
+
 static void do_mount(const struct corral_plan *p, const struct corral_mount *m, int i) {
     int r;
     if (m->kind == CORRAL_MOUNT_SYMLINK) {
@@ -167,6 +187,12 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         x_close(dfd);
         if (r < 0) mount_fail(p, m, i, r, "symlink");
         return;
+    }
+    int existed = 1;
+    if (m->copy_up) {
+        int probe = resolve_in_root(g_rootfd, m->dest, 0);
+        existed = probe >= 0;
+        x_close(probe);
     }
     int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
     if (dest < 0) mount_fail(p, m, i, dest, "create mount point");
@@ -195,6 +221,7 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
     } else {
         mfd = make_fs_mount(p, m, i);
+        if (m->copy_up) copy_up(p, m, i, dest, mfd, existed);
         if (m->rattr_set || m->rattr_clr) {
             r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
             if (r < 0) mount_fail(p, m, i, r, "mount_setattr");

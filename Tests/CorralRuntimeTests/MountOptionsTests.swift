@@ -9,23 +9,26 @@ final class MountOptionsTests: XCTestCase {
         var prop: UInt64 = 0, propRec = false
         var bind = false, recursive = false, remount = false
         var data: [String] = [], superblock: [String] = []
+        var copyUp = false
 
         init(set: UInt64 = 0, clr: UInt64 = 0, rset: UInt64 = 0, rclr: UInt64 = 0, prop: UInt64 = 0, propRec: Bool = false,
-             bind: Bool = false, recursive: Bool = false, remount: Bool = false, data: [String] = [], superblock: [String] = []) {
+             bind: Bool = false, recursive: Bool = false, remount: Bool = false, data: [String] = [], superblock: [String] = [],
+             copyUp: Bool = false) {
             self.set = set; self.clr = clr; self.rset = rset; self.rclr = rclr; self.prop = prop; self.propRec = propRec
             self.bind = bind; self.recursive = recursive; self.remount = remount; self.data = data; self.superblock = superblock
+            self.copyUp = copyUp
         }
 
         init(_ c: ClassifiedOptions) {
             self.init(set: c.attrSet, clr: c.attrClr, rset: c.rattrSet, rclr: c.rattrClr, prop: c.propagation,
                       propRec: c.propagationRecursive, bind: c.bind, recursive: c.recursive, remount: c.remount,
-                      data: c.data, superblock: c.superblockFlags)
+                      data: c.data, superblock: c.superblockFlags, copyUp: c.copyUp)
         }
 
         var description: String {
             func h(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
             return "set=\(h(set)) clr=\(h(clr)) rset=\(h(rset)) rclr=\(h(rclr)) prop=\(h(prop))\(propRec ? "(rec)" : "")"
-                + " bind=\(bind) rec=\(recursive) remount=\(remount) data=\(data) sb=\(superblock)"
+                + " bind=\(bind) rec=\(recursive) remount=\(remount) data=\(data) sb=\(superblock) copyup=\(copyUp)"
         }
     }
 
@@ -68,12 +71,15 @@ final class MountOptionsTests: XCTestCase {
             ("dirsync", Got(data: ["dirsync"], superblock: ["dirsync"])),
             ("mand", Got(data: ["mand"], superblock: ["mand"])), ("nomand", Got()),
             ("lazytime", Got(data: ["lazytime"], superblock: ["lazytime"])), ("nolazytime", Got()),
-            ("iversion", Got(data: ["iversion"], superblock: ["iversion"])), ("noiversion", Got()),
+            ("noiversion", Got()),
             ("defaults", Got()), ("silent", Got()), ("loud", Got()),
+            ("tmpcopyup", Got(copyUp: true)),
         ]
         for (opt, want) in table {
             XCTAssertEqual(classify([opt]), want, opt)
         }
+        // `corral features` lists exactly the options given a meaning here.
+        XCTAssertEqual(MountOptions.recognized, table.map { $0.0 }.sorted())
     }
 
     func testKernelValues() {
@@ -126,7 +132,7 @@ final class MountOptionsTests: XCTestCase {
             (["rw", ""], .config, "mounts[3].options[1]: empty mount option"),
             (["idmap"], .unsupported, "mounts[3].options[0]: mount option \"idmap\" is not supported by this version of corral"),
             (["rbind", "ridmap"], .unsupported, "mounts[3].options[1]: mount option \"ridmap\" is not supported by this version of corral"),
-            (["tmpcopyup"], .unsupported, "mounts[3].options[0]: mount option \"tmpcopyup\" is not supported by this version of corral"),
+            (["iversion"], .unsupported, "mounts[3].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
         ]
         for (opts, code, message) in cases {
             do {

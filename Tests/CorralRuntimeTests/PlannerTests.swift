@@ -595,8 +595,16 @@ final class PlannerTests: XCTestCase {
              .unsupported, "mounts[0].options[1]: mount option \"idmap\" is not supported by this version of corral"),
             ("ridmap", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"ridmap\"]}",
              .unsupported, "mounts[0].options[0]: mount option \"ridmap\" is not supported by this version of corral"),
-            ("tmpcopyup", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"tmpcopyup\"]}",
-             .unsupported, "mounts[0].options[0]: mount option \"tmpcopyup\" is not supported by this version of corral"),
+            ("iversion", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"iversion\"]}",
+             .unsupported, "mounts[0].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
+            ("tmpcopyup on a bind", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"tmpcopyup\"]}",
+             .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"bind\")"),
+            ("tmpcopyup on sysfs", "{\"destination\": \"/a\", \"type\": \"sysfs\", \"options\": [\"tmpcopyup\"]}",
+             .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"sysfs\")"),
+            ("idmapped mount", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
+             .unsupported, "mounts[0].uidMappings: idmapped mounts are not supported by this version of corral"),
+            ("idmapped mount (gid)", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
+             .unsupported, "mounts[0].gidMappings: idmapped mounts are not supported by this version of corral"),
         ]
         for (name, mount, code, message) in cases {
             let o = PlanFixture.run(PlanFixture.config([("mounts", "[\(mount)]")]), bundle: bundle)
@@ -607,6 +615,18 @@ final class PlannerTests: XCTestCase {
         let second = "[{\"destination\": \"/proc\", \"type\": \"proc\"}, {\"destination\": \"/b\", \"type\": \"bind\"}]"
         PlanFixture.expectError(PlanFixture.config([("mounts", second)]), bundle: bundle, .config,
                                 "mounts[1].source: required for a bind mount")
+    }
+
+    func testTmpcopyupPlansACopyThenAReadOnlyRemount() throws {
+        let rw = PlanFixture.config([("mounts", "[{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\", \"size=16m\", \"tmpcopyup\"]}]")])
+        let ops = try XCTUnwrap(PlanFixture.plan(rw, bundle: bundle)?.mounts.filter { $0.configIndex == 0 })
+        XCTAssertEqual(ops, [MountOp(kind: .fs, dest: "/tmp", source: "tmpfs", fstype: "tmpfs", data: ["size=16m"],
+                                     attrSet: MountAttr.nosuid, copyUp: true, label: "tmpfs", configIndex: 0)])
+        // Read-only: the copy needs a writable tmpfs, so "ro" becomes a remount right after it.
+        let ro = PlanFixture.config([("mounts", "[{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"ro\", \"tmpcopyup\"]}]")])
+        let roOps = try XCTUnwrap(PlanFixture.plan(ro, bundle: bundle)?.mounts.filter { $0.configIndex == 0 })
+        XCTAssertEqual(roOps, [MountOp(kind: .fs, dest: "/tmp", source: "tmpfs", fstype: "tmpfs", copyUp: true, label: "tmpfs", configIndex: 0),
+                               MountOp(kind: .remount, dest: "/tmp", attrSet: MountAttr.rdonly, label: "tmpfs", configIndex: 0)])
     }
 
     func testFilesystemDataPassesThroughUnchanged() throws {

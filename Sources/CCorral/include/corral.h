@@ -41,6 +41,7 @@ struct corral_mount {
     uint32_t mode;            ///< MKDIR mode
     int idmap_userns_fd;      ///< >= 0: MOUNT_ATTR_IDMAP with this user namespace fd (BIND only)
     int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
+    int copy_up;              ///< FS (tmpfs): copy the destination directory's tree into the new filesystem first
     const char *label;        ///< for error messages: the config's "type" or "bind"
     int config_index;         ///< index in config.json mounts[], -1 for implicit ones
 };

@@ -51,14 +51,15 @@ public enum Corral {
 
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.state, Commands.kill, Commands.delete,
-         Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events]
+         Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
+         Commands.features]
     }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
     static let sealedVerbs: Set<String> = ["create", "run", "exec"]
 
     /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
-    static let notYet = ["exec", "features", "checkpoint", "restore"]
+    static let notYet = ["exec", "checkpoint", "restore"]
 
     /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
     /// from a read-only view of the binary first; in-process callers (tests) leave it off.
@@ -87,7 +88,8 @@ public enum Corral {
         if let r = parsed.string("rootless") { g.rootless = r }
 
         if parsed.bool("version") {
-            printOut("corral version \(Version.corral)\nspec: \(Version.spec)\n")
+            // runc's layout (go-runc reads "<name> version X" and "spec: X"), with its libseccomp line.
+            printOut("corral version \(Version.corral)\nspec: \(Version.spec)\nlibseccomp: \(SeccompCompiler.libseccompVersion)\n")
             return 0
         }
         args = ArraySlice(parsed.positional)

@@ -114,6 +114,7 @@ enum Launcher {
             cm.mode = m.mode
             cm.idmap_userns_fd = -1
             cm.allow_on_proc = m.allowOnProc ? 1 : 0
+            cm.copy_up = m.copyUp ? 1 : 0
             cm.label = arena.string(m.label)
             cm.config_index = Int32(m.configIndex)
             return cm

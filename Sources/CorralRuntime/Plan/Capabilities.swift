@@ -30,6 +30,14 @@ enum CapabilityNames {
         return s.hasPrefix("cap_") ? s.uppercased() : s
     }
 
+    /// Every capability the running kernel has and libcap can name, in number order ("CAP_CHOWN", ...): exactly the
+    /// names `sets` grants, so `corral features` lists these.
+    static var known: [String] {
+        let last = min(lastCap, 63)
+        guard last >= 0 else { return [] }
+        return (0...last).map { name($0) }.filter { number($0) != nil }
+    }
+
     /// Bit masks for the config's sets. Unknown names, or names the kernel does not have, are warnings (the spec
     /// says so) and are not granted; `warn` receives the text.
     static func sets(_ caps: Capabilities, lastCap: Int, warn: (String) -> Void) -> CapabilitySets {

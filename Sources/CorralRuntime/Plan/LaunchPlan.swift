@@ -17,6 +17,8 @@ struct MountOp: Equatable {
     var mode: UInt32 = 0o755
     /// The target may be on procfs (lxcfs-style overlays, remounts); any other mount onto procfs is refused.
     var allowOnProc = false
+    /// FS (tmpfs) only: fill the new filesystem with a copy of the destination directory before attaching it.
+    var copyUp = false
     /// For error messages: the config's type ("bind" for binds) and index in `mounts`, -1 for implicit ones.
     var label: String
     var configIndex: Int

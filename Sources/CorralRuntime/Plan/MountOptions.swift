@@ -38,6 +38,8 @@ struct ClassifiedOptions {
     var data: [String] = []
     /// Superblock-only flags, which a bind mount cannot honour.
     var superblockFlags: [String] = []
+    /// `tmpcopyup`: a new tmpfs starts with a copy of what its destination directory held.
+    var copyUp = false
 }
 
 /// Classifies mount options as runc and mount(8) understand them: a later option overrides an earlier one
@@ -52,6 +54,7 @@ enum MountOptions {
         case atimeDefault          // "atime", "norelatime", "nostrictatime": back to the kernel default
         case superblock(String)
         case superblockOff(String) // "async", "nomand", ...: undo an earlier superblock flag
+        case copyUp
         case none
     }
 
@@ -83,16 +86,29 @@ enum MountOptions {
         "sync": .superblock("sync"), "async": .superblockOff("sync"), "dirsync": .superblock("dirsync"),
         "mand": .superblock("mand"), "nomand": .superblockOff("mand"),
         "lazytime": .superblock("lazytime"), "nolazytime": .superblockOff("lazytime"),
-        "iversion": .superblock("iversion"), "noiversion": .superblockOff("iversion"),
+        "noiversion": .none,  // "iversion" is refused (below), so there is nothing to undo
         "defaults": .none, "silent": .none, "loud": .none,
+        "tmpcopyup": .copyUp,
     ]
+
+    /// Options of the spec's list that corral refuses, with the reason. `iversion` is MS_I_VERSION, a flag only
+    /// mount(2) takes: fsconfig has no such parameter (filesystems that keep i_version turn it on themselves).
+    static let refused: [String: String] = [
+        "idmap": "is not supported by this version of corral",
+        "ridmap": "is not supported by this version of corral",
+        "iversion": "cannot be requested through the new mount API (fsconfig has no i_version flag)",
+    ]
+
+    /// Every option `classify` gives a meaning to, sorted: `corral features` reports exactly these as its
+    /// mountOptions (filesystem data such as `size=` is passed through, not listed, as the spec asks).
+    static var recognized: [String] { table.keys.sorted() }
 
     /// Classifies `options`; `path` is the JSON path of the options array, for errors.
     static func classify(_ options: [String], path: String) throws(RuntimeError) -> ClassifiedOptions {
         var c = ClassifiedOptions()
         for (i, opt) in options.enumerated() {
-            if opt == "idmap" || opt == "ridmap" || opt == "tmpcopyup" {
-                throw RuntimeError(.unsupported, "\(path)[\(i)]: mount option \"\(opt)\" is not supported by this version of corral")
+            if let why = refused[opt] {
+                throw RuntimeError(.unsupported, "\(path)[\(i)]: mount option \"\(opt)\" \(why)")
             }
             guard let effect = table[opt] else {
                 if opt.isEmpty { throw RuntimeError(.config, "\(path)[\(i)]: empty mount option") }
@@ -113,6 +129,7 @@ enum MountOptions {
             case .atimeDefault: c.attrSet &= ~MountAttr.atimeMask; c.attrClr &= ~MountAttr.atimeMask
             case .superblock(let f): c.data.append(f); c.superblockFlags.append(f)
             case .superblockOff(let f): c.data.removeAll { $0 == f }; c.superblockFlags.removeAll { $0 == f }
+            case .copyUp: c.copyUp = true
             case .none: break
             }
         }

@@ -4,12 +4,24 @@ import Glibc
 
 /// Expands one config mount into executor operations.
 enum MountPlanner {
+    /// Idmapped mounts (`mounts[].uidMappings`/`gidMappings`, options `idmap`/`ridmap`) are refused; `corral
+    /// features` reports `mountExtensions.idmap.enabled` from this.
+    static let idmapMounts = false
+
     static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[\(i)]"
         let dest = Files.clean(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
+        if !idmapMounts {
+            for (field, maps) in [("uidMappings", m.uidMappings), ("gidMappings", m.gidMappings)] where maps != nil {
+                throw RuntimeError(.unsupported, "\(path).\(field): idmapped mounts are not supported by this version of corral")
+            }
+        }
         let opts = try MountOptions.classify(m.options ?? [], path: path + ".options")
         let type = m.type ?? ""
         let isBind = type == "bind" || opts.bind
+        if opts.copyUp && (isBind || opts.remount || type != "tmpfs") {
+            throw RuntimeError(.config, "\(path).options: tmpcopyup applies to new tmpfs mounts only (type \"\(type)\")")
+        }
         let onProc = try checkProcMount(dest: dest, type: type, isBind: isBind, source: m.source, bundle: bundle, path: path)
         if opts.remount {
             var op = MountOp(kind: .remount, dest: dest, label: type.isEmpty ? "remount" : type, configIndex: i)
@@ -40,11 +52,20 @@ enum MountPlanner {
         if type == "cgroup" { return CgroupMount.plan(dest: dest, opts: opts, index: i, cgroups: cgroups) }
         var op = MountOp(kind: .fs, dest: dest, source: m.source, fstype: type, data: opts.data, label: type, configIndex: i)
         apply(opts, to: &op)
+        op.allowOnProc = onProc
+        op.attrClr = 0  // a new filesystem has no attributes to clear
+        if opts.copyUp {
+            op.copyUp = true
+            // The copy needs a writable tmpfs: a read-only one is made so by a remount once it is attached.
+            if opts.attrSet & MountAttr.rdonly != 0 {
+                op.attrSet &= ~MountAttr.rdonly
+                return [op, MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, label: type, configIndex: i)]
+            }
+            return [op]
+        }
         // mount(2) with MS_RDONLY makes a new superblock read-only too (runc's /sys shows "super=ro"); fsmount's
         // attribute only covers the mount, so pass "ro" to the filesystem as well.
         if opts.attrSet & MountAttr.rdonly != 0 { op.data.insert("ro", at: 0) }
-        op.allowOnProc = onProc
-        op.attrClr = 0  // a new filesystem has no attributes to clear
         return [op]
     }
 

@@ -28,7 +28,7 @@ enum SeccompCompiler {
         try attr(SCMP_FLTATR_CTL_NNP, 0, "no_new_privs attribute")
 
         for (name, path) in p.architectures {
-            let token = name.withCString { seccomp_arch_resolve_name($0) }
+            let token = archToken(name)
             if token == 0 {
                 throw RuntimeError(.config, "\(path): SCMP_ARCH_\(name.uppercased()) is not supported by libseccomp \(libseccompVersion)")
             }
@@ -86,6 +86,22 @@ enum SeccompCompiler {
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         if n != Int(size) { throw .system("seccomp: read exported BPF", n < 0 ? errno : EIO) }
         return bytes
+    }
+
+    /// libseccomp's token for an architecture name ("x86_64"), 0 when this libseccomp does not know it.
+    static func archToken(_ name: String) -> UInt32 {
+        name.withCString { seccomp_arch_resolve_name($0) }
+    }
+
+    /// Whether a profile listing the architecture `name` compiles: libseccomp knows it, and it can join a filter
+    /// for this machine (a filter has one byte order: on x86_64 the big-endian s390x, ppc64, mips, ... are refused
+    /// with EDOM). `corral features` lists exactly these.
+    static func supports(arch name: String) -> Bool {
+        let token = archToken(name)
+        guard token != 0, let ctx = seccomp_init(SeccompProfile.retAllow) else { return false }
+        defer { seccomp_release(ctx) }
+        let r = seccomp_arch_add(ctx, token)
+        return r == 0 || r == -EEXIST
     }
 
     /// The number of `name` on this architecture, nil when libseccomp does not know it (tests, diagnostics).

@@ -55,12 +55,8 @@ enum SeccompKernel {
     static func check(_ p: SeccompProfile) throws(RuntimeError) {
         // One probe with exactly the flags the child will pass; on failure find the config entry to blame.
         if p.flags != 0 && !flagSupported(p.flags) {
-            for (flag, name, path) in p.flagPaths {
-                // WAIT_KILLABLE_RECV is only accepted together with NEW_LISTENER (resolve() made sure there is one).
-                let probe = flag == SeccompProfile.flagWaitKillableRecv ? flag | SeccompProfile.flagNewListener : flag
-                if !flagSupported(probe) {
-                    throw RuntimeError(.config, "\(path): \(name) is not supported by the running kernel")
-                }
+            for (flag, name, path) in p.flagPaths where !supports(flag: flag) {
+                throw RuntimeError(.config, "\(path): \(name) is not supported by the running kernel")
             }
             throw RuntimeError(.config, "linux.seccomp: the running kernel refuses the filter flags 0x\(String(p.flags, radix: 16))"
                 + (p.notifies ? " (SCMP_ACT_NOTIFY needs a seccomp listener, Linux 5.0; with TSYNC, Linux 5.7)" : ""))
@@ -75,5 +71,19 @@ enum SeccompKernel {
 
     static func flagSupported(_ flags: UInt32) -> Bool {
         corral_seccomp_probe_flags(flags) == EFAULT
+    }
+
+    /// Whether the kernel takes the single config flag `flag` (a SECCOMP_FILTER_FLAG_* bit). WAIT_KILLABLE_RECV is
+    /// only accepted together with NEW_LISTENER (resolve() makes sure a profile using it has a listener).
+    static func supports(flag: UInt32) -> Bool {
+        flagSupported(flag == SeccompProfile.flagWaitKillableRecv ? flag | SeccompProfile.flagNewListener : flag)
+    }
+
+    /// Whether the kernel implements `action` (SECCOMP_GET_ACTION_AVAIL on its SECCOMP_RET_* value; NOTIFY also
+    /// needs the listener flag): what `check` refuses for a profile, `corral features` leaves out.
+    static func supports(action: SeccompAction) -> Bool {
+        guard let value = try? SeccompProfile.action(action, errno: nil, errnoPath: "") else { return false }
+        if action == .SCMP_ACT_NOTIFY && !flagSupported(SeccompProfile.flagNewListener) { return false }
+        return corral_seccomp_action_avail(value & 0xffff_0000) == 0
     }
 }

@@ -129,12 +129,7 @@ struct SeccompProfile: Equatable {
         var flags: UInt32 = 0
         var flagPaths: [(UInt32, String, String)] = []
         for (i, f) in (s.flags ?? []).enumerated() {
-            let bit: UInt32 = switch f {
-            case .SECCOMP_FILTER_FLAG_TSYNC: flagTsync
-            case .SECCOMP_FILTER_FLAG_LOG: flagLog
-            case .SECCOMP_FILTER_FLAG_SPEC_ALLOW: flagSpecAllow
-            case .SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: flagWaitKillableRecv
-            }
+            let bit = flagBit(f)
             flags |= bit
             flagPaths.append((bit, f.rawValue, "\(base).flags[\(i)]"))
         }
@@ -179,6 +174,16 @@ struct SeccompProfile: Equatable {
         case .SCMP_ACT_ALLOW: return retAllow
         case .SCMP_ACT_LOG: return retLog
         case .SCMP_ACT_NOTIFY: return retUserNotif
+        }
+    }
+
+    /// SECCOMP_FILTER_FLAG_* bit of a config flag.
+    static func flagBit(_ f: SeccompFlag) -> UInt32 {
+        switch f {
+        case .SECCOMP_FILTER_FLAG_TSYNC: flagTsync
+        case .SECCOMP_FILTER_FLAG_LOG: flagLog
+        case .SECCOMP_FILTER_FLAG_SPEC_ALLOW: flagSpecAllow
+        case .SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: flagWaitKillableRecv
         }
     }
 
