@@ -118,6 +118,7 @@ extension Commands {
                                            owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
                                            ociVersion: Version.spec)
                 state.cgroups = cgroupPlan.set
+                state.noNewKeyring = o.bool("no-new-keyring")
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
                 try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)

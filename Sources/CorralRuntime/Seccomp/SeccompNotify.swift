@@ -6,13 +6,14 @@ import Glibc
 /// SOCK_STREAM), send the container process state as one JSON message with the listener fd attached (SCM_RIGHTS),
 /// close. The agent answers the container's notifications on that fd; corral keeps no copy.
 enum SeccompNotify {
-    /// The container process state (runtime-spec `ContainerProcessState`, as runc sends it during create).
+    /// The container process state (runtime-spec `ContainerProcessState`, as runc sends it): `status` is
+    /// "creating" during create, the container's status for an exec'd process.
     static func processState(pid: Int32, metadata: String?, id: String, bundle: String,
-                             annotations: [String: String]) -> JSONValue {
+                             annotations: [String: String], status: String = "creating") -> JSONValue {
         var state = JSONObject()
         state["ociVersion"] = .string(Version.spec)
         state["id"] = .string(id)
-        state["status"] = "creating"
+        state["status"] = .string(status)
         state["pid"] = JSONValue(Int(pid))
         state["bundle"] = .string(bundle)
         if !annotations.isEmpty {
