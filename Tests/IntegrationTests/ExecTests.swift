@@ -119,6 +119,31 @@ final class ExecTests: IsolationTestCase {
         XCTAssertTrue(ps.stdout.contains(String(execPid)), "ps lists the exec'd process: \(ps)")
     }
 
+    /// In the foreground, signals sent to the runtime reach the exec'd process, and its status comes back.
+    func testSignalsAreForwarded() throws {
+        let (id, _) = try startSleeper()
+        let script = """
+            "$0" --root "$1" exec "$2" sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done' &
+            child=$!; sleep 1; kill -TERM $child; wait $child; echo rc=$?
+            """
+        let r = runCommand(["/bin/sh", "-c", script, RuntimeUnderTest.path, runtime.root, id], timeout: 30)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertTrue(r.stdout.contains("ready\n"), "\(r)")
+        XCTAssertTrue(r.stdout.contains("got-term\n"), "SIGTERM reached the process: \(r)")
+        XCTAssertEqual(keyValueLines(r.stdout)["rc"], "7", "\(r)")
+    }
+
+    /// --tty in the foreground without a console socket: the runtime relays a pty of the container's devpts.
+    /// (runc insists on a controlling terminal of its own for this, /dev/tty, which a test has not got.)
+    func testForegroundTerminalIsRelayed() throws {
+        guard RuntimeUnderTest.isCorral else { throw XCTSkip("runc needs a controlling terminal (/dev/tty) to relay one") }
+        let (id, _) = try startSleeper()
+        let r = exec(id, ["sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; tty"], extra: ["--tty"])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertTrue(r.stdout.contains("on-a-tty\r\n"), "output went through a terminal: \(r.stdout.debugDescription)")
+        XCTAssertTrue(r.stdout.contains("/dev/pts/"), r.stdout.debugDescription)
+    }
+
     // MARK: process attributes
 
     /// Docker's process JSON: its capabilities, uid 0 with additionalGids, no NoNewPrivs of its own (so 0 even
