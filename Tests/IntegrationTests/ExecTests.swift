@@ -321,6 +321,20 @@ final class ExecTests: IsolationTestCase {
         }
     }
 
+    /// The container is running untrusted code when exec reads its /etc/passwd: a FIFO planted there must not hang
+    /// the runtime (runc 1.1.5 blocks on it for good); the lookup is skipped and HOME falls back to "/".
+    func testFifoAsEtcPasswdDoesNotHangExec() throws {
+        guard RuntimeUnderTest.isCorral else { throw XCTSkip("runc 1.1.5 blocks forever opening a FIFO /etc/passwd") }
+        bundle.setRootReadonly(false)
+        let (id, _) = try startSleeper()
+        let plant = exec(id, ["sh", "-c", "rm /etc/passwd && mkfifo /etc/passwd"])
+        XCTAssertEqual(plant.status, 0, "\(plant)")
+        let r = exec(id, ["sh", "-c", "echo HOME=$HOME"], extra: ["--user", "1001"], timeout: 10)
+        XCTAssertFalse(r.timedOut, "exec hung on the FIFO")
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(keyValueLines(r.stdout)["HOME"], "/", "\(r)")
+    }
+
     // MARK: detach, console
 
     /// --detach: bare digits in the pid file, the process alive after the runtime exited, and re-parented to the
