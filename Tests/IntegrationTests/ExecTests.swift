@@ -239,6 +239,10 @@ final class ExecTests: IsolationTestCase {
         let without = runCommand(["/bin/sh", "-c", script, RuntimeUnderTest.path, runtime.root, id, marker, "--cwd=/"])
         XCTAssertNotEqual(without.status, 0, "fd 3 must not reach the process: \(without)")
         XCTAssertFalse(without.stdout.contains("preserved-fd-content"), "\(without)")
+        // fds the caller does not have cannot be preserved (runc's check and text).
+        let missing = exec(id, ["true"], extra: ["--preserve-fds", "5"])
+        XCTAssertEqual(missing.status, 255, "\(missing)")
+        XCTAssertTrue(missing.stderr.contains("unable to stat preserved-fd ") && missing.stderr.contains(" (of 5): "), missing.stderr)
     }
 
     // MARK: failures
