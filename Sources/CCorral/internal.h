@@ -68,9 +68,14 @@ int corral_copy_tree(int src_dir, int dst_dir, char *where, size_t cap);
 
 // Stages of the child, implemented in rootfs.c and process.c.
 void setup_rootfs(const struct corral_plan *p);
-void setup_console(const struct corral_plan *p);
+/// The pty for process.terminal, reached from /dev/ptmx of the current root; `bind_dev_console` also binds the
+/// slave over /dev/console (create; exec skips it: the container's console is its init's).
+void setup_console(const struct corral_plan *p, int bind_dev_console);
 void finish_rootfs(const struct corral_plan *p);
 void setup_process(const struct corral_plan *p);
+/// Applies process.rlimits once (setup_process skips them when this already ran). exec calls it before joining
+/// the container's user namespace, where raising a hard limit would need CAP_SYS_RESOURCE of the host.
+void apply_rlimits(const struct corral_plan *p);
 /// Loads the parent-compiled seccomp filter (no-op without one); hands a notify listener to the parent.
 void load_seccomp(const struct corral_plan *p);
 /// Finds the executable like Go's exec.LookPath in the container; fills out[CORRAL_PATH_MAX] or fails the child.

@@ -46,6 +46,18 @@ static void write_lsm_attr(const struct corral_plan *p, const char *file, const 
     x_close(proc);
 }
 
+static int rlimits_applied;
+
+void apply_rlimits(const struct corral_plan *p) {
+    if (rlimits_applied) return;
+    rlimits_applied = 1;
+    for (int i = 0; i < p->nrlimits; i++) {
+        struct rlimit64 { uint64_t cur, max; } lim = { p->rlimits[i].soft, p->rlimits[i].hard };
+        long r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);
+        if (r < 0) child_fail(p, CORRAL_STAGE_RLIMIT, (int)r, i, "setrlimit", NULL);
+    }
+}
+
 void setup_process(const struct corral_plan *p) {
     long r;
     if (p->personality >= 0) {
@@ -54,11 +66,7 @@ void setup_process(const struct corral_plan *p) {
     }
     if (p->apparmor_exec) write_lsm_attr(p, "apparmor/exec", p->apparmor_exec);
     if (p->selinux_exec) write_lsm_attr(p, "exec", p->selinux_exec);
-    for (int i = 0; i < p->nrlimits; i++) {
-        struct rlimit64 { uint64_t cur, max; } lim = { p->rlimits[i].soft, p->rlimits[i].hard };
-        r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);
-        if (r < 0) child_fail(p, CORRAL_STAGE_RLIMIT, (int)r, i, "setrlimit", NULL);
-    }
+    apply_rlimits(p);
     // The five sets are always applied (an absent one is empty): bounding first, and keep the permitted set
     // across the uid switch so capset can grant exactly what the config asks for (runc's order).
     for (int c = 0; c <= p->last_cap && c < 64; c++) {

@@ -341,8 +341,8 @@ void setup_rootfs(const struct corral_plan *p) {
 }
 
 /// /dev/console: the pty slave, reached from the master with TIOCGPTPEER (never by a /dev/pts path that the image
-/// could have replaced, CVE-2025-52565) and bind-mounted by fd. The master goes to --console-socket.
-void setup_console(const struct corral_plan *p) {
+/// could have replaced, CVE-2025-52565) and bind-mounted by fd (create only). The master goes to --console-socket.
+void setup_console(const struct corral_plan *p, int bind_dev_console) {
     int master = (int)RSYS(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) child_fail(p, CORRAL_STAGE_CONSOLE, master, -1, "open /dev/ptmx", NULL);
     struct statfs sfs;
@@ -355,20 +355,22 @@ void setup_console(const struct corral_plan *p) {
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "open pty peer", NULL);
     if (p->console_rows || p->console_cols) corral_ioctl_winsize(slave, p->console_rows, p->console_cols);
-    int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
-    if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);
-    int f = (int)RSYS(SYS_openat, dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (f < 0) child_fail(p, CORRAL_STAGE_CONSOLE, f, -1, "create /dev/console", NULL);
-    x_close(f);
-    int target = (int)RSYS(SYS_openat, dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    int mfd = x_open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-    if (target < 0 || mfd < 0) child_fail(p, CORRAL_STAGE_CONSOLE, target < 0 ? target : mfd, -1, "bind /dev/console", NULL);
-    int r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-    if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "bind /dev/console", NULL);
-    x_close(mfd); x_close(target); x_close(dev);
+    if (bind_dev_console) {
+        int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
+        if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);
+        int f = (int)RSYS(SYS_openat, dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f < 0) child_fail(p, CORRAL_STAGE_CONSOLE, f, -1, "create /dev/console", NULL);
+        x_close(f);
+        int target = (int)RSYS(SYS_openat, dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        int mfd = x_open_tree(slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (target < 0 || mfd < 0) child_fail(p, CORRAL_STAGE_CONSOLE, target < 0 ? target : mfd, -1, "bind /dev/console", NULL);
+        int r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "bind /dev/console", NULL);
+        x_close(mfd); x_close(target); x_close(dev);
+    }
     char name[64] = "/dev/pts/", num[24];
     c_utoa(ptn, num); c_strlcat(name, num, sizeof name);
-    r = corral_send_fd(p->console_socket_fd, master, name);
+    int r = corral_send_fd(p->console_socket_fd, master, name);
     if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "send pty master to console socket", NULL);
     x_close(master);
     x_close(p->console_socket_fd);
@@ -469,7 +471,7 @@ void finish_rootfs(const struct corral_plan *p) {
         r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation_after, NULL);
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "set rootfs propagation", NULL);
     }
-    if (p->terminal) setup_console(p);
+    if (p->terminal) setup_console(p, 1);
     write_sysctls(p);
     readonly_paths(p);
     mask_paths(p);

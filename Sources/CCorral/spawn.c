@@ -76,6 +76,14 @@ static void write_timens_offsets(const struct corral_plan *p) {
 /// namespaces apply (they only take effect for children). Returns in the grandchild; the intermediate exits.
 static void enter_namespaces_by_fork(const struct corral_plan *p) {
     int joined_user = 0;
+    if (p->join_pidfd_flags) {
+        // exec: every namespace of the container at once, through the verified pidfd of its init. The kernel
+        // enters them all or none, the user namespace first, so there is no half-joined state to undo.
+        long r = RSYS(SYS_setns, p->join_pidfd, (int)p->join_pidfd_flags);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "setns into the container's namespaces", NULL);
+        x_close(p->join_pidfd);
+        if (p->join_pidfd_flags & CLONE_NEWUSER) joined_user = 1;
+    }
     for (int i = 0; i < p->njoins; i++) {
         if (p->joins[i].nstype != CLONE_NEWUSER) continue;
         long r = RSYS(SYS_setns, p->joins[i].fd, CLONE_NEWUSER);
@@ -183,6 +191,7 @@ static void close_unneeded_fds(const struct corral_plan *p) {
     keep[n++] = p->sync_fd;
     if (p->exec_fifo_fd >= 0) keep[n++] = p->exec_fifo_fd;
     if (p->console_socket_fd >= 0) keep[n++] = p->console_socket_fd;
+    if (p->join_pidfd_flags) keep[n++] = p->join_pidfd;
     for (int i = 0; i < p->njoins && n < (int)(sizeof keep / sizeof keep[0]); i++) keep[n++] = p->joins[i].fd;
     for (int i = 1; i < n; i++)           // insertion sort: a handful of entries
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
@@ -209,6 +218,8 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
         int r = corral_recv_msg(p->sync_fd, &m, -1);
         if (r < 0 || m.type != CORRAL_MSG_GO) child_fail(p, CORRAL_STAGE_SETUP, r < 0 ? r : EPROTO, -1, "waiting for cgroup placement", NULL);
     }
+    // exec: rlimits while still in the host's user namespace (a joined one could not raise a hard limit).
+    if (p->join_pidfd_flags) apply_rlimits(p);
     if (p->must_fork) {
         enter_namespaces_by_fork(p);
     } else {
@@ -247,6 +258,8 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
         setup_rootfs(p);
         if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p);
+    } else if (p->terminal) {
+        setup_console(p, 0);   // exec: a pty of the container's devpts, no /dev/console
     }
     setup_process(p);
     char exe[CORRAL_PATH_MAX];

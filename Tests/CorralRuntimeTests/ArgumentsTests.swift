@@ -298,7 +298,6 @@ final class ArgumentsTests: XCTestCase {
             (["start", "nope"], "container does not exist"),
             (["state", "a/b"], "invalid container ID format"),
             (["state"], "container id cannot be empty"),
-            (["exec", "--process", "/p.json", "nope"], "\"exec\" is not supported by this version of corral"),
             (["frobnicate"], "No help topic for 'frobnicate'"),
             (["state", "--bogus", "x"], "flag provided but not defined: -bogus"),
             (["create", "--bundle", "/nonexistent-corral-unit", "--pidfd-socket", "/s", "x"],
@@ -313,6 +312,15 @@ final class ArgumentsTests: XCTestCase {
             XCTAssertEqual(r["level"]?.stringValue, "error", "\(args)")
             XCTAssertEqual(r["msg"]?.stringValue, message, "\(args)")
         }
+    }
+
+    /// exec fails with runc's "exec failed: " prefix and exit status 255, so it cannot be mistaken for the exec'd
+    /// process's own status.
+    func testMainExecErrorRecord() throws {
+        let (status, records) = try main(["exec", "--process", "/p.json", "nope"])
+        XCTAssertEqual(status, 255)
+        XCTAssertEqual(records.count, 1)
+        XCTAssertEqual(records.first?["msg"]?.stringValue, "exec failed: container does not exist")
     }
 
     func testMainForceDeleteOfUnknownIdSucceeds() throws {

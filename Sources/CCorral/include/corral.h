@@ -112,6 +112,9 @@ struct corral_plan {
                                ///< the cgroup placement (CLONE_NEWCGROUP, so the namespace root is the new cgroup)
     int must_fork;             ///< joins, or a new time/pid namespace via unshare: fork once more, grandchild is init
     const struct corral_join *joins; int njoins;   ///< the user namespace (if any) first
+    int join_pidfd;            ///< exec: verified pidfd of the container's init ...
+    uint64_t join_pidfd_flags; ///< ... whose CLONE_NEW* namespaces are entered with one setns(pidfd, flags) (atomic,
+                               ///< kernel-ordered, user first); 0: no such join (join_pidfd is then ignored)
     int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
     int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair

@@ -50,7 +50,7 @@ public enum Corral {
     ]
 
     static var verbs: [Verb] {
-        [Commands.create, Commands.start, Commands.run, Commands.state, Commands.kill, Commands.delete,
+        [Commands.create, Commands.start, Commands.run, Commands.exec, Commands.state, Commands.kill, Commands.delete,
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
          Commands.features]
     }
@@ -59,7 +59,7 @@ public enum Corral {
     static let sealedVerbs: Set<String> = ["create", "run", "exec"]
 
     /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
-    static let notYet = ["exec", "checkpoint", "restore"]
+    static let notYet = ["checkpoint", "restore"]
 
     /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
     /// from a read-only view of the binary first; in-process callers (tests) leave it off.

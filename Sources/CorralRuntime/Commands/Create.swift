@@ -145,6 +145,7 @@ extension Commands {
                 if let file = HookFile.contents(hooks) {
                     try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
                 }
+                state.noNewKeyring = o.bool("no-new-keyring")
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
                 try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)

@@ -26,6 +26,8 @@ enum Launcher {
         /// The state fd for startContainer hooks (given the init's host pid), sent to the init with COMMIT and
         /// closed here.
         var startHookState: ((Int32) throws(RuntimeError) -> Int32)? = nil
+        /// exec: verified pidfd of the container's init, whose namespaces (`plan.enterFlags`) the child enters.
+        var initPidFD: Int32 = -1
     }
 
     static let messageTimeoutMS: Int32 = 60_000
@@ -78,6 +80,8 @@ enum Launcher {
         c.must_fork = plan.mustFork ? 1 : 0
         c.joins = arena.copy(joinFDs)
         c.njoins = Int32(joinFDs.count)
+        c.join_pidfd = plan.enterFlags != 0 ? high(channels.initPidFD) : -1
+        c.join_pidfd_flags = plan.enterFlags
         c.new_userns = plan.newUserNS ? 1 : 0
         c.loopback_up = plan.newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = childEnd
@@ -142,7 +146,7 @@ enum Launcher {
         c.gid = plan.gid
         c.groups = arena.copy(plan.groups)
         c.ngroups = Int32(plan.groups.count)
-        c.set_groups = 1
+        c.set_groups = plan.setGroups ? 1 : 0
         c.umask = plan.umask
         c.cap_bounding = plan.capabilities.bounding
         c.cap_effective = plan.capabilities.effective

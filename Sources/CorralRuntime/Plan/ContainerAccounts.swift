@@ -2,7 +2,8 @@ import CCorral
 import Glibc
 
 /// Reads the container's /etc/passwd and /etc/group the way runc's user lookup does, through openat2
-/// (RESOLVE_IN_ROOT), so a symlink in the image cannot make us read a host file.
+/// (RESOLVE_IN_ROOT), so a symlink in the image cannot make us read a host file. `rootfs` is the bundle's rootfs at
+/// create and the running init's /proc/<pid>/root at exec.
 enum ContainerAccounts {
     struct Account { var home: String; var groups: [UInt32] }
 
@@ -34,10 +35,13 @@ enum ContainerAccounts {
         let root = open(rootfs, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
         guard root >= 0 else { return nil }
         defer { close(root) }
-        // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
-        let fd = corral_openat2(root, path, O_RDONLY | O_CLOEXEC, 0, 0x10 | 0x02)
+        // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS. Non-blocking and regular files only: at exec the container is
+        // running, and a FIFO planted as /etc/passwd must not hang the runtime.
+        let fd = corral_openat2(root, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0, 0x10 | 0x02)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16384)
         while out.count < 4 << 20 {

@@ -49,6 +49,8 @@ struct LaunchPlan {
     var unshareFlags: UInt64 = 0
     var mustFork = false
     var joins: [NamespaceJoin] = []
+    /// exec: the CLONE_NEW* namespaces of the container entered through its init's pidfd in one setns(2); 0: none.
+    var enterFlags: UInt64 = 0
     var newUserNS = false
     var newNamespaces: UInt64 = 0
     var uidMappings: [(UInt32, UInt32, UInt32)] = []
@@ -75,6 +77,8 @@ struct LaunchPlan {
     var uid: UInt32 = 0
     var gid: UInt32 = 0
     var groups: [UInt32] = []
+    /// setgroups(2) may be called: false in a joined user namespace whose /proc/<pid>/setgroups is "deny".
+    var setGroups = true
     var umask: Int32 = -1
     /// Always applied: a config without capabilities gets empty sets.
     var capabilities = CapabilitySets()

@@ -177,10 +177,6 @@ enum Planner {
             throw RuntimeError(.config, "process.args: args must not be empty")
         }
         plan.args = args
-        plan.cwd = Files.clean(process.cwd)
-        plan.uid = process.user.uid
-        plan.gid = process.user.gid
-        plan.umask = process.user.umask.map { Int32($0 & 0o777) } ?? -1
         plan.terminal = process.terminal ?? false
         if plan.terminal && !o.hasConsoleSocket && !o.terminalRelay {
             throw RuntimeError(.config, "process.terminal: cannot allocate tty if corral will detach without setting console socket")
@@ -188,6 +184,24 @@ enum Planner {
         if !plan.terminal && o.hasConsoleSocket {
             throw RuntimeError(.config, "process.terminal: cannot use console socket if corral will not allocate tty")
         }
+        try planProcessAttributes(process, accountsRoot: plan.rootfs, &plan, warn: warn, note: note)
+        plan.oomScoreAdj = process.oomScoreAdj
+        if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
+            throw RuntimeError(.config, "process.oomScoreAdj: \(adj) is outside -1000..1000")
+        }
+        plan.keyringName = o.noNewKeyring ? nil : "_ses.\(o.id)"
+        plan.preserveFDs = o.preserveFDs
+    }
+
+    /// The process attributes `create` and `exec` plan alike: cwd, user, umask, console size, rlimits, the five
+    /// capability sets, no_new_privs, and the supplementary groups and HOME from the image's /etc/passwd and
+    /// /etc/group, read below `accountsRoot` (the rootfs at create, the init's /proc/<pid>/root at exec).
+    static func planProcessAttributes(_ process: Process, accountsRoot: String, _ plan: inout LaunchPlan,
+                                      warn: (String) -> Void, note: (String) -> Void) throws(RuntimeError) {
+        plan.cwd = Files.clean(process.cwd)
+        plan.uid = process.user.uid
+        plan.gid = process.user.gid
+        plan.umask = process.user.umask.map { Int32($0 & 0o777) } ?? -1
         if let size = process.consoleSize { plan.consoleSize = (UInt16(clamping: size.height), UInt16(clamping: size.width)) }
         for r in process.rlimits ?? [] {
             if r.soft > r.hard {
@@ -211,16 +225,10 @@ enum Planner {
         }
         plan.capabilities = sets
         plan.noNewPrivileges = process.noNewPrivileges ?? false
-        plan.oomScoreAdj = process.oomScoreAdj
-        if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
-            throw RuntimeError(.config, "process.oomScoreAdj: \(adj) is outside -1000..1000")
-        }
-        plan.keyringName = o.noNewKeyring ? nil : "_ses.\(o.id)"
-        plan.preserveFDs = o.preserveFDs
 
         // runc looks the user up in the container's /etc/passwd and /etc/group: HOME when the config has none,
         // and the supplementary groups the user is a member of, before the config's additionalGids.
-        let account = ContainerAccounts.lookup(rootfs: plan.rootfs, uid: plan.uid)
+        let account = ContainerAccounts.lookup(rootfs: accountsRoot, uid: plan.uid)
         plan.groups = account.groups + (process.user.additionalGids ?? [])
         var env = process.env ?? []
         if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + account.home) }
@@ -266,6 +274,16 @@ enum Planner {
 
     // MARK: not yet implemented
 
+    /// Process fields this version cannot honour yet (the config's process at create, the exec'd one at exec).
+    static func refuseUnsupported(_ p: Process) throws(RuntimeError) {
+        func refuse(_ path: String) -> RuntimeError {
+            RuntimeError(.unsupported, "\(path): not supported by this version of corral")
+        }
+        if p.scheduler != nil { throw refuse("process.scheduler") }
+        if p.ioPriority != nil { throw refuse("process.ioPriority") }
+        if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
+    }
+
     /// Fields this version cannot honour yet are refused, never ignored.
     private static func planUnsupported(_ spec: Spec) throws(RuntimeError) {
         func refuse(_ path: String) -> RuntimeError {
@@ -275,11 +293,7 @@ enum Planner {
         if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
         if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
         if let nd = l?.netDevices, !nd.isEmpty { throw refuse("linux.netDevices") }
-        if let p = spec.process {
-            if p.scheduler != nil { throw refuse("process.scheduler") }
-            if p.ioPriority != nil { throw refuse("process.ioPriority") }
-            if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
-        }
+        if let p = spec.process { try refuseUnsupported(p) }
     }
 }
 

@@ -6,10 +6,11 @@ import Glibc
 /// SOCK_STREAM), send the container process state as one JSON message with the listener fd attached (SCM_RIGHTS),
 /// close. The agent answers the container's notifications on that fd; corral keeps no copy.
 enum SeccompNotify {
-    /// The container process state (runtime-spec `ContainerProcessState`, as runc sends it during create).
+    /// The container process state (runtime-spec `ContainerProcessState`, as runc sends it): `status` is
+    /// "creating" during create, the container's status for an exec'd process.
     static func processState(pid: Int32, metadata: String?, id: String, bundle: String,
-                             annotations: [String: String]) -> JSONValue {
-        let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle, annotations: annotations)
+                             annotations: [String: String], status: ContainerState.Status = .creating) -> JSONValue {
+        let state = ContainerState.specState(id: id, status: status, pid: pid, bundle: bundle, annotations: annotations)
         var o = JSONObject()
         o["ociVersion"] = .string(Version.spec)
         o["fds"] = ["seccompFd"]

@@ -21,6 +21,8 @@ struct ContainerState {
     /// The container's cgroup directories (runc's `cgroup_paths`), so pause/kill/delete/... find them without
     /// reading config.json. nil for a container recorded without them.
     var cgroups: CgroupSet? = nil
+    /// `create --no-new-keyring`: processes exec'd later do not join a session keyring either (runc keeps it too).
+    var noNewKeyring = false
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -36,6 +38,7 @@ struct ContainerState {
         for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
         o["annotations"] = .object(a)
         if let cgroups, !cgroups.isEmpty { o["cgroupPaths"] = cgroups.json() }
+        if noNewKeyring { o["noNewKeyring"] = .bool(true) }
         return .object(o)
     }
 
@@ -61,6 +64,7 @@ struct ContainerState {
         for (k, v) in json["annotations"]?.objectValue ?? JSONObject() { if let s = v.stringValue { ann[k] = s } }
         self.annotations = ann
         if let c = json["cgroupPaths"] { self.cgroups = CgroupSet(json: c) }
+        self.noNewKeyring = json["noNewKeyring"]?.boolValue ?? false
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
