@@ -246,11 +246,8 @@ final class HookTests: IsolationTestCase {
     func testMissingHookBinaryFailsCreateWithGosWording() throws {
         setHooks(["prestart": [["path": "/nonexistent/corral-hook"]]])
         try bundle.writeConfig()
-        let before = HostSnapshot.take(root: runtime.root, bundle: bundle.dir)
-        let r = runtime.call(["create", "--bundle", bundle.dir, runtime.id("nobin")])
-        XCTAssertEqual(r.status, 1, "\(r)")
-        XCTAssertTrue(r.stderr.contains("fork/exec /nonexistent/corral-hook: no such file or directory"), r.stderr)
-        XCTAssertEqual(HostSnapshot.take(root: runtime.root, bundle: bundle.dir), before)
+        runtime.expectCleanFailure(bundle: bundle, id: runtime.id("nobin"),
+                                   message: "fork/exec /nonexistent/corral-hook: no such file or directory")
     }
 
     func testInvalidTimeoutIsRefused() throws {
@@ -261,11 +258,8 @@ final class HookTests: IsolationTestCase {
         for t in [0, -5] {
             setHooks(["prestart": [shHook("true", timeout: t)]])
             try bundle.writeConfig()
-            let before = HostSnapshot.take(root: runtime.root, bundle: bundle.dir)
-            let r = runtime.call(["create", "--bundle", bundle.dir, runtime.id("badtimeout")])
-            XCTAssertEqual(r.status, 1, "\(r)")
-            XCTAssertTrue(r.stderr.contains("hooks.prestart[0].timeout: must be greater than zero, got \(t)"), r.stderr)
-            XCTAssertEqual(HostSnapshot.take(root: runtime.root, bundle: bundle.dir), before)
+            runtime.expectCleanFailure(bundle: bundle, id: runtime.id("badtimeout"),
+                                       message: "hooks.prestart[0].timeout: must be greater than zero, got \(t)")
         }
     }
 

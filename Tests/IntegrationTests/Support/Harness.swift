@@ -353,6 +353,21 @@ final class Runtime {
         runtimeCommand([RuntimeUnderTest.path, "--root", root] + args, stdin: stdin, env: env, timeout: timeout, cwd: cwd)
     }
 
+    /// Runs `<verb> --bundle <bundle> <id>` (create or run) expecting exit 1 with `message` in stderr, and checks
+    /// that the failure left nothing on the host (HostSnapshot) and no state for `id`.
+    @discardableResult
+    func expectCleanFailure(_ verb: String = "create", bundle: TestBundle, id: String, message: String,
+                            timeout: Double = 20, file: StaticString = #filePath, line: UInt = #line) -> ProcResult {
+        let before = HostSnapshot.take(root: root, bundle: bundle.dir)
+        let r = call([verb, "--bundle", bundle.dir, id], timeout: timeout)
+        XCTAssertEqual(r.status, 1, "\(verb) must fail with exit 1: \(r)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(message), "expected \(message): \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(HostSnapshot.take(root: root, bundle: bundle.dir), before, "\(verb) left something behind",
+                       file: file, line: line)
+        XCTAssertNil(stateJSON(id), "state of \(id) after a failed \(verb)", file: file, line: line)
+        return r
+    }
+
     /// Runs `<runtime> <args...>` WITHOUT the automatic `--root` (for testing global flag spellings).
     @discardableResult
     func callRaw(_ args: [String], stdin: [UInt8]? = nil, timeout: Double = 20, cwd: String? = nil) -> ProcResult {
