@@ -64,38 +64,18 @@ enum CgroupFS {
 
     /// Names in a directory (no "." / ".."), sorted.
     static func entries(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let ent = readdir(d) {
-            let name = withUnsafePointer(to: ent.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { out.append(name) }
-        }
-        return out.sorted()
+        (Files.entries(dir) ?? []).map(\.name).sorted()
     }
 
     /// Sub-cgroups of dir (directories only), in directory order. Uses readdir's d_type (cgroupfs fills it in)
     /// instead of an lstat per entry: a v1 cgroup directory holds dozens of files and every delete walks them.
     static func children(_ dir: String) -> [String] {
-        guard let d = opendir(dir) else { return [] }
-        defer { closedir(d) }
-        var out: [String] = []
-        while let ent = readdir(d) {
-            let type = ent.pointee.d_type
-            guard type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { continue }
-            let name = withUnsafePointer(to: ent.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            if type == UInt8(DT_UNKNOWN) {
-                var st = stat()
-                guard lstat(dir + "/" + name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-            }
-            out.append(name)
+        (Files.entries(dir) ?? []).compactMap { e in
+            if e.isDirectory { return e.name }
+            guard e.type == UInt8(DT_UNKNOWN) else { return nil }
+            var st = stat()
+            return lstat(dir + "/" + e.name, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR ? e.name : nil
         }
-        return out
     }
 
     /// Every pid in dir's cgroup.procs and in those of its descendants (runc's GetAllPids).

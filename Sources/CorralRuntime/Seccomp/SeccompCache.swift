@@ -56,13 +56,9 @@ struct SeccompCache {
 
     /// Removes the least recently used entries (and stale temporary files) beyond `maxEntries`.
     func evict(keeping key: String) {
-        guard let d = opendir(dir) else { return }
+        guard let names = Files.entries(dir)?.map(\.name) else { return }
         var entries: [(name: String, mtime: Int)] = []
-        while let ent = readdir(d) {
-            let name = withUnsafePointer(to: ent.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
+        for name in names {
             var st = stat()
             guard lstat(dir + "/" + name, &st) == 0 else { continue }
             if name.hasPrefix(".tmp-") {
@@ -72,7 +68,6 @@ struct SeccompCache {
             }
             entries.append((name, st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
         }
-        closedir(d)
         guard entries.count > SeccompCache.maxEntries else { return }
         let victims = entries.filter { $0.name != key }.sorted { $0.mtime < $1.mtime }
         for v in victims.prefix(entries.count - SeccompCache.maxEntries) { unlink(dir + "/" + v.name) }

@@ -175,16 +175,6 @@ struct StateStore {
     }
 
     func ids() -> [String] {
-        guard let dir = opendir(root) else { return [] }
-        defer { closedir(dir) }
-        var out: [String] = []
-        while let ent = readdir(dir) {
-            let name = withUnsafePointer(to: ent.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name.hasPrefix(".") { continue }
-            if Int32(ent.pointee.d_type) == DT_DIR { out.append(name) }
-        }
-        return out.sorted()
+        (Files.entries(root) ?? []).filter { !$0.name.hasPrefix(".") && $0.isDirectory }.map(\.name).sorted()
     }
 }

@@ -59,27 +59,36 @@ enum Files {
         }
     }
 
+    /// A directory entry: its name and readdir's d_type (DT_UNKNOWN where the filesystem does not say).
+    struct Entry {
+        var name: String
+        var type: UInt8
+        var isDirectory: Bool { type == UInt8(DT_DIR) }
+    }
+
+    /// The entries of a directory, without "." and "..", in directory order; nil when it cannot be opened.
+    /// `noFollow`: refuse a symlink as the directory itself.
+    static func entries(_ path: String, noFollow: Bool = false) -> [Entry]? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
+        if fd < 0 { return nil }
+        guard let dir = fdopendir(fd) else { close(fd); return nil }
+        defer { closedir(dir) }
+        var out: [Entry] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { out.append(Entry(name: name, type: ent.pointee.d_type)) }
+        }
+        return out
+    }
+
     /// Removes a directory tree (used for state dirs we created; never follows symlinks).
     static func removeAll(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if fd >= 0 {
-            if let dir = fdopendir(fd) {
-                var names: [String] = []
-                while let ent = readdir(dir) {
-                    let name = withUnsafePointer(to: ent.pointee.d_name) {
-                        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(dir)
-                for n in names {
-                    let child = path + "/" + n
-                    var st = stat()
-                    if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { removeAll(child) } else { unlink(child) }
-                }
-            } else {
-                close(fd)
-            }
+        for e in entries(path, noFollow: true) ?? [] {
+            let child = path + "/" + e.name
+            var st = stat()
+            if lstat(child, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { removeAll(child) } else { unlink(child) }
         }
         rmdir(path)
     }
