@@ -176,7 +176,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(integerLiteral value: Int) { self = .number(value.decimal) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
@@ -185,11 +185,11 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 
 /// Convenience initialisers: integers become `.number` with their decimal text.
 extension JSONValue {
-    public init(_ v: Int64) { self = .number(String(v)) }
-    public init(_ v: UInt64) { self = .number(String(v)) }
-    public init(_ v: Int) { self = .number(String(v)) }
-    public init(_ v: UInt32) { self = .number(String(v)) }
-    public init(_ v: Int32) { self = .number(String(v)) }
+    public init(_ v: Int64) { self = .number(v.decimal) }
+    public init(_ v: UInt64) { self = .number(v.decimal) }
+    public init(_ v: Int) { self = .number(v.decimal) }
+    public init(_ v: UInt32) { self = .number(v.decimal) }
+    public init(_ v: Int32) { self = .number(v.decimal) }
     public init(_ v: String) { self = .string(v) }
     public init(_ v: Bool) { self = .bool(v) }
     public init(_ v: [String]) { self = .array(v.map { .string($0) }) }

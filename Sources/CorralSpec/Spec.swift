@@ -230,17 +230,17 @@ extension Spec {
     /// Accepts 1.0.0 … 1.3.x, with any SemVer pre-release/build suffix (1.0.2-dev, 1.3.0+dev).
     public static func isSupportedVersion(_ v: String) -> Bool {
         var core = Substring(v)
-        if let i = core.firstIndex(where: { $0 == "-" || $0 == "+" }) {
-            if core[core.index(after: i)...].isEmpty { return false }
+        if let i = core.utf8.firstIndex(where: { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }) {
+            if core.utf8.index(after: i) == core.utf8.endIndex { return false }
             core = core[..<i]
         }
-        let parts = core.split(separator: ".", omittingEmptySubsequences: false)
+        let parts = core.splitASCII(".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return false }
         var nums: [Int] = []
         for p in parts {
             guard !p.isEmpty, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
-            if p.count > 1 && p.first == "0" { return false }  // SemVer: no leading zeros
-            guard p.count <= 9, let n = Int(p) else { return false }
+            if p.utf8.count > 1 && p.utf8.first == UInt8(ascii: "0") { return false }  // SemVer: no leading zeros
+            guard p.utf8.count <= 9, let n = Int(p) else { return false }
             nums.append(n)
         }
         return nums[0] == 1 && nums[1] <= 3

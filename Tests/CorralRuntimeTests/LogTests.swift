@@ -103,9 +103,24 @@ final class LogTests: XCTestCase {
         let cases: [(Int, String)] = [
             (0, "1970-01-01T00:00:00Z"), (1_700_000_000, "2023-11-14T22:13:20Z"), (951_782_400, "2000-02-29T00:00:00Z"),
             (1_798_761_599, "2026-12-31T23:59:59Z"), (4_102_444_800, "2100-01-01T00:00:00Z"), (86_399, "1970-01-01T23:59:59Z"),
+            (-1, "1969-12-31T23:59:59Z"), (-86_400, "1969-12-31T00:00:00Z"), (253_402_300_799, "9999-12-31T23:59:59Z"),
         ]
         for (sec, want) in cases {
             XCTAssertEqual(Clock.rfc3339(timespec(tv_sec: sec, tv_nsec: 999_999_999)), want, "\(sec)")
+        }
+    }
+
+    /// The civil-date arithmetic against glibc's gmtime_r, day by day over four centuries around 1970.
+    func testCivilDateMatchesGmtime() {
+        for days in stride(from: -80_000, through: 80_000, by: 1) {
+            var t = days * 86_400
+            var tm = Glibc.tm()
+            gmtime_r(&t, &tm)
+            let c = Clock.civil(days)
+            if c.year != Int(tm.tm_year) + 1900 || c.month != Int(tm.tm_mon) + 1 || c.day != Int(tm.tm_mday) {
+                XCTFail("day \(days): \(c) vs gmtime \(tm.tm_year + 1900)-\(tm.tm_mon + 1)-\(tm.tm_mday)")
+                return
+            }
         }
     }
 

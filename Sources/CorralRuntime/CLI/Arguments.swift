@@ -50,7 +50,7 @@ enum ArgParser {
                 out.positional.append(contentsOf: args[i...])
                 break
             }
-            guard arg.hasPrefix("-"), arg != "-" else {
+            guard arg.hasBytePrefix("-"), arg != "-" else {
                 out.positional.append(arg)
                 if stopAtPositional {
                     out.positional.append(contentsOf: args[i...])
@@ -58,9 +58,9 @@ enum ArgParser {
                 }
                 continue
             }
-            var body = arg.dropFirst(arg.hasPrefix("--") ? 2 : 1)
+            var body = arg.dropFirst(arg.hasBytePrefix("--") ? 2 : 1)
             var inline: String?
-            if let eq = body.firstIndex(of: "=") {
+            if let eq = body.utf8.firstIndex(of: UInt8(ascii: "=")) {
                 inline = String(body[body.index(after: eq)...])
                 body = body[..<eq]
             }

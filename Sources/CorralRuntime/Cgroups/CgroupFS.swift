@@ -33,9 +33,10 @@ enum CgroupFS {
 
     /// The file's contents without the trailing newline; nil when it cannot be read.
     static func read(_ dir: String, _ file: String) -> String? {
-        guard var s = Files.readString(dir + "/" + file) else { return nil }
-        while s.hasSuffix("\n") { s.removeLast() }
-        return s
+        guard let s = Files.readString(dir + "/" + file) else { return nil }
+        var end = s.utf8.endIndex
+        while end != s.utf8.startIndex, s.utf8[s.utf8.index(before: end)] == UInt8(ascii: "\n") { s.utf8.formIndex(before: &end) }
+        return end == s.utf8.endIndex ? s : String(s[..<end])
     }
 
     /// A number file; "max" reads as UInt64.max.
@@ -49,8 +50,8 @@ enum CgroupFS {
     static func keyValues(_ dir: String, _ file: String) -> [(String, UInt64)]? {
         guard let text = read(dir, file) else { return nil }
         var out: [(String, UInt64)] = []
-        for line in text.split(separator: "\n") {
-            let p = line.split(separator: " ")
+        for line in text.splitASCII("\n") {
+            let p = line.splitASCII(" ")
             if p.count == 2, let v = UInt64(p[1]) { out.append((String(p[0]), v)) }
         }
         return out
@@ -82,7 +83,7 @@ enum CgroupFS {
     static func pids(_ dir: String) -> [Int32] {
         var out: [Int32] = []
         if let text = read(dir, "cgroup.procs") {
-            for line in text.split(separator: "\n") { if let p = Int32(line) { out.append(p) } }
+            for line in text.splitASCII("\n") { if let p = Int32(line) { out.append(p) } }
         }
         for c in children(dir) { out += pids(dir + "/" + c) }
         return out
@@ -92,7 +93,7 @@ enum CgroupFS {
     static func mkdirAll(_ path: String) throws(RuntimeError) -> [String] {
         var created: [String] = []
         var cur = ""
-        for comp in path.split(separator: "/") {
+        for comp in path.splitASCII("/") {
             cur += "/" + comp
             if mkdir(cur, 0o755) == 0 { created.append(cur); continue }
             if errno == EEXIST && Files.isDirectory(cur) { continue }

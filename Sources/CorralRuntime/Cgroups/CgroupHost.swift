@@ -10,7 +10,7 @@ struct CgroupHierarchy: Equatable {
 
     var isV2: Bool { key.isEmpty }
     /// v1 controllers bound to this hierarchy (none for named hierarchies such as name=systemd).
-    var controllers: [String] { key.split(separator: ",").filter { !$0.hasPrefix("name=") }.map(String.init) }
+    var controllers: [String] { key.splitASCII(",").filter { !$0.hasBytePrefix("name=") }.map(String.init) }
 }
 
 /// What the host offers for cgroups: its v1 hierarchies, the cgroup2 one, and where this process sits in each
@@ -26,8 +26,9 @@ struct CgroupHost {
     /// Controllers the cgroup2 hierarchy offers (cgroup.controllers of its root). On a hybrid host these are the
     /// ones no v1 hierarchy has taken (here: hugetlb).
     var v2Controllers: [String]
-    /// Huge page sizes as they appear in hugetlb file names ("2MB", "1GB").
-    var hugepageSizes: [String]
+    /// Huge page sizes as they appear in hugetlb file names ("2MB", "1GB"); nil until a config with hugepage limits
+    /// needs them (`supportedHugepageSizes`), so other creates skip the directory read.
+    var hugepageSizes: [String]?
     /// runc's test: /run/systemd/system is a directory.
     var systemdRunning: Bool
 
@@ -55,9 +56,8 @@ struct CgroupHost {
         let procCgroup = Files.readString("/proc/self/cgroup") ?? ""
         var host = parse(mountinfo: mountinfo, procCgroup: procCgroup)
         if let v2 = host.v2 {
-            host.v2Controllers = (CgroupFS.read(v2.mountPoint, "cgroup.controllers") ?? "").split(separator: " ").map(String.init)
+            host.v2Controllers = (CgroupFS.read(v2.mountPoint, "cgroup.controllers") ?? "").splitASCII(" ").map(String.init)
         }
-        host.hugepageSizes = hugepageSizes(CgroupFS.entries("/sys/kernel/mm/hugepages"))
         host.systemdRunning = Files.isDirectory("/run/systemd/system")
         return host
     }
@@ -75,7 +75,7 @@ struct CgroupHost {
             own[text(parts[1])] = text(parts[2])
             keys.append(text(parts[1]))
         }
-        let members = Set(keys.flatMap { $0.split(separator: ",").map(String.init) })
+        let members = Set(keys.flatMap { $0.splitASCII(",").map(String.init) })
         var v1: [CgroupHierarchy] = []
         var v2: CgroupHierarchy?
         for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) {
@@ -94,18 +94,23 @@ struct CgroupHost {
             let options = Set(f[sep + 3].split(separator: UInt8(ascii: ",")).map(text))
             // The /proc/self/cgroup key whose members are exactly this mount's controllers / name.
             let mine = options.intersection(members)
-            let key = keys.first { !$0.isEmpty && Set($0.split(separator: ",").map(String.init)) == mine }
+            let key = keys.first { !$0.isEmpty && Set($0.splitASCII(",").map(String.init)) == mine }
             guard let key, !v1.contains(where: { $0.key == key }) else { continue }
             v1.append(CgroupHierarchy(key: key, mountPoint: mountPoint, root: root))
         }
-        return CgroupHost(v1: v1, v2: v2, own: own, v2Controllers: [], hugepageSizes: [], systemdRunning: false)
+        return CgroupHost(v1: v1, v2: v2, own: own, v2Controllers: [], hugepageSizes: nil, systemdRunning: false)
+    }
+
+    /// `hugepageSizes`, read from /sys/kernel/mm/hugepages when detection left it for later.
+    var supportedHugepageSizes: [String] {
+        hugepageSizes ?? CgroupHost.hugepageSizes(CgroupFS.entries("/sys/kernel/mm/hugepages"))
     }
 
     /// "hugepages-2048kB" → "2MB" (runc's HugePageSizes: binary units, %g).
     static func hugepageSizes(_ entries: [String]) -> [String] {
         var out: [String] = []
-        for e in entries where e.hasPrefix("hugepages-") && e.hasSuffix("kB") {
-            guard var kb = UInt64(e.dropFirst("hugepages-".count).dropLast(2)) else { continue }
+        for e in entries where e.hasBytePrefix("hugepages-") && e.hasByteSuffix("kB") {
+            guard var kb = UInt64(Substring(e.utf8.dropFirst(10).dropLast(2))) else { continue }
             var unit = 1
             let units = ["B", "KB", "MB", "GB", "TB", "PB"]
             while kb >= 1024 && kb % 1024 == 0 && unit < units.count - 1 { kb /= 1024; unit += 1 }

@@ -126,7 +126,7 @@ struct CgroupLimits {
             if key.contains("/") {
                 throw RuntimeError(.config, "\(field): unified resource \(JSONValue.quoted(key)) must be a file name (no slashes)")
             }
-            if !key.contains(".") || key.hasPrefix(".") {
+            if !key.contains(".") || key.hasBytePrefix(".") {
                 throw RuntimeError(.config, "\(field): unified resource \(JSONValue.quoted(key)) must be in the form CONTROLLER.PARAMETER")
             }
             if ["cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "cgroup.kill", "cgroup.freeze"].contains(key) {
@@ -140,7 +140,7 @@ struct CgroupLimits {
     }
 
     /// The controller a `unified` key belongs to ("memory.high" → "memory").
-    static func unifiedController(_ key: String) -> String { String(key.split(separator: ".", maxSplits: 1)[0]) }
+    static func unifiedController(_ key: String) -> String { String(key.splitASCII(".", maxSplits: 1)[0]) }
 
     /// The v1 controllers / v2 controllers these limits need, each with the first field that needs it.
     var needs: [(controller: String, field: String)] {
@@ -194,8 +194,9 @@ struct CgroupLimits {
         if onV2("blkio"), let w = weightDevices.first(where: { $0.value.leafWeight != nil }) {
             throw RuntimeError(.unsupported, "\(w.field).leafWeight: leaf weights are not supported on cgroup v2")
         }
-        for h in hugepages where !host.hugepageSizes.contains(h.value.pageSize) {
-            throw RuntimeError(.unsupported, "\(h.field).pageSize: huge page size \(JSONValue.quoted(h.value.pageSize)) is not supported by this host (supported: \(host.hugepageSizes.joined(separator: ", ")))")
+        let pageSizes = hugepages.isEmpty ? [] : host.supportedHugepageSizes
+        for h in hugepages where !pageSizes.contains(h.value.pageSize) {
+            throw RuntimeError(.unsupported, "\(h.field).pageSize: huge page size \(JSONValue.quoted(h.value.pageSize)) is not supported by this host (supported: \(pageSizes.joined(separator: ", ")))")
         }
         if let u = unified.first {
             guard host.v2 != nil else {

@@ -29,7 +29,7 @@ struct CgroupPlan {
     func directory(mountedAt mountPoint: String) -> String? {
         guard let h = hierarchies.first(where: { $0.mountPoint == mountPoint }) else { return nil }
         if h.isV2 { return set.v2 }
-        return set.v1(h.key.split(separator: ",").first.map(String.init) ?? h.key)
+        return set.v1(h.key.splitASCII(",").first.map(String.init) ?? h.key)
     }
 }
 
@@ -88,13 +88,13 @@ struct CgroupManager {
     static func enableV2(_ controllers: [String], from root: String, to dir: String) {
         var ancestors: [String] = []
         var cur = parent(dir)
-        while cur.hasPrefix(root) {
+        while cur.hasBytePrefix(root) {
             ancestors.append(cur)
             if cur == root { break }
             cur = parent(cur)
         }
         for a in ancestors.reversed() {
-            let have = Set((CgroupFS.read(a, "cgroup.subtree_control") ?? "").split(separator: " ").map(String.init))
+            let have = Set((CgroupFS.read(a, "cgroup.subtree_control") ?? "").splitASCII(" ").map(String.init))
             let missing = controllers.filter { !have.contains($0) }
             if missing.isEmpty { continue }
             if CgroupFS.write(a, "cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " ")) != 0 {
@@ -104,14 +104,15 @@ struct CgroupManager {
     }
 
     static func parent(_ path: String) -> String {
-        guard let i = path.lastIndex(of: "/"), i != path.startIndex else { return "/" }
+        guard let i = path.utf8.lastIndex(of: UInt8(ascii: "/")), i != path.startIndex else { return "/" }
         return String(path[..<i])
     }
 
     /// Puts a process into every directory of the set (all v1 hierarchies, name=systemd included, and cgroup2).
     func place(_ pid: Int32) throws(RuntimeError) {
+        let text = pid.decimal
         for dir in set.directories {
-            let e = CgroupFS.write(dir, "cgroup.procs", String(pid))
+            let e = CgroupFS.write(dir, "cgroup.procs", text)
             if e != 0 { throw RuntimeError(.system, "failed to place the container process in \(dir): write cgroup.procs: \(errnoText(e))") }
         }
     }

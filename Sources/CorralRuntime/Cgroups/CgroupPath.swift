@@ -12,7 +12,7 @@ enum CgroupPath {
     static func clean(_ path: String) -> String {
         if path.isEmpty { return "" }
         let cleaned = Files.clean(path)
-        if path.hasPrefix("/") { return cleaned }
+        if path.hasBytePrefix("/") { return cleaned }
         return String(cleaned.dropFirst())
     }
 
@@ -38,7 +38,7 @@ enum CgroupPath {
             if h.isV2 {
                 set.add("", dir)
             } else {
-                let names = h.key.split(separator: ",").map(String.init)
+                let names = h.key.splitASCII(",").map(String.init)
                 for n in names { set.add(n, dir) }
             }
         }
@@ -46,11 +46,11 @@ enum CgroupPath {
     }
 
     static func directory(_ h: CgroupHierarchy, inner: String, own: String?) -> String {
-        if inner.hasPrefix("/") { return Files.clean(h.mountPoint + "/" + inner) }
+        if inner.hasBytePrefix("/") { return Files.clean(h.mountPoint + "/" + inner) }
         // Our cgroup as seen through this mount: its path minus the mount's root.
         var base = own ?? "/"
         if h.root != "/" {
-            base = base.hasPrefix(h.root) ? String(base.dropFirst(h.root.count)) : "/"
+            base = base.hasBytePrefix(h.root) ? String(base.dropFirst(h.root.count)) : "/"
         }
         return Files.clean(h.mountPoint + "/" + base + "/" + inner)
     }

@@ -58,9 +58,9 @@ enum CgroupStats {
                 if k == "user" { user = v * 1_000_000_000 / hz }
                 if k == "system" { kernel = v * 1_000_000_000 / hz }
             }
-            percpu = (CgroupFS.read(d, "cpuacct.usage_percpu") ?? "").split(separator: " ").compactMap { UInt64($0.cgTrimmed) }
-            for line in (CgroupFS.read(d, "cpuacct.usage_all") ?? "").split(separator: "\n").dropFirst() {
-                let f = line.split(separator: " ")
+            percpu = (CgroupFS.read(d, "cpuacct.usage_percpu") ?? "").splitASCII(" ").compactMap { UInt64($0.cgTrimmed) }
+            for line in (CgroupFS.read(d, "cpuacct.usage_all") ?? "").splitASCII("\n").dropFirst() {
+                let f = line.splitASCII(" ")
                 if f.count == 3, let u = UInt64(f[1]), let s = UInt64(f[2]) { percpuUser.append(u); percpuKernel.append(s) }
             }
         } else if let d = v2(set, probe: "cpu.stat") {
@@ -101,8 +101,8 @@ enum CgroupStats {
     /// "0-2,4" → [0, 1, 2, 4].
     static func parseList(_ s: String) -> [UInt64] {
         var out: [UInt64] = []
-        for part in s.cgTrimmed.split(separator: ",") {
-            let r = part.split(separator: "-")
+        for part in s.cgTrimmed.splitASCII(",") {
+            let r = part.splitASCII("-")
             if r.count == 2, let a = UInt64(r[0]), let b = UInt64(r[1]), a <= b { out += Array(a...b) } else if let v = UInt64(part) { out.append(v) }
         }
         return out
@@ -198,10 +198,10 @@ enum CgroupStats {
     /// "8:0 Read 4096" lines (lines without a device, such as "Total 123", are skipped).
     private static func blkioEntries(_ text: String) -> [JSONValue] {
         var out: [JSONValue] = []
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: " ")
+        for line in text.splitASCII("\n") {
+            let f = line.splitASCII(" ")
             guard f.count >= 2 else { continue }
-            let dev = f[0].split(separator: ":")
+            let dev = f[0].splitASCII(":")
             guard dev.count == 2, let major = UInt64(dev[0]), let minor = UInt64(dev[1]) else { continue }
             var o = JSONObject()
             put(&o, "major", major, omitEmpty: true)
@@ -253,11 +253,11 @@ enum CgroupStats {
             }
         } else if let d = v2(set, probe: "io.stat") {
             var bytes: [JSONValue] = [], ios: [JSONValue] = []
-            for line in (CgroupFS.read(d, "io.stat") ?? "").split(separator: "\n") {
-                let f = line.split(separator: " ")
-                guard let dev = f.first?.split(separator: ":"), dev.count == 2, let major = UInt64(dev[0]), let minor = UInt64(dev[1]) else { continue }
+            for line in (CgroupFS.read(d, "io.stat") ?? "").splitASCII("\n") {
+                let f = line.splitASCII(" ")
+                guard let dev = f.first?.splitASCII(":"), dev.count == 2, let major = UInt64(dev[0]), let minor = UInt64(dev[1]) else { continue }
                 for kv in f.dropFirst() {
-                    let p = kv.split(separator: "=")
+                    let p = kv.splitASCII("=")
                     guard p.count == 2, let v = UInt64(p[1]) else { continue }
                     let op: String, isBytes: Bool
                     switch p[0] {
@@ -305,7 +305,7 @@ enum CgroupStats {
     /// Page sizes that have hugetlb.<size><suffix> files in dir ("hugetlb.2MB.max" → "2MB"), sorted.
     private static func sizes(_ dir: String, suffix: String) -> [String] {
         CgroupFS.entries(dir).compactMap { name in
-            guard name.hasPrefix("hugetlb."), name.hasSuffix(suffix) else { return nil }
+            guard name.hasBytePrefix("hugetlb."), name.hasByteSuffix(suffix) else { return nil }
             let mid = name.dropFirst("hugetlb.".count).dropLast(suffix.count)
             return mid.contains(".") ? nil : String(mid)
         }

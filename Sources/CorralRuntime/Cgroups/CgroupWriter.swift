@@ -205,7 +205,7 @@ enum CgroupWriter {
         if l.cpuQuota != nil || l.cpuPeriod != nil {
             var quota = l.cpuQuota.map { $0.value > 0 ? String($0.value) : "max" }
             var period = l.cpuPeriod.map { String($0.value) }
-            if update, let cur = CgroupFS.read(dir, "cpu.max")?.split(separator: " "), cur.count == 2 {
+            if update, let cur = CgroupFS.read(dir, "cpu.max")?.splitASCII(" "), cur.count == 2 {
                 // cpu.max holds both; keep the half the update does not mention.
                 if quota == nil { quota = String(cur[0]) }
                 if period == nil { period = String(cur[1]) }

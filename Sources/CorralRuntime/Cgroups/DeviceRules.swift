@@ -160,7 +160,7 @@ struct DeviceRules: Equatable {
         var log = [CChar](repeating: 0, count: 65536)
         let pfd = prog.withUnsafeBytes { p in log.withUnsafeMutableBufferPointer { corral_devices_bpf_load(p.baseAddress, Int32(prog.count), $0.baseAddress, Int32($0.count)) } }
         if pfd < 0 {
-            let text = String(cString: log).split(separator: "\n").suffix(3).joined(separator: "; ")
+            let text = String(cString: log).splitASCII("\n").suffix(3).joined(separator: "; ")
             throw RuntimeError(.system, "\(field): load the cgroup v2 device program (BPF_PROG_TYPE_CGROUP_DEVICE): \(errnoText(-pfd))" + (text.isEmpty ? "" : " (\(text))"))
         }
         defer { close(pfd) }

@@ -157,14 +157,14 @@ extension Commands {
         guard r.status == 0 else {
             throw RuntimeError(.system, "\(r.status < 0 ? "exec: \"ps\": executable file not found in $PATH" : "exit status \(r.status)"): \(r.output)")
         }
-        let lines = r.output.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let header = lines.first, let pidIndex = header.split(separator: " ").firstIndex(of: "PID") else {
+        let lines = r.output.splitASCII("\n", omittingEmptySubsequences: false)
+        guard let header = lines.first, let pidIndex = header.splitASCII(" ").firstIndex(of: "PID") else {
             throw RuntimeError(.system, "couldn't find PID field in ps output")
         }
         let wanted = Set(pids)
         var out = String(header) + "\n"
         for line in lines.dropFirst() where !line.isEmpty {
-            let fields = line.split(separator: " ")
+            let fields = line.splitASCII(" ")
             guard pidIndex < fields.count, let p = Int32(fields[pidIndex]) else {
                 throw RuntimeError(.system, "unable to parse pid: \(pidIndex < fields.count ? String(fields[pidIndex]) : "")")
             }
@@ -231,7 +231,7 @@ enum Units {
         var chars = Array(s)
         var number = ""
         while let c = chars.first, c.isNumber || c == "." { number.append(c); chars.removeFirst() }
-        guard !number.isEmpty, !number.hasPrefix("."), !number.hasSuffix("."), let value = Double(number) else { return nil }
+        guard !number.isEmpty, !number.hasBytePrefix("."), !number.hasByteSuffix("."), let value = Double(number) else { return nil }
         if chars.first == " " { chars.removeFirst() }
         var rest = String(chars).lowercased()
         var mul: Double = 1
@@ -239,8 +239,8 @@ enum Units {
             mul = m
             rest.removeFirst()
         }
-        if rest.hasPrefix("i") { rest.removeFirst() }
-        if rest.hasPrefix("b") { rest.removeFirst() }
+        if rest.hasBytePrefix("i") { rest.removeFirst() }
+        if rest.hasBytePrefix("b") { rest.removeFirst() }
         guard rest.isEmpty else { return nil }
         let bytes = value * mul
         guard bytes < 9.2e18 else { return nil }
@@ -260,7 +260,7 @@ enum Units {
             var number = ""
             while let c = rest.first, c.isNumber || c == "." { number.append(c); rest.removeFirst() }
             guard let v = Double(number) else { return nil }
-            guard let unit = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { return nil }
+            guard let unit = units.first(where: { rest.hasBytePrefix($0.0) && !(($0.0 == "m") && rest.hasBytePrefix("ms")) }) else { return nil }
             rest.removeFirst(unit.0.count)
             total += v * unit.1
         }

@@ -174,8 +174,8 @@ enum Owner {
     static func name(_ uid: uid_t) -> String {
         if uid == 0 { return "root" }
         if let text = Files.readString("/etc/passwd") {
-            for line in text.split(separator: "\n") {
-                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            for line in text.splitASCII("\n") {
+                let f = line.splitASCII(":", omittingEmptySubsequences: false)
                 if f.count > 2, UInt32(f[2]) == uid { return String(f[0]) }
             }
         }

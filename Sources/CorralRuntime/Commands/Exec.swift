@@ -179,7 +179,7 @@ enum Exec {
         }
         let setgroups = Files.readString("/proc/\(pid)/setgroups") ?? "allow"
         if corral_pidfd_send_signal(pidfd, 0) != 0 { throw .notRunning }
-        return ExecTarget(enterFlags: flags, accountsRoot: "/proc/\(pid)/root", setGroupsAllowed: !setgroups.hasPrefix("deny"))
+        return ExecTarget(enterFlags: flags, accountsRoot: "/proc/\(pid)/root", setGroupsAllowed: !setgroups.hasBytePrefix("deny"))
     }
 
     private static func sameNamespace(_ a: String, _ b: String) -> Bool {

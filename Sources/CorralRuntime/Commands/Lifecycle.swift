@@ -241,9 +241,9 @@ enum Signals {
             return n
         }
         var name = s.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
-        if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
-            let base: Int32 = name.hasPrefix("RTMIN") ? 34 : 64
+        if name.hasBytePrefix("SIG") { name.removeFirst(3) }
+        if name.hasBytePrefix("RTMIN") || name.hasBytePrefix("RTMAX") {
+            let base: Int32 = name.hasBytePrefix("RTMIN") ? 34 : 64
             let rest = name.dropFirst(5)
             if rest.isEmpty { return base }
             if let off = Int32(rest), base + off >= 34, base + off <= 64 { return base + off }

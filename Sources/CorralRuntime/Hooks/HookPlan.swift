@@ -47,7 +47,7 @@ struct HookPlan: Equatable {
             var planned: [PlannedHook] = []
             for (i, h) in (list ?? []).enumerated() {
                 let field = "hooks.\(kind.rawValue)[\(i)]"
-                if !h.path.hasPrefix("/") {
+                if !h.path.hasBytePrefix("/") {
                     throw RuntimeError(.config, "\(field).path: must be an absolute path, got \"\(h.path)\"")
                 }
                 if let t = h.timeout, t <= 0 {

@@ -163,7 +163,7 @@ enum Launcher {
         c.preserve_fds = Int32(plan.preserveFDs)
         c.argv = arena.strings(plan.args)
         c.envp = arena.strings(plan.env)
-        let path = plan.env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+        let path = plan.env.last(where: { $0.hasBytePrefix("PATH=") }).map { String($0.dropFirst(5)) }
         c.path_env = arena.string(path)
         c.personality = plan.personality ?? -1
         c.apparmor_exec = arena.string(plan.appArmorExec)

@@ -8,15 +8,15 @@ enum CapabilityNames {
     /// The highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
     static var lastCap: Int {
         if let s = Files.readString("/proc/sys/kernel/cap_last_cap"),
-           let v = Int(s.filter { !$0.isWhitespace }) { return v }
+           let v = Int(s.cgTrimmed) { return v }
         return Int(CAP_LAST_CAP)
     }
 
     /// The number of a capability name ("CAP_NET_ADMIN" or "NET_ADMIN"), nil when libcap does not know it.
     /// libcap also parses bare numbers; a config names capabilities, so those are not accepted.
     static func number(_ name: String) -> Int? {
-        let canonical = name.hasPrefix("CAP_") ? name : "CAP_" + name
-        guard canonical.dropFirst(4).contains(where: { !$0.isNumber }) else { return nil }
+        let canonical = name.hasBytePrefix("CAP_") ? name : "CAP_" + name
+        guard canonical.utf8.dropFirst(4).contains(where: { $0 < UInt8(ascii: "0") || $0 > UInt8(ascii: "9") }) else { return nil }
         var value = cap_value_t()
         guard cap_from_name(canonical.lowercased(), &value) == 0 else { return nil }
         return Int(value)
@@ -27,7 +27,7 @@ enum CapabilityNames {
         guard let p = cap_to_name(cap_value_t(n)) else { return String(n) }
         defer { cap_free(p) }
         let s = String(cString: p)
-        return s.hasPrefix("cap_") ? s.uppercased() : s
+        return s.hasBytePrefix("cap_") ? s.uppercased() : s
     }
 
     /// Every capability the running kernel has and libcap can name, in number order ("CAP_CHOWN", ...): exactly the

@@ -11,8 +11,8 @@ enum ContainerAccounts {
         var home = "/"
         var name: String?
         if let passwd = read(rootfs: rootfs, path: "/etc/passwd") {
-            for line in passwd.split(separator: "\n") {
-                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            for line in passwd.splitASCII("\n") {
+                let f = line.splitASCII(":", omittingEmptySubsequences: false)
                 if f.count >= 6, UInt32(f[2]) == uid {
                     name = String(f[0])
                     if !f[5].isEmpty { home = String(f[5]) }
@@ -22,10 +22,10 @@ enum ContainerAccounts {
         }
         var groups: [UInt32] = []
         if let name, let group = read(rootfs: rootfs, path: "/etc/group") {
-            for line in group.split(separator: "\n") {
-                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            for line in group.splitASCII("\n") {
+                let f = line.splitASCII(":", omittingEmptySubsequences: false)
                 guard f.count >= 4, let gid = UInt32(f[2]) else { continue }
-                if f[3].split(separator: ",").contains(where: { $0 == name }) { groups.append(gid) }
+                if f[3].splitASCII(",").contains(where: { $0 == name }) { groups.append(gid) }
             }
         }
         return Account(home: home, groups: groups)

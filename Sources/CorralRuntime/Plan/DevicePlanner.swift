@@ -15,8 +15,8 @@ enum DevicePlanner {
             out.append(DeviceOp(path: path, mode: S_IFCHR | 0o666, major: major, minor: minor, bindFromHost: inUserNS))
         }
         for (i, d) in config.enumerated() {
-            let path = Files.clean(d.path.hasPrefix("/") ? d.path : "/" + d.path)
-            if path == "/dev" || !path.hasPrefix("/dev/") {
+            let path = Files.clean(d.path.hasBytePrefix("/") ? d.path : "/" + d.path)
+            if path == "/dev" || !path.hasBytePrefix("/dev/") {
                 throw RuntimeError(.config, "linux.devices[\(i)].path: \"\(d.path)\" is not inside /dev")
             }
             let type: UInt32 = switch d.type {

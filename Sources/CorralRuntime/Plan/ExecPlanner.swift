@@ -53,7 +53,7 @@ enum ExecPlanner {
         p.terminal = f.tty
         if let nnp = f.noNewPrivs { p.noNewPrivileges = nnp }
         if let user = f.user, !user.isEmpty {
-            let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let parts = user.splitASCII(":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             if parts.count > 1 { p.user.gid = try atoi(parts[1], what: "gid") }
             p.user.uid = try atoi(parts[0], what: "uid")
         }
@@ -81,7 +81,7 @@ enum ExecPlanner {
     /// runc's validateProcessSpec, for both forms (the decoder already requires an absolute cwd in a file).
     static func validate(_ p: Process) throws(RuntimeError) {
         if p.cwd.isEmpty { throw RuntimeError(.config, "Cwd property must not be empty") }
-        if !p.cwd.hasPrefix("/") { throw RuntimeError(.config, "Cwd must be an absolute path") }
+        if !p.cwd.hasBytePrefix("/") { throw RuntimeError(.config, "Cwd must be an absolute path") }
         guard let args = p.args, !args.isEmpty, !args[0].isEmpty else {
             throw RuntimeError(.config, "args must not be empty")
         }
@@ -116,7 +116,7 @@ enum ExecPlanner {
         }
         var subs: [String: String] = [:]
         for a in args {
-            let parts = a.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let parts = a.splitASCII(":", omittingEmptySubsequences: false).map(String.init)
             if parts.count > 2 { throw RuntimeError(.invalidArgument, "invalid --cgroup argument: \(a)") }
             if parts.count == 1 {
                 if args.count != 1 {
@@ -124,7 +124,7 @@ enum ExecPlanner {
                 }
                 subs[""] = a
             } else {
-                for c in parts[0].split(separator: ",", omittingEmptySubsequences: false) {
+                for c in parts[0].splitASCII(",", omittingEmptySubsequences: false) {
                     if c.isEmpty { throw RuntimeError(.invalidArgument, "invalid --cgroup argument: \(a) (empty <controller> prefix)") }
                     subs[String(c)] = parts[1]
                 }
@@ -132,7 +132,7 @@ enum ExecPlanner {
         }
         func below(_ base: String, _ sub: String) throws(RuntimeError) -> String {
             let joined = Files.clean(base + "/" + sub)
-            guard joined == base || joined.hasPrefix(base + "/") else {
+            guard joined == base || joined.hasBytePrefix(base + "/") else {
                 throw RuntimeError(.invalidArgument, "\(sub) is not a sub cgroup path")
             }
             return joined

@@ -7,7 +7,7 @@ enum LSM {
     static var appArmorEnabled: Bool {
         guard Files.exists("/sys/kernel/security/apparmor"),
               let v = Files.readString("/sys/module/apparmor/parameters/enabled") else { return false }
-        return v.hasPrefix("Y")
+        return v.hasBytePrefix("Y")
     }
 
     static var seLinuxEnabled: Bool {

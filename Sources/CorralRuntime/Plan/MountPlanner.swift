@@ -10,7 +10,7 @@ enum MountPlanner {
 
     static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[\(i)]"
-        let dest = Files.clean(m.destination.hasPrefix("/") ? m.destination : "/" + m.destination)
+        let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
         if !idmapMounts {
             for (field, maps) in [("uidMappings", m.uidMappings), ("gidMappings", m.gidMappings)] where maps != nil {
                 throw RuntimeError(.unsupported, "\(path).\(field): idmapped mounts are not supported by this version of corral")
@@ -31,7 +31,7 @@ enum MountPlanner {
         }
         if isBind {
             guard let src = m.source, !src.isEmpty else { throw RuntimeError(.config, "\(path).source: required for a bind mount") }
-            let source = src.hasPrefix("/") ? src : Files.clean(bundle + "/" + src)
+            let source = src.hasBytePrefix("/") ? src : Files.clean(bundle + "/" + src)
             var st = stat()
             if stat(source, &st) != 0 {
                 throw RuntimeError(.config, "error mounting \"\(source)\" to rootfs at \"\(dest)\": stat \(source): \(errnoText(errno))")
@@ -82,12 +82,12 @@ enum MountPlanner {
         if dest == "/proc" {
             if !isBind && type == "proc" { return false }
             if isBind, let src = source {
-                let full = src.hasPrefix("/") ? src : Files.clean(bundle + "/" + src)
+                let full = src.hasBytePrefix("/") ? src : Files.clean(bundle + "/" + src)
                 if corral_fs_type(full) == 0x9fa0 { return false }  // PROC_SUPER_MAGIC
             }
             throw RuntimeError(.config, "\(path): \"\(dest)\" cannot be mounted because it is not of type proc")
         }
-        guard dest.hasPrefix("/proc/") else { return false }
+        guard dest.hasBytePrefix("/proc/") else { return false }
         if procOverlays.contains(dest) { return true }
         throw RuntimeError(.config, "\(path): \"\(dest)\" cannot be mounted because it is inside /proc")
     }
@@ -117,14 +117,14 @@ enum CgroupMount {
         var ops = [MountOp(kind: .fs, dest: dest, source: "tmpfs", fstype: "tmpfs", data: ["mode=755"],
                            attrSet: flags, label: "cgroup", configIndex: i)]
         // Hybrid hosts: like runc, only the v1 hierarchies are shown (not /sys/fs/cgroup/unified).
-        for h in v1 where h.mountPoint.hasPrefix("/sys/fs/cgroup/") {
+        for h in v1 where h.mountPoint.hasBytePrefix("/sys/fs/cgroup/") {
             let name = String(h.mountPoint.dropFirst("/sys/fs/cgroup/".count))
             guard !name.contains("/"), let source = cgroups.directory(mountedAt: h.mountPoint) else { continue }
             ops.append(MountOp(kind: .bind, dest: dest + "/" + name, source: source, recursive: true,
                                attrSet: flags | (readOnly ? MountAttr.rdonly : 0), label: "cgroup", configIndex: i))
             // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as runc links them.
             if name.contains(",") {
-                for single in name.split(separator: ",") where !single.hasPrefix("name=") {
+                for single in name.splitASCII(",") where !single.hasBytePrefix("name=") {
                     ops.append(MountOp(kind: .symlink, dest: dest + "/" + single, source: name, label: "cgroup", configIndex: i))
                 }
             }

@@ -61,7 +61,7 @@ enum Planner {
 
     private static func planRoot(_ spec: Spec, _ o: PlanOptions, _ plan: inout LaunchPlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError(.config, "root: required field is missing") }
-        let path = root.path.hasPrefix("/") ? Files.clean(root.path) : Files.clean(o.bundle + "/" + root.path)
+        let path = root.path.hasBytePrefix("/") ? Files.clean(root.path) : Files.clean(o.bundle + "/" + root.path)
         var st = stat()
         if stat(path, &st) != 0 {
             throw RuntimeError(.config, "invalid rootfs: stat \(path): \(errnoText(errno))")
@@ -151,11 +151,11 @@ enum Planner {
     private static func checkSysctl(_ key: String, present: Set<NamespaceType>) throws(RuntimeError) {
         let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
                    "kernel.shmmni", "kernel.shm_rmid_forced"]
-        if ipc.contains(key) || key.hasPrefix("fs.mqueue.") {
+        if ipc.contains(key) || key.hasBytePrefix("fs.mqueue.") {
             if present.contains(.ipc) { return }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed in the hosts ipc namespace")
         }
-        if key.hasPrefix("net.") {
+        if key.hasBytePrefix("net.") {
             if present.contains(.network) { return }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" not allowed in host network namespace")
         }
@@ -231,7 +231,7 @@ enum Planner {
         let account = ContainerAccounts.lookup(rootfs: accountsRoot, uid: plan.uid)
         plan.groups = account.groups + (process.user.additionalGids ?? [])
         var env = process.env ?? []
-        if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + account.home) }
+        if !env.contains(where: { $0.hasBytePrefix("HOME=") }) { env.append("HOME=" + account.home) }
         plan.env = env
     }
 

@@ -61,7 +61,7 @@ struct SeccompCache {
         for name in names {
             var st = stat()
             guard lstat(dir + "/" + name, &st) == 0 else { continue }
-            if name.hasPrefix(".tmp-") {
+            if name.hasBytePrefix(".tmp-") {
                 // A temporary file older than a minute belongs to a create that died mid-write.
                 if time(nil) - st.st_mtim.tv_sec > 60 { unlink(dir + "/" + name) }
                 continue

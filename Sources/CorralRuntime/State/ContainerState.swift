@@ -175,6 +175,6 @@ struct StateStore {
     }
 
     func ids() -> [String] {
-        (Files.entries(root) ?? []).filter { !$0.name.hasPrefix(".") && $0.isDirectory }.map(\.name).sorted()
+        (Files.entries(root) ?? []).filter { !$0.name.hasBytePrefix(".") && $0.isDirectory }.map(\.name).sorted()
     }
 }

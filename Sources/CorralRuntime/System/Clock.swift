@@ -1,6 +1,7 @@
 import Glibc
 
-/// Wall-clock times in the forms runc prints (Go's time formats), without Foundation formatters.
+/// Wall-clock times in the forms runc prints (Go's time formats), without Foundation formatters and without
+/// gmtime_r: glibc's reads the time zone (/etc/localtime) on its first call even for UTC, one more file per command.
 enum Clock {
     static func now() -> timespec {
         var ts = timespec()
@@ -10,24 +11,60 @@ enum Clock {
 
     /// RFC 3339 in UTC, seconds precision: `2026-11-21T20:43:48Z` (logrus' default, which the shim parses).
     static func rfc3339(_ ts: timespec = now()) -> String {
-        var t = ts.tv_sec
-        var tm = Glibc.tm()
-        gmtime_r(&t, &tm)
-        return "\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))T"
-            + "\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2))Z"
+        var b = dateTime(ts.tv_sec)
+        b.append(UInt8(ascii: "Z"))
+        return String(decoding: b, as: UTF8.self)
     }
 
     /// RFC 3339 with nanoseconds, trailing zeros trimmed (Go's RFC3339Nano, used in `state`'s "created").
     static func rfc3339Nano(_ ts: timespec) -> String {
-        let base = rfc3339(ts)
-        guard ts.tv_nsec > 0 else { return base }
-        var frac = pad(Int(ts.tv_nsec), 9)
-        while frac.hasSuffix("0") { frac.removeLast() }
-        return String(base.dropLast()) + "." + frac + "Z"
+        var b = dateTime(ts.tv_sec)
+        if ts.tv_nsec > 0 {
+            b.append(UInt8(ascii: "."))
+            var digits = 9, nsec = ts.tv_nsec
+            while nsec % 10 == 0 { nsec /= 10; digits -= 1 }
+            append(&b, nsec, width: digits)
+        }
+        b.append(UInt8(ascii: "Z"))
+        return String(decoding: b, as: UTF8.self)
     }
 
-    private static func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    /// "YYYY-MM-DDTHH:MM:SS" of a Unix time in UTC.
+    private static func dateTime(_ sec: Int) -> [UInt8] {
+        let days = sec >= 0 ? sec / 86_400 : (sec - 86_399) / 86_400   // floor, also before 1970
+        let (y, m, d) = civil(days)
+        let s = sec - days * 86_400
+        var b: [UInt8] = []
+        b.reserveCapacity(32)
+        append(&b, y, width: 4); b.append(UInt8(ascii: "-"))
+        append(&b, m, width: 2); b.append(UInt8(ascii: "-"))
+        append(&b, d, width: 2); b.append(UInt8(ascii: "T"))
+        append(&b, s / 3600, width: 2); b.append(UInt8(ascii: ":"))
+        append(&b, s / 60 % 60, width: 2); b.append(UInt8(ascii: ":"))
+        append(&b, s % 60, width: 2)
+        return b
+    }
+
+    /// Proleptic Gregorian year, month, day of a day count from 1970-01-01. Counted in 400-year eras from
+    /// 0000-03-01, so that the leap day ends each year and every era has the same 146 097 days.
+    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468                                   // days from 0000-03-01
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097                         // 0 ... 146096
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)   // from March 1st
+        let m5 = (5 * dayOfYear + 2) / 153                       // 0 = March ... 11 = February
+        let day = dayOfYear - (153 * m5 + 2) / 5 + 1
+        let month = m5 < 10 ? m5 + 3 : m5 - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Decimal digits of a non-negative `v`, zero-padded to at least `width`.
+    private static func append(_ b: inout [UInt8], _ v: Int, width: Int) {
+        var digits: [UInt8] = []
+        var v = v
+        repeat { digits.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
+        while digits.count < width { digits.append(48) }
+        b.append(contentsOf: digits.reversed())
     }
 }

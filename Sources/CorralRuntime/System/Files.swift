@@ -25,7 +25,7 @@ enum Files {
     /// Writes `bytes` to `path` through a temporary file and rename(2), so readers never see a partial file
     /// (pid files: the shim reads them as soon as `create` exits).
     static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(RuntimeError) {
-        let tmp = path + ".tmp-\(getpid())"
+        let tmp = path + ".tmp-" + getpid().decimal
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 { throw .system("open \(tmp)", errno) }
         let ok = bytes.withUnsafeBytes { writeAll(fd, $0) }
@@ -52,8 +52,8 @@ enum Files {
     /// mkdir -p with `mode` for created components.
     static func mkdirAll(_ path: String, mode: mode_t) throws(RuntimeError) {
         if isDirectory(path) { return }
-        var cur = path.hasPrefix("/") ? "" : "."
-        for comp in path.split(separator: "/") {
+        var cur = path.hasBytePrefix("/") ? "" : "."
+        for comp in path.splitASCII("/") {
             cur += "/" + comp
             if mkdir(cur, mode) != 0 && errno != EEXIST { throw .system("mkdir \(cur)", errno) }
         }
@@ -97,7 +97,7 @@ enum Files {
     /// (Go's filepath.Abs, which runc uses for --bundle and --pid-file; symlinks are not resolved).
     static func absolute(_ path: String) -> String {
         var full = path
-        if !path.hasPrefix("/") {
+        if !path.hasBytePrefix("/") {
             var buf = [CChar](repeating: 0, count: Int(PATH_MAX))
             let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
             full = cwd + "/" + path
@@ -108,7 +108,7 @@ enum Files {
     /// Lexical cleaning of an absolute path (Go's filepath.Clean).
     static func clean(_ path: String) -> String {
         var out: [Substring] = []
-        for comp in path.split(separator: "/") {
+        for comp in path.splitASCII("/") {
             if comp == "." { continue }
             if comp == ".." { if !out.isEmpty { out.removeLast() }; continue }
             out.append(comp)
