@@ -58,15 +58,22 @@ extension StringProtocol {
 
 extension BinaryInteger {
     /// The value in decimal, as `String(self)` writes it. Integer interpolation goes through the stdlib's generic
-    /// radix formatter; the pids, sizes and counts a command prints or writes do not need it.
+    /// radix formatter; the pids, sizes and counts a command prints or writes do not need it. Written in place:
+    /// `String(decoding:)` of a reversed or other non-array collection would cost a protocol-conformance scan.
     @inlinable public var decimal: String {
-        var digits: [UInt8] = []
-        var m = magnitude
-        repeat {
-            digits.append(UInt8(truncatingIfNeeded: m % 10) &+ UInt8(ascii: "0"))
-            m /= 10
-        } while m != 0
-        if self < (0 as Self) { digits.append(UInt8(ascii: "-")) }
-        return String(decoding: digits.reversed(), as: UTF8.self)
+        let negative = self < (0 as Self)
+        var count = negative ? 1 : 0
+        var t = magnitude
+        repeat { count += 1; t /= 10 } while t != 0
+        return String(unsafeUninitializedCapacity: count) { buf in
+            var m = magnitude, i = count
+            repeat {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: m % 10) &+ UInt8(ascii: "0")
+                m /= 10
+            } while m != 0
+            if negative { buf[0] = UInt8(ascii: "-") }
+            return count
+        }
     }
 }

@@ -61,10 +61,11 @@ enum Clock {
 
     /// Decimal digits of a non-negative `v`, zero-padded to at least `width`.
     private static func append(_ b: inout [UInt8], _ v: Int, width: Int) {
-        var digits: [UInt8] = []
-        var v = v
-        repeat { digits.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
-        while digits.count < width { digits.append(48) }
-        b.append(contentsOf: digits.reversed())
+        var n = 1, t = v / 10
+        while t > 0 { n += 1; t /= 10 }
+        let start = b.count
+        b.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: max(n, width)))
+        var i = b.count, v = v
+        repeat { i -= 1; b[i] = UInt8(48 + v % 10); v /= 10 } while v > 0 && i > start
     }
 }
