@@ -5,10 +5,15 @@
 // binary, and /proc/<pid>/exe then leads to a read-only mount (EROFS) instead of the host file's own mount.
 #include "internal.h"
 
+#include <string.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 
 extern char **environ;
+
+/// Defined only by the corral executable (main.swift, @_cdecl): test binaries that link this library must not
+/// re-exec themselves at start-up.
+extern void corral_seal_at_startup(void) __attribute__((weak));
 
 int corral_exe_is_readonly(void) {
     struct statfs sfs;
@@ -26,4 +31,31 @@ int corral_reexec_readonly(char *const argv[]) {
     r = (int)RSYS(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
     x_close(fd);
     return r;
+}
+
+// The verb as the Swift argument parser finds it: the first argument that is neither an option nor the value of a
+// value-taking global option (`--root X`; `--root=X` carries its own). NULL when there is none.
+static const char *early_verb(int argc, char **argv) {
+    static const char *const valued[] = {"root", "log", "log-format", "rootless", "criu"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == 0) return a;
+        if (strcmp(a, "--") == 0) return i + 1 < argc ? argv[i + 1] : NULL;
+        const char *name = a + (a[1] == '-' ? 2 : 1);
+        if (strchr(name, '=')) continue;
+        for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
+            if (strcmp(name, valued[k]) == 0) { i++; break; }
+    }
+    return NULL;
+}
+
+// create, run and exec re-exec from the read-only view before the Swift runtime starts (constructor priority 101
+// runs ahead of the runtime's own; glibc passes argc/argv to init_array entries), so the first image costs an
+// execve and not also a Swift start-up and an argument parse. Any failure is left to Corral.main, which seals again
+// and reports the error with the logger.
+__attribute__((constructor(101))) static void seal_at_startup(int argc, char **argv) {
+    if (!corral_seal_at_startup) return;
+    const char *verb = early_verb(argc, argv);
+    if (verb && (strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0))
+        (void)corral_reexec_readonly(argv);
 }

@@ -129,6 +129,29 @@ final class CVEProcSelfExeTests: CVETestCase {
 
     /// args ["/proc/self/exe", ...]: the runtime may refuse (corral) or run a sealed copy of itself (runc's
     /// memfd); either way no handle on the host binary may be writable.
+    /// The parked init must run from the read-only view of the binary whatever the options before the verb look
+    /// like: corral re-execs in C before Swift starts (exeseal.c, which finds the verb itself), and Corral.main
+    /// seals again if that did not happen.
+    func testParkedInitRunsFromReadOnlyViewWithAnyGlobalOptions() throws {
+        bundle.config["process"]?["args"] = ["sleep", "1000"]
+        try bundle.writeConfig()
+        let log = try makeHostDir("seal-log") + "/log"
+        let root = runtime.root
+        let layouts: [[String]] = [["--root", root], ["--root=" + root], ["--debug", "--log", log, "--log-format", "json", "--root", root],
+                                   ["--log-format=text", "--root", root, "--", "create"]]
+        for globals in layouts {
+            let id = runtime.id("seal")
+            let create = globals.last == "create" ? globals : globals + ["create"]
+            let r = runtime.callRaw(create + ["--bundle", bundle.dir, id])
+            XCTAssertEqual(r.status, 0, "\(globals): \(r)")
+            let pid = try XCTUnwrap(runtime.stateJSON(id)?["pid"]?.int64Value, "\(globals)")
+            var fs = statvfs()
+            XCTAssertEqual(statvfs("/proc/\(pid)/exe", &fs), 0, "statvfs /proc/\(pid)/exe")
+            XCTAssertNotEqual(fs.f_flag & UInt(ST_RDONLY), 0, "\(globals): the parked init's binary is on a writable mount")
+            XCTAssertEqual(runtime("delete", "-f", id).status, 0)
+        }
+    }
+
     func testProcSelfExeAsEntrypoint() throws {
         try attack(victimArgs: ["/proc/self/exe", "--log", "/shared/fifo", "state", "cve-2019-5736"])
     }
