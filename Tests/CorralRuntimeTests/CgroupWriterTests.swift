@@ -38,6 +38,18 @@ class CgroupTreeTestCase: XCTestCase {
 }
 
 final class CgroupWriterTests: CgroupTreeTestCase {
+    func testMkdirAllReportsWhatItCreatedAndUndoesAFailure() throws {
+        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/c/"), [root + "/a", root + "/a/b", root + "/a/b/c"])
+        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/c"), [], "existing directories are not reported")
+        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/d"), [root + "/a/b/d"])
+        try Files.writeAtomic(root + "/file", "x")
+        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/file")) { XCTAssertTrue("\($0)".contains("file exists"), "\($0)") }
+        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/file/z")) { XCTAssertTrue("\($0)".contains("not a directory"), "\($0)") }
+        // x is created, then the leaf fails (name too long): x must be gone again.
+        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/x/" + String(repeating: "n", count: 300)))
+        XCTAssertFalse(Files.isDirectory(root + "/x"), "a failed mkdirAll removes what it created")
+    }
+
     func v1Set() throws -> CgroupSet {
         var set = CgroupSet()
         let memory = try dir("memory/c", ["memory.limit_in_bytes": "9223372036854771712", "memory.memsw.limit_in_bytes": "9223372036854771712",

@@ -89,17 +89,29 @@ enum CgroupFS {
         return out
     }
 
-    /// mkdir -p; returns the directories it created, outermost first (to undo a failed create exactly).
+    /// mkdir -p of an absolute path; returns the directories it created, outermost first (to undo a failed create
+    /// exactly). The leaf is tried first and parents only on ENOENT: a container's cgroup then costs one mkdir per
+    /// hierarchy instead of a mkdir and a stat for every component of the path.
     static func mkdirAll(_ path: String) throws(RuntimeError) -> [String] {
         var created: [String] = []
-        var cur = ""
-        for comp in path.splitASCII("/") {
-            cur += "/" + comp
-            if mkdir(cur, 0o755) == 0 { created.append(cur); continue }
-            if errno == EEXIST && Files.isDirectory(cur) { continue }
-            let e = errno
+        func make(_ dir: String) throws(RuntimeError) {
+            if mkdir(dir, 0o755) == 0 { created.append(dir); return }
+            var e = errno
+            if e == ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")), slash != dir.startIndex {
+                try make(String(dir[..<slash]))
+                if mkdir(dir, 0o755) == 0 { created.append(dir); return }
+                e = errno
+            }
+            if e == EEXIST && Files.isDirectory(dir) { return }
+            throw .system("mkdir \(dir)", e)
+        }
+        var dir = Substring(path)
+        while dir.utf8.count > 1 && dir.utf8.last == UInt8(ascii: "/") { dir = dir.dropLast() }
+        do throws(RuntimeError) {
+            try make(String(dir))
+        } catch {
             for d in created.reversed() { rmdir(d) }
-            throw .system("mkdir \(cur)", e)
+            throw error
         }
         return created
     }
@@ -107,6 +119,8 @@ enum CgroupFS {
     /// rmdir of a cgroup, its sub-cgroups first; EBUSY (tasks still leaving) is retried for about a second, as
     /// runc's RemovePaths does. Returns 0 or the last errno; a missing directory counts as removed.
     static func remove(_ dir: String) -> Int32 {
+        // The usual cgroup is an empty leaf: one rmdir, no directory listing.
+        if rmdir(dir) == 0 || errno == ENOENT { return 0 }
         for c in children(dir) { _ = remove(dir + "/" + c) }
         var delay: UInt32 = 10_000
         for _ in 0..<8 {
