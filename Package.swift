@@ -21,7 +21,7 @@ let package = Package(
         // Planning, state, commands, errors and logs.
         .target(name: "CorralRuntime", dependencies: ["CCorral", "CorralSpec", "CSeccomp", "CCap"]),
         // Thin entry point.
-        .executableTarget(name: "corral", dependencies: ["CorralRuntime"]),
+        .executableTarget(name: "corral", dependencies: ["CorralRuntime", "CCorral"]),
         .testTarget(name: "CorralSpecTests", dependencies: ["CorralSpec"]),
         .testTarget(name: "CorralRuntimeTests", dependencies: ["CorralRuntime", "CorralSpec"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CorralSpec"]),

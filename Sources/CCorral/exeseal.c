@@ -33,6 +33,12 @@ int corral_reexec_readonly(char *const argv[]) {
     return r;
 }
 
+static int saved_argc;
+static char **saved_argv;
+
+int corral_argc(void) { return saved_argc; }
+char **corral_argv(void) { return saved_argv; }
+
 // The verb as the Swift argument parser finds it: the first argument that is neither an option nor the value of a
 // value-taking global option (`--root X`; `--root=X` carries its own). NULL when there is none.
 static const char *early_verb(int argc, char **argv) {
@@ -54,6 +60,8 @@ static const char *early_verb(int argc, char **argv) {
 // execve and not also a Swift start-up and an argument parse. Any failure is left to Corral.main, which seals again
 // and reports the error with the logger.
 __attribute__((constructor(101))) static void seal_at_startup(int argc, char **argv) {
+    saved_argc = argc;
+    saved_argv = argv;
     if (!corral_seal_at_startup) return;
     const char *verb = early_verb(argc, argv);
     if (verb && (strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0))

@@ -1,3 +1,4 @@
+import CCorral
 import CorralRuntime
 import Glibc
 
@@ -5,4 +6,7 @@ import Glibc
 /// from a read-only view of the binary before Swift starts; test binaries that link the library do not define it.
 @_cdecl("corral_seal_at_startup") func sealAtStartup() {}
 
-exit(Corral.main(CommandLine.arguments, sealExecutable: true))
+// The arguments as the C start-up code saved them (see corral_argv in corral.h).
+let argv = corral_argv()
+let args = (0..<Int(corral_argc())).map { String(cString: argv![$0]!) }
+exit(Corral.main(args, sealExecutable: true))

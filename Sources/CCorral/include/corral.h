@@ -223,6 +223,11 @@ int corral_exe_is_readonly(void);
 /// Re-executes the running binary from a read-only detached mount of itself (CVE-2019-5736) unless it already
 /// runs from a read-only mount. Returns 0 when nothing was needed, -errno on failure; never returns on success.
 int corral_reexec_readonly(char *const argv[]);
+/// The process's argc/argv as the start-up code saw them (0/NULL before it ran). The executable reads its
+/// arguments here rather than through CommandLine, whose one-time set-up code sits in a part of the standard
+/// library that nothing else on the command paths touches (one more 64 KiB window of the binary in memory).
+int corral_argc(void);
+char **corral_argv(void);
 /// statfs(2) f_type of `path` (e.g. 0x9fa0 for procfs), or -errno.
 long corral_fs_type(const char *path);
 /// Lowercase Go-style errno text ("no such file or directory").

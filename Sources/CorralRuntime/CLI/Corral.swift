@@ -120,7 +120,7 @@ public enum Corral {
         let ctx = Context(globals: g, log: log)
         if sealExecutable && sealedVerbs.contains(name) {
             // Verbs that start container processes run from a read-only view of this binary (CVE-2019-5736).
-            let r = corral_reexec_readonly(CommandLine.unsafeArgv)
+            let r = corral_reexec_readonly(corral_argv())
             if r < 0 {
                 return fail(ctx, RuntimeError(.system, "cannot re-execute from a read-only view of the corral binary (CVE-2019-5736 protection): \(errnoText(-r))"))
             }

@@ -113,7 +113,7 @@ struct DeviceRules: Equatable {
 
     /// "c 1:3 rwm", "b *:* m" (the devices.allow/deny and devices.list spelling).
     static func text(_ n: Node, _ access: UInt8) -> String {
-        let maj = n.major < 0 ? "*" : String(n.major), min = n.minor < 0 ? "*" : String(n.minor)
+        let maj = n.major < 0 ? "*" : n.major.decimal, min = n.minor < 0 ? "*" : n.minor.decimal
         var a = ""
         if access & read != 0 { a += "r" }
         if access & write != 0 { a += "w" }

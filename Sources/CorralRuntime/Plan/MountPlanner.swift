@@ -9,7 +9,7 @@ enum MountPlanner {
     static let idmapMounts = false
 
     static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan) throws(RuntimeError) -> [MountOp] {
-        let path = "mounts[\(i)]"
+        let path = "mounts[" + i.decimal + "]"
         let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
         if !idmapMounts {
             for (field, maps) in [("uidMappings", m.uidMappings), ("gidMappings", m.gidMappings)] where maps != nil {
