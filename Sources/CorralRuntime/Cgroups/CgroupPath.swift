@@ -50,7 +50,7 @@ enum CgroupPath {
         // Our cgroup as seen through this mount: its path minus the mount's root.
         var base = own ?? "/"
         if h.root != "/" {
-            base = base.hasBytePrefix(h.root) ? String(base.dropFirst(h.root.count)) : "/"
+            base = base.hasBytePrefix(h.root) ? String(Substring(base.utf8.dropFirst(h.root.utf8.count))) : "/"
         }
         return Files.clean(h.mountPoint + "/" + base + "/" + inner)
     }
