@@ -33,7 +33,7 @@ final class CgroupV2LiveTests: XCTestCase {
 
     func makeSet(_ name: String) throws -> CgroupSet {
         let d = base + "/" + name
-        _ = try CgroupFS.mkdirAll(d)
+        try Files.mkdirAll(d, mode: 0o755)
         var set = CgroupSet()
         set.add("", d)
         return set

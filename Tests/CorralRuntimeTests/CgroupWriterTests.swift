@@ -39,15 +39,27 @@ class CgroupTreeTestCase: XCTestCase {
 
 final class CgroupWriterTests: CgroupTreeTestCase {
     func testMkdirAllReportsWhatItCreatedAndUndoesAFailure() throws {
-        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/c/"), [root + "/a", root + "/a/b", root + "/a/b/c"])
-        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/c"), [], "existing directories are not reported")
-        XCTAssertEqual(try CgroupFS.mkdirAll(root + "/a/b/d"), [root + "/a/b/d"])
+        XCTAssertEqual(try Files.mkdirAll(root + "/a/b/c/", mode: 0o755), [root + "/a", root + "/a/b", root + "/a/b/c"])
+        XCTAssertEqual(try Files.mkdirAll(root + "/a/b/c", mode: 0o755), [], "existing directories are not reported")
+        XCTAssertEqual(try Files.mkdirAll(root + "/a/b/d", mode: 0o755), [root + "/a/b/d"])
         try Files.writeAtomic(root + "/file", "x")
-        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/file")) { XCTAssertTrue("\($0)".contains("file exists"), "\($0)") }
-        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/file/z")) { XCTAssertTrue("\($0)".contains("not a directory"), "\($0)") }
+        XCTAssertThrowsError(try Files.mkdirAll(root + "/file", mode: 0o755)) { XCTAssertTrue("\($0)".contains("file exists"), "\($0)") }
+        XCTAssertThrowsError(try Files.mkdirAll(root + "/file/z", mode: 0o755)) { XCTAssertTrue("\($0)".contains("not a directory"), "\($0)") }
         // x is created, then the leaf fails (name too long): x must be gone again.
-        XCTAssertThrowsError(try CgroupFS.mkdirAll(root + "/x/" + String(repeating: "n", count: 300)))
+        XCTAssertThrowsError(try Files.mkdirAll(root + "/x/" + String(repeating: "n", count: 300), mode: 0o755))
         XCTAssertFalse(Files.isDirectory(root + "/x"), "a failed mkdirAll removes what it created")
+    }
+
+    /// remove() tries one rmdir first and lists sub-directories only when that fails; both paths must leave nothing.
+    func testRemoveTakesSubCgroupsFirst() throws {
+        try Files.mkdirAll(root + "/cg/a/b", mode: 0o755)
+        try Files.mkdirAll(root + "/cg/c", mode: 0o755)
+        try Files.mkdirAll(root + "/leaf", mode: 0o755)
+        XCTAssertEqual(CgroupFS.remove(root + "/leaf"), 0)
+        XCTAssertEqual(CgroupFS.remove(root + "/cg"), 0)
+        XCTAssertFalse(Files.isDirectory(root + "/leaf"))
+        XCTAssertFalse(Files.isDirectory(root + "/cg"))
+        XCTAssertEqual(CgroupFS.remove(root + "/cg"), 0, "a missing directory counts as removed")
     }
 
     func v1Set() throws -> CgroupSet {

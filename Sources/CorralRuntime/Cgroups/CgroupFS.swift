@@ -89,33 +89,6 @@ enum CgroupFS {
         return out
     }
 
-    /// mkdir -p of an absolute path; returns the directories it created, outermost first (to undo a failed create
-    /// exactly). The leaf is tried first and parents only on ENOENT: a container's cgroup then costs one mkdir per
-    /// hierarchy instead of a mkdir and a stat for every component of the path.
-    static func mkdirAll(_ path: String) throws(RuntimeError) -> [String] {
-        var created: [String] = []
-        func make(_ dir: String) throws(RuntimeError) {
-            if mkdir(dir, 0o755) == 0 { created.append(dir); return }
-            var e = errno
-            if e == ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")), slash != dir.startIndex {
-                try make(String(dir[..<slash]))
-                if mkdir(dir, 0o755) == 0 { created.append(dir); return }
-                e = errno
-            }
-            if e == EEXIST && Files.isDirectory(dir) { return }
-            throw .system("mkdir \(dir)", e)
-        }
-        var dir = Substring(path)
-        while dir.utf8.count > 1 && dir.utf8.last == UInt8(ascii: "/") { dir = dir.dropLast() }
-        do throws(RuntimeError) {
-            try make(String(dir))
-        } catch {
-            for d in created.reversed() { rmdir(d) }
-            throw error
-        }
-        return created
-    }
-
     /// rmdir of a cgroup, its sub-cgroups first; EBUSY (tasks still leaving) is retried for about a second, as
     /// runc's RemovePaths does. Returns 0 or the last errno; a missing directory counts as removed.
     static func remove(_ dir: String) -> Int32 {

@@ -49,7 +49,7 @@ struct CgroupManager {
         var m = CgroupManager(plan.set)
         do throws(RuntimeError) {
             for dir in plan.set.directories {
-                m.created += try CgroupFS.mkdirAll(dir)
+                m.created += try Files.mkdirAll(dir, mode: 0o755)
             }
             if let cpuset = plan.set.v1("cpuset") { try prepareCpuset(cpuset) }
             if let v2 = plan.set.v2, let root = plan.v2Root, !plan.v2Enable.isEmpty {

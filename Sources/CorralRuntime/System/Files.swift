@@ -49,14 +49,33 @@ enum Files {
         return true
     }
 
-    /// mkdir -p with `mode` for created components.
-    static func mkdirAll(_ path: String, mode: mode_t) throws(RuntimeError) {
-        if isDirectory(path) { return }
-        var cur = path.hasBytePrefix("/") ? "" : "."
-        for comp in path.splitASCII("/") {
-            cur += "/" + comp
-            if mkdir(cur, mode) != 0 && errno != EEXIST { throw .system("mkdir \(cur)", errno) }
+    /// mkdir -p with `mode` for created components; returns the directories it created, outermost first (a failed
+    /// create undoes exactly those). The leaf is tried first and parents only on ENOENT: a container's cgroup then
+    /// costs one mkdir per hierarchy instead of a mkdir and a stat for every component of the path. A failure
+    /// removes what this call created; an existing non-directory is an error (EEXIST).
+    @discardableResult
+    static func mkdirAll(_ path: String, mode: mode_t) throws(RuntimeError) -> [String] {
+        var created: [String] = []
+        func make(_ dir: String) throws(RuntimeError) {
+            if mkdir(dir, mode) == 0 { created.append(dir); return }
+            var e = errno
+            if e == ENOENT, let slash = dir.utf8.lastIndex(of: UInt8(ascii: "/")), slash != dir.startIndex {
+                try make(String(dir[..<slash]))
+                if mkdir(dir, mode) == 0 { created.append(dir); return }
+                e = errno
+            }
+            if e == EEXIST && isDirectory(dir) { return }
+            throw .system("mkdir \(dir)", e)
         }
+        var dir = Substring(path)
+        while dir.utf8.count > 1 && dir.utf8.last == UInt8(ascii: "/") { dir = dir.dropLast() }
+        do throws(RuntimeError) {
+            try make(String(dir))
+        } catch {
+            for d in created.reversed() { rmdir(d) }
+            throw error
+        }
+        return created
     }
 
     /// A directory entry: its name and readdir's d_type (DT_UNKNOWN where the filesystem does not say).
