@@ -39,9 +39,7 @@ static char **saved_argv;
 int corral_argc(void) { return saved_argc; }
 char **corral_argv(void) { return saved_argv; }
 
-// The verb as the Swift argument parser finds it: the first argument that is neither an option nor the value of a
-// value-taking global option (`--root X`; `--root=X` carries its own). NULL when there is none.
-static const char *early_verb(int argc, char **argv) {
+const char *corral_early_verb(int argc, char **argv) {
     static const char *const valued[] = {"root", "log", "log-format", "rootless", "criu"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -63,7 +61,7 @@ __attribute__((constructor(101))) static void seal_at_startup(int argc, char **a
     saved_argc = argc;
     saved_argv = argv;
     if (!corral_seal_at_startup) return;
-    const char *verb = early_verb(argc, argv);
+    const char *verb = corral_early_verb(argc, argv);
     if (verb && (strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0))
         (void)corral_reexec_readonly(argv);
 }

@@ -4,6 +4,7 @@ import XCTest
 import Glibc
 @testable import CorralRuntime
 import CorralSpec
+import CCorral
 
 /// A command line parsed like Corral.main: globals up to the verb, then the verb's own options.
 struct ParsedCommandLine {
@@ -330,4 +331,29 @@ final class ArgumentsTests: XCTestCase {
         let (listStatus, _) = try main(["list", "--quiet"])
         XCTAssertEqual(listStatus, 0)
     }
+
+    /// The C start-up seal finds the verb as ArgParser does, for every global option in both spellings.
+    func testEarlyVerbMatchesTheGlobalOptionTable() throws {
+        func early(_ args: [String]) -> String? {
+            var cargs = args.map { strdup($0) }
+            defer { cargs.forEach { free($0) } }
+            return cargs.withUnsafeMutableBufferPointer { b in
+                corral_early_verb(Int32(b.count), b.baseAddress).map { String(cString: $0) }
+            }
+        }
+        for spec in Corral.globalOptions {
+            for name in spec.names {
+                let dash = name.count > 1 ? "--" : "-"
+                var layouts = [[dash + name] + (spec.takesValue ? ["value"] : []) + ["create", "--bundle", "b", "id"]]
+                if spec.takesValue { layouts.append([dash + name + "=value", "run", "id"]) }
+                for argv in layouts {
+                    let parsed = try ParsedCommandLine.parse(argv)
+                    XCTAssertEqual(early(["corral"] + argv), parsed.verb, "\(argv)")
+                }
+            }
+        }
+        XCTAssertEqual(early(["corral", "--", "exec", "id"]), try ParsedCommandLine.parse(["--", "exec", "id"]).verb)
+        XCTAssertNil(early(["corral", "--root", "/r"]))
+    }
 }
+

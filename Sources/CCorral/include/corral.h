@@ -228,6 +228,11 @@ int corral_reexec_readonly(char *const argv[]);
 /// library that nothing else on the command paths touches (one more 64 KiB window of the binary in memory).
 int corral_argc(void);
 char **corral_argv(void);
+/// The verb as Corral.main's argument parser finds it, for the start-up seal: the first argument that is neither an
+/// option nor the value of a value-taking global option (`--root X`; `--root=X` carries its own); NULL when there is
+/// none. Keeps its own list of those options (Swift has not started): ArgumentsTests checks it against
+/// Corral.globalOptions. A miss would only cost the early seal; Corral.main seals again.
+const char *corral_early_verb(int argc, char **argv);
 /// statfs(2) f_type of `path` (e.g. 0x9fa0 for procfs), or -errno.
 long corral_fs_type(const char *path);
 /// Lowercase Go-style errno text ("no such file or directory").

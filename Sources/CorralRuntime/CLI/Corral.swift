@@ -37,6 +37,8 @@ struct Verb {
 /// The `corral` command line. `main` never returns into anything that could run Swift after a clone: every
 /// verb is a short synchronous function in this single-threaded process.
 public enum Corral {
+    /// runc's global options. The value-taking ones are listed again in C (corral_early_verb, for the start-up
+    /// seal); ArgumentsTests keeps the two in step.
     static let globalOptions: [OptionSpec] = [
         OptionSpec(["root"], value: true, "root directory for storage of container state (default: \"/run/corral\")"),
         OptionSpec(["log"], value: true, "set the log file to write corral logs to (default is stderr)"),
