@@ -26,12 +26,7 @@ final class ConsoleTests: XCTestCase {
 
     /// create with a console socket, receive the master, start; returns the master fd and payload.
     private func createWithConsole(_ id: String) throws -> (master: Int32, payload: String) {
-        let sock = try ConsoleSocket(path: bundle.dir + "/console.sock")
-        socket = sock
-        let c = rt.create(bundle, id: id, extra: ["--console-socket", sock.path])
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard c.status == 0 else { throw HarnessError("create failed") }
-        let got = try sock.receive(timeout: 10)
+        let got = try rt.createWithConsole(bundle, id: id)
         masterFDs += got.fds
         XCTAssertEqual(got.fds.count, 1, "exactly one fd via SCM_RIGHTS")
         let master = try XCTUnwrap(got.fds.first)

@@ -160,13 +160,8 @@ final class EngineContractTests: RuntimeTestCase {
             mknod /dev/fuse-test c 10 229 && { echo x > /dev/fuse-test; } 2>&1 | sed 's/^/fuse: /'
             echo end
             """)
-        let sock = try ConsoleSocket(path: bundle.dir + "/console.sock")
-        defer { sock.close() }
         let id = rt.id("tty")
-        let c = rt.create(bundle, id: id, extra: ["--console-socket", sock.path])
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard c.status == 0 else { return }
-        let got = try sock.receive(timeout: 10)
+        let got = try rt.createWithConsole(bundle, id: id)
         defer { for fd in got.fds { close(fd) } }
         let master = try XCTUnwrap(got.fds.first)
         XCTAssertEqual(rt("start", id).status, 0)
@@ -183,13 +178,8 @@ final class EngineContractTests: RuntimeTestCase {
     func testPtyMasterArrivesWithItsName() throws {
         bundle.setTerminal(true)
         bundle.setShell("true")
-        let sock = try ConsoleSocket(path: bundle.dir + "/console.sock")
-        defer { sock.close() }
         let id = rt.id("ptyname")
-        let c = rt.create(bundle, id: id, extra: ["--console-socket", sock.path])
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard c.status == 0 else { return }
-        let got = try sock.receive(timeout: 10)
+        let got = try rt.createWithConsole(bundle, id: id)
         defer { for fd in got.fds { close(fd) } }
         XCTAssertEqual(got.fds.count, 1)
         let master = try XCTUnwrap(got.fds.first)

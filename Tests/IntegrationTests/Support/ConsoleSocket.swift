@@ -1,6 +1,7 @@
 // A `--console-socket` listener: a unix stream socket on which the runtime sends the PTY master
 // as one SCM_RIGHTS file descriptor (runc/go-runc protocol), plus a name as the message payload.
 import Glibc
+import XCTest
 
 /// Listens on a unix stream socket and receives file descriptors passed with SCM_RIGHTS.
 final class ConsoleSocket {
@@ -138,4 +139,18 @@ func readAvailable(fd: Int32, timeout: Double = 10, until: (String) -> Bool = { 
         break  // 0 = EOF, EIO = every slave fd closed
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+extension Runtime {
+    /// `create --console-socket` on a fresh socket in the bundle directory; returns what arrived on it (the pty
+    /// master and its name). Throws when create fails (after recording the failure). The caller closes the fds.
+    func createWithConsole(_ bundle: TestBundle, id: String,
+                           file: StaticString = #filePath, line: UInt = #line) throws -> ConsoleSocket.Received {
+        let sock = try ConsoleSocket(path: bundle.dir + "/console.sock")
+        defer { sock.close() }
+        let c = create(bundle, id: id, extra: ["--console-socket", sock.path])
+        XCTAssertEqual(c.status, 0, "\(c)", file: file, line: line)
+        guard c.status == 0 else { throw HarnessError("create with a console socket failed: \(c)") }
+        return try sock.receive(timeout: 10)
+    }
 }
