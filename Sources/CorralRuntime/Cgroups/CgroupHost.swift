@@ -110,7 +110,7 @@ struct CgroupHost {
     static func hugepageSizes(_ entries: [String]) -> [String] {
         var out: [String] = []
         for e in entries where e.hasBytePrefix("hugepages-") && e.hasByteSuffix("kB") {
-            guard var kb = UInt64(Substring(e.utf8.dropFirst(10).dropLast(2))) else { continue }
+            guard var kb = UInt64(Substring(e.utf8.dropFirst("hugepages-".utf8.count).dropLast(2))) else { continue }
             var unit = 1
             let units = ["B", "KB", "MB", "GB", "TB", "PB"]
             while kb >= 1024 && kb % 1024 == 0 && unit < units.count - 1 { kb /= 1024; unit += 1 }
