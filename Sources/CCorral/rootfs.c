@@ -374,7 +374,8 @@ void setup_console(const struct corral_plan *p, int bind_dev_console) {
     if (r < 0) child_fail(p, CORRAL_STAGE_CONSOLE, r, -1, "send pty master to console socket", NULL);
     x_close(master);
     x_close(p->console_socket_fd);
-    if (RSYS(SYS_setsid) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "setsid", NULL);
+    long sid = RSYS(SYS_setsid);
+    if (sid < 0) child_fail(p, CORRAL_STAGE_CONSOLE, (int)sid, -1, "setsid", NULL);
     for (int fd = 0; fd < 3; fd++)
         if (RSYS(SYS_dup3, slave, fd, 0) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "dup pty to stdio", NULL);
     if (ioctl(0, TIOCSCTTY, 0) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "set controlling terminal", NULL);

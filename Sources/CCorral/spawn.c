@@ -204,6 +204,27 @@ static void close_unneeded_fds(const struct corral_plan *p) {
     RSYS(SYS_close_range, lo, ~0U, 0);
 }
 
+/// Refuses sysctls that would land in a namespace of the host: the namespace the child is actually in after the
+/// joins and unshares is compared with the host's, through the runtime's procfs (the container cannot have
+/// touched it yet). A network namespace joined by path may be the host's own.
+static void check_sysctl_namespaces(const struct corral_plan *p) {
+    static const struct { uint64_t type; const char *file; } kinds[3] = {
+        { CLONE_NEWNET, "/proc/thread-self/ns/net" }, { CLONE_NEWIPC, "/proc/thread-self/ns/ipc" },
+        { CLONE_NEWUTS, "/proc/thread-self/ns/uts" },
+    };
+    for (int i = 0; i < p->nsysctl; i++) {
+        for (int k = 0; k < 3; k++) {
+            if (p->sysctl_nstypes[i] != kinds[k].type) continue;
+            struct stat st;
+            long r = RSYS(SYS_newfstatat, AT_FDCWD, kinds[k].file, &st, 0);
+            if (r < 0) child_fail(p, CORRAL_STAGE_SYSCTL, (int)r, i, "stat ", kinds[k].file);
+            for (int h = 0; h < 2; h++)
+                if (p->host_ns_ino[k][h] && (uint64_t)st.st_ino == p->host_ns_ino[k][h])
+                    child_fail(p, CORRAL_STAGE_SYSCTL_HOST_NS, EPERM, i, p->sysctl_keys[i], NULL);
+        }
+    }
+}
+
 __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     // Non-dumpable during setup (CVE-2016-9962): nothing in the container can ptrace us or open our /proc files.
     prctl(PR_SET_DUMPABLE, 0);
@@ -232,6 +253,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
             if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "unshare cgroup namespace", NULL);
         }
     }
+    if (p->nsysctl) check_sysctl_namespaces(p);
     if (p->loopback_up) {
         int sock = (int)RSYS(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct ifreq ifr;
@@ -260,6 +282,13 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
         finish_rootfs(p);
     } else if (p->terminal) {
         setup_console(p, 0);   // exec: a pty of the container's devpts, no /dev/console
+    }
+    // Every container process leads a session of its own (setup_console made one with the pty as its controlling
+    // terminal): sharing the caller's session would let it push input into the caller's terminal with TIOCSTI and
+    // be reached by signals to the caller's process group (runc's init calls setsid too).
+    if (!p->terminal) {
+        long r = RSYS(SYS_setsid);
+        if (r < 0) child_fail(p, CORRAL_STAGE_SETUP, (int)r, -1, "setsid", NULL);
     }
     setup_process(p);
     char exe[CORRAL_PATH_MAX];

@@ -184,9 +184,14 @@ extension Spec {
         }
     }
 
+    /// The largest config.json (or process.json, resources document) corral reads: a stated bound instead of
+    /// minutes spent on a hostile 60 MB document. Real configs are a few KiB; one with thousands of env entries
+    /// stays below 1 MiB.
+    public static let maxDocumentBytes = 16 << 20
+
     /// Reads a whole file with open/read (no Foundation). Errors use Go's os error wording with
-    /// a lowercase strerror text.
-    public static func readFile(_ path: String) throws(SpecError) -> [UInt8] {
+    /// a lowercase strerror text. A file larger than `limit` bytes is an error.
+    public static func readFile(_ path: String, limit: Int = Int.max) throws(SpecError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw SpecError(path: "config.json", message: "open \(path): \(errnoText(errno))")
@@ -195,6 +200,11 @@ extension Spec {
         var st = stat()
         // Regular files say their size; /proc and cgroup files say 0 and are small: start with a page.
         var room = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) + 1 : 4096
+        func tooLarge() -> SpecError {
+            SpecError(path: "config.json", message: "read \(path): larger than the limit of \(limit) bytes")
+        }
+        if room - 1 > limit { throw tooLarge() }
+        room = min(room, limit == Int.max ? room : limit + 1)
         var out: [UInt8] = []
         while true {
             // Read straight into uninitialised array storage: no zero-filled bounce buffer.
@@ -212,6 +222,7 @@ extension Spec {
                 throw SpecError(path: "config.json", message: "read \(path): \(errnoText(failure))")
             }
             if out.isEmpty { out = chunk } else { out += chunk }
+            if out.count > limit { throw tooLarge() }
             if chunk.count < room { break }   // end of file before the buffer filled
             room *= 2
         }

@@ -72,8 +72,17 @@ struct SpecDecoder {
     // MARK: scalar conversions (the value itself; errors at the current path)
 
     func string(_ v: JSONValue) throws(SpecError) -> String {
-        if case .string(let s) = v { return s }
+        if case .string(let s) = v { return try noNUL(s) }
         throw error(SpecDecoder.typeMessage("string", v))
+    }
+
+    /// Strings reach the kernel as C strings, which end at the first NUL: "/tmp\u{0}/../../etc" would be seen by a
+    /// policy checker as one path and used as another. Every config string with a NUL is refused.
+    @inline(__always) func noNUL(_ s: String) throws(SpecError) -> String {
+        if s.utf8.contains(0) {
+            throw error("string contains a NUL byte: \(JSONValue.quoted(String(decoding: s.utf8.prefix(64), as: UTF8.self)))")
+        }
+        return s
     }
     func bool(_ v: JSONValue) throws(SpecError) -> Bool {
         if case .bool(let b) = v { return b }
@@ -146,13 +155,11 @@ struct SpecDecoder {
 
     func reqString(_ o: JSONObject, _ key: String) throws(SpecError) -> String {
         let v = try required(o, key)
-        if case .string(let s) = v { return s }
-        throw error(key, SpecDecoder.typeMessage("string", v))
+        return try at(key) { () throws(SpecError) in try string(v) }
     }
     func optString(_ o: JSONObject, _ key: String) throws(SpecError) -> String? {
         guard let v = SpecDecoder.field(o, key) else { return nil }
-        if case .string(let s) = v { return s }
-        throw error(key, SpecDecoder.typeMessage("string", v))
+        return try at(key) { () throws(SpecError) in try string(v) }
     }
     func optBool(_ o: JSONObject, _ key: String) throws(SpecError) -> Bool? {
         guard let v = SpecDecoder.field(o, key) else { return nil }
@@ -224,8 +231,15 @@ struct SpecDecoder {
         return try at(key) { () throws(SpecError) in try arrayOf(v, element) }
     }
 
+    /// No list in a config may be longer (NGROUPS_MAX, the largest the kernel takes anywhere); lists that cost a
+    /// mount each have lower bounds in the planner.
+    static let maxArrayCount = 65536
+
     func arrayOf<T>(_ v: JSONValue, _ element: (JSONValue) throws(SpecError) -> T) throws(SpecError) -> [T] {
         let a = try array(v)
+        if a.count > SpecDecoder.maxArrayCount {
+            throw error("too many entries: \(a.count) (at most \(SpecDecoder.maxArrayCount))")
+        }
         var out: [T] = []
         out.reserveCapacity(a.count)
         for i in 0..<a.count {
@@ -267,7 +281,10 @@ struct SpecDecoder {
             let m = try object(v)
             var out = [String: T](minimumCapacity: m.count)
             for (k, e) in m {
-                out[k] = try at(mapKey: k) { () throws(SpecError) in try value(e) }
+                out[k] = try at(mapKey: k) { () throws(SpecError) in
+                    _ = try noNUL(k)
+                    return try value(e)
+                }
             }
             return out
         }

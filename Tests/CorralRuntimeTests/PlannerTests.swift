@@ -368,6 +368,75 @@ final class PlannerTests: XCTestCase {
         }
     }
 
+    /// runc's id range: 4294967295 is (uid_t)-1, which setresuid reads as "unchanged" (the process would stay
+    /// root), and ids from 2^31 up are negative to tools that read them as signed.
+    func testIDsOutsideRuncsRangeAreRefused() throws {
+        let range = "uids and gids must be in range 0-2147483647"
+        let cases: [([(String, String?)], String)] = [
+            ([("process.user", #"{"uid": 4294967295, "gid": 0}"#)], "process.user.uid: \(range) (got 4294967295)"),
+            ([("process.user", #"{"uid": 0, "gid": 4294967295}"#)], "process.user.gid: \(range) (got 4294967295)"),
+            ([("process.user", #"{"uid": 2147483648, "gid": 0}"#)], "process.user.uid: \(range) (got 2147483648)"),
+            ([("process.user", #"{"uid": 0, "gid": 0, "additionalGids": [5, 4294967295]}"#)],
+             "process.user.additionalGids[1]: \(range) (got 4294967295)"),
+        ]
+        for (edits, message) in cases {
+            PlanFixture.expectError(PlanFixture.config(edits), bundle: bundle, .config, message)
+        }
+        let top = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("process.user", #"{"uid": 2147483647, "gid": 2147483647}"#)]),
+                                                 bundle: bundle))
+        XCTAssertEqual([top.uid, top.gid], [2147483647, 2147483647])
+
+        let userNS = ns("pid", "mount", "user")
+        let ok = #"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#
+        let mapCases: [(String, String)] = [
+            (#"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#,
+             "linux.uidMappings[0].hostID: \(range) (got 4294967295..4294967295)"),
+            (#"[{"containerID": 2147483647, "hostID": 0, "size": 2}]"#,
+             "linux.uidMappings[0].containerID: \(range) (got 2147483647..2147483648)"),
+            (#"[{"containerID": 0, "hostID": 0, "size": 0}]"#, "linux.uidMappings[0].size: must be at least 1"),
+            (#"[{"containerID": 0, "hostID": 100000, "size": 1}, {"containerID": 1, "hostID": 4294967000, "size": 4000}]"#,
+             "linux.uidMappings[1].hostID: \(range) (got 4294967000..4294970999)"),
+        ]
+        for (map, message) in mapCases {
+            PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", map),
+                                                        ("linux.gidMappings", ok)]), bundle: bundle, .config, message)
+        }
+        PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", ok),
+                                                    ("linux.gidMappings", #"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#)]),
+                                bundle: bundle, .config, "linux.gidMappings[0].hostID: \(range) (got 4294967295..4294967295)")
+    }
+
+    /// runc's prepareEnv: NAME=value with a name, and the last of several entries for one name wins, in place.
+    func testEnvironmentIsValidatedAndDeduplicated() throws {
+        let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([
+            ("process.env", #"["A=1", "PATH=/bin", "B=2", "A=3", "C==", "HOME=/h"]"#)]), bundle: bundle))
+        XCTAssertEqual(p.env, ["PATH=/bin", "B=2", "A=3", "C==", "HOME=/h"])
+        PlanFixture.expectError(PlanFixture.config([("process.env", #"["A=1", "=x"]"#)]), bundle: bundle, .config,
+                                "process.env[1]: invalid environment variable: name cannot be empty")
+        PlanFixture.expectError(PlanFixture.config([("process.env", #"["NOEQ", "A=1"]"#)]), bundle: bundle, .config,
+                                "process.env[0]: invalid environment variable: missing '='")
+    }
+
+    /// Lists that cost a mount each are bounded, as are id maps (the kernel's own limit).
+    func testListBounds() {
+        let many = "[" + Array(repeating: #""/proc/kcore""#, count: 4097).joined(separator: ",") + "]"
+        PlanFixture.expectError(PlanFixture.config([("linux.maskedPaths", many)]), bundle: bundle, .config,
+                                "linux.maskedPaths: too many entries: 4097 (at most 4096)")
+        PlanFixture.expectError(PlanFixture.config([("linux.readonlyPaths", many)]), bundle: bundle, .config,
+                                "linux.readonlyPaths: too many entries: 4097 (at most 4096)")
+        let mounts = "[" + Array(repeating: #"{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}"#, count: 4097)
+            .joined(separator: ",") + "]"
+        PlanFixture.expectError(PlanFixture.config([("mounts", mounts)]), bundle: bundle, .config,
+                                "mounts: too many entries: 4097 (at most 4096)")
+        let maps = "[" + (0..<341).map { #"{"containerID": \#($0), "hostID": \#(100000 + $0), "size": 1}"# }
+            .joined(separator: ",") + "]"
+        PlanFixture.expectError(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
+                                                    ("linux.uidMappings", maps), ("linux.gidMappings", maps)]),
+                                bundle: bundle, .config, "linux.uidMappings: too many entries: 341 (at most 340)")
+        let fine = "[" + Array(repeating: #""/proc/kcore""#, count: 4096).joined(separator: ",") + "]"
+        XCTAssertNil(PlanFixture.run(PlanFixture.config([("linux.maskedPaths", fine)]), bundle: bundle).error)
+    }
+
     func testHostnameDomainnameNeedUTS() throws {
         let noUTS = ns("pid", "network", "ipc", "mount")
         PlanFixture.expectError(PlanFixture.config([("linux.namespaces", noUTS), ("hostname", "\"h\"")]), bundle: bundle,
@@ -436,14 +505,14 @@ final class PlannerTests: XCTestCase {
                 XCTAssertEqual(o.error?.code, .config, key)
             } else {
                 XCTAssertNil(o.error, "\(key) with \(namespaces): \(o.error?.message ?? "")")
-                XCTAssertEqual(o.plan?.sysctl.map { $0.0 + "=" + $0.1 }, [key.replacingDots() + "=1"], key)
+                XCTAssertEqual(o.plan?.sysctl.map { $0.path + "=" + $0.value }, [key.replacingDots() + "=1"], key)
             }
         }
     }
 
     func testSysctlsAreSortedAndSlashed() {
         let c = PlanFixture.config([("linux.sysctl", "{\"net.ipv4.ip_forward\": \"1\", \"kernel.msgmax\": \"8192\", \"fs.mqueue.msg_max\": \"10\"}")])
-        XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.sysctl.map { "\($0.0)=\($0.1)" },
+        XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.sysctl.map { "\($0.path)=\($0.value)" },
                        ["fs/mqueue/msg_max=10", "kernel/msgmax=8192", "net/ipv4/ip_forward=1"])
     }
 

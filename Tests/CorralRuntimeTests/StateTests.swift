@@ -185,8 +185,8 @@ final class StateTests: XCTestCase {
 
         b.directory("state/.hidden")
         b.file("state/plainfile")
-        XCTAssertEqual(store.ids(), ["broken", "good", "half", "partial"])
-        XCTAssertEqual(StateStore(root: b.dir + "/none").ids(), [])
+        XCTAssertEqual(try store.ids(), ["broken", "good", "half", "partial"])
+        XCTAssertEqual(try StateStore(root: b.dir + "/none").ids(), [])
     }
 
     // MARK: list's table

@@ -393,6 +393,49 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(spec.hostname, "runc")
     }
 
+    /// Strings end at a NUL in the kernel: a config string with one is refused with its path, wherever it is
+    /// (values, map keys, nested arrays), so what a policy checker reads is what takes effect.
+    func testNULBytesAreRefusedWithTheirPath() {
+        let cases: [(String, String)] = [
+            (cfg(#""process":{"user":{"uid":0,"gid":0},"cwd":"/tmp\u0000/../../etc"}"#),
+             #"process.cwd: string contains a NUL byte: "/tmp\u0000/../../etc""#),
+            (cfg(#""root":{"path":"rootfs\u0000/../../.."}"#), #"root.path: string contains a NUL byte: "rootfs\u0000/../../..""#),
+            (cfg(#""process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["sh","a\u0000b"]}"#),
+             #"process.args[1]: string contains a NUL byte: "a\u0000b""#),
+            (cfg(#""process":{"user":{"uid":0,"gid":0},"cwd":"/","env":["A=\u0000"]}"#),
+             #"process.env[0]: string contains a NUL byte: "A=\u0000""#),
+            (cfg(#""linux":{"sysctl":{"net.ipv4.ip_forward\u0000x":"1"}}"#),
+             #"linux.sysctl["net.ipv4.ip_forward\u0000x"]: string contains a NUL byte: "net.ipv4.ip_forward\u0000x""#),
+            (cfg(#""hostname":"a\u0000b""#), #"hostname: string contains a NUL byte: "a\u0000b""#),
+            (cfg(#""mounts":[{"destination":"/x\u0000","type":"tmpfs","source":"tmpfs"}]"#),
+             #"mounts[0].destination: string contains a NUL byte: "/x\u0000""#),
+        ]
+        for (text, message) in cases {
+            XCTAssertThrowsError(try Spec.parse(Array(text.utf8)), text) { e in
+                XCTAssertEqual("\(e)", message, text)
+            }
+        }
+    }
+
+    /// Stated bounds: no list is longer than NGROUPS_MAX entries, no document larger than 16 MiB.
+    func testBounds() throws {
+        let many = "[" + Array(repeating: "\"A=1\"", count: 65537).joined(separator: ",") + "]"
+        let text = cfg(#""process":{"user":{"uid":0,"gid":0},"cwd":"/","env":"# + many + "}")
+        XCTAssertThrowsError(try Spec.parse(Array(text.utf8))) { e in
+            XCTAssertEqual("\(e)", "process.env: too many entries: 65537 (at most 65536)")
+        }
+        let path = "/tmp/corral-spec-big-\(getpid()).json"
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(ftruncate(fd, off_t(Spec.maxDocumentBytes + 1)), 0)
+        close(fd)
+        defer { unlink(path) }
+        XCTAssertThrowsError(try Spec.readFile(path, limit: Spec.maxDocumentBytes)) { e in
+            XCTAssertEqual("\(e)", "config.json: read \(path): larger than the limit of 16777216 bytes")
+        }
+        XCTAssertEqual(try Spec.readFile(path).count, Spec.maxDocumentBytes + 1, "no limit unless asked")
+    }
+
     func testSpecErrorShape() {
         let e = SpecError(path: "linux.namespaces[2].type", message: "x")
         XCTAssertEqual(e.description, "linux.namespaces[2].type: x")

@@ -67,6 +67,7 @@ enum corral_stage {
     CORRAL_STAGE_READONLY_ROOT, CORRAL_STAGE_SYSCTL, CORRAL_STAGE_MASK, CORRAL_STAGE_READONLY_PATH,
     CORRAL_STAGE_RLIMIT, CORRAL_STAGE_USER, CORRAL_STAGE_CAPS, CORRAL_STAGE_NNP, CORRAL_STAGE_CWD,
     CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS, CORRAL_STAGE_SECCOMP, CORRAL_STAGE_LSM, CORRAL_STAGE_PERSONALITY,
+    CORRAL_STAGE_SYSCTL_HOST_NS, ///< sysctl `index` would be written into a namespace of the host (refused)
 };
 
 enum corral_msg_type {
@@ -143,6 +144,10 @@ struct corral_plan {
     int no_pivot;
     int readonly_root;
     const char *const *sysctl_keys; const char *const *sysctl_values; int nsysctl; ///< keys as /proc/sys paths ("net/ipv4/ip_forward")
+    const uint64_t *sysctl_nstypes; ///< CLONE_NEW* namespace type of each sysctl
+    /// Inodes of the host's namespaces (the runtime's own and pid 1's; 0 when unknown), [type][2] for network,
+    /// ipc and uts: a sysctl is never written while the child is in the host's namespace of its type.
+    uint64_t host_ns_ino[3][2];
     const char *const *masked_paths; int nmasked;
     const char *const *readonly_paths; int nreadonly;
     const char *cwd;           ///< absolute; created if missing (runc does)

@@ -31,7 +31,21 @@ struct Verb {
     let summary: String
     let options: [OptionSpec]
     var stopAtPositional = false
+    /// How many positional arguments the verb takes (runc's checkArgs); more or fewer is a usage error.
+    var arity: ClosedRange<Int> = 1...1
     let run: (Context, ParsedOptions) throws(RuntimeError) -> Int32
+
+    /// runc's texts for a wrong number of arguments.
+    func checkArity(_ n: Int) throws(RuntimeError) {
+        if arity.contains(n) { return }
+        if arity.lowerBound == arity.upperBound {
+            throw RuntimeError(.usage, "\"\(name)\" requires exactly \(arity.lowerBound) argument(s)")
+        }
+        if n < arity.lowerBound {
+            throw RuntimeError(.usage, "\"\(name)\" requires a minimum of \(arity.lowerBound) argument(s)")
+        }
+        throw RuntimeError(.usage, "\"\(name)\" requires a maximum of \(arity.upperBound) argument(s)")
+    }
 }
 
 /// The `corral` command line. `main` never returns into anything that could run Swift after a clone: every
@@ -140,6 +154,7 @@ public enum Corral {
                 printOut(help(verb))
                 return 0
             }
+            try verb.checkArity(opts.positional.count)
             // --systemd-cgroup only matters where cgroups are made (create/run: CgroupPath.resolve fails there
             // as runc does without systemd); the other verbs use the paths recorded at create, as runc's do.
             return try verb.run(ctx, opts)

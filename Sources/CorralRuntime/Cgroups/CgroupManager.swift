@@ -43,6 +43,12 @@ struct CgroupManager {
 
     init(_ set: CgroupSet) { self.set = set }
 
+    /// The cgroups of a create whose record lists the directories it made.
+    init(_ set: CgroupSet, created: [String]) {
+        self.set = set
+        self.created = created
+    }
+
     /// Creates every directory, makes the cpuset usable, enables cgroup2 controllers, then writes the limits.
     /// On error everything it created is removed again.
     static func create(_ plan: CgroupPlan) throws(RuntimeError) -> CgroupManager {
@@ -55,12 +61,30 @@ struct CgroupManager {
             if let v2 = plan.set.v2, let root = plan.v2Root, !plan.v2Enable.isEmpty {
                 enableV2(plan.v2Enable, from: root, to: v2)
             }
+            try m.checkUsable()
             try CgroupWriter.apply(plan.limits, to: plan.set, update: false)
         } catch {
             m.removeCreated()
             throw error
         }
         return m
+    }
+
+    /// A container never shares its cgroup with live processes (runc's texts): a later `delete` or `kill --all` of
+    /// one tenant would otherwise reach the other's, and a tenant could stop another by naming its cgroupsPath.
+    /// A frozen cgroup (its own freezer, or an ancestor's) would hold the new init forever.
+    private func checkUsable() throws(RuntimeError) {
+        if let d = set.v1("freezer") {
+            if let s = CgroupFS.read(d, "freezer.state")?.cgTrimmed, s != "THAWED" {
+                throw RuntimeError(.invalidState, "container's cgroup unexpectedly frozen")
+            }
+        } else if let d = set.v2, CgroupFS.value(d, "cgroup.events", key: "frozen") == 1 {
+            throw RuntimeError(.invalidState, "container's cgroup unexpectedly frozen")
+        }
+        // A directory this create made is empty; only one that was there before can hold processes.
+        guard let procs = set.procsDir, !created.contains(procs) else { return }
+        let n = CgroupFS.pids(procs).count
+        if n > 0 { throw RuntimeError(.invalidState, "container's cgroup is not empty: \(n) process(es) found") }
     }
 
     /// A v1 cpuset starts with empty cpus/mems, and a task cannot join it until they are set: copy the

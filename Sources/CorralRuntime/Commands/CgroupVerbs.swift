@@ -86,7 +86,7 @@ extension Commands {
             if path == "-" {
                 bytes = readAll(0)
             } else {
-                bytes = try Files.read(path)
+                bytes = try Files.read(path, limit: Spec.maxDocumentBytes)
             }
             do { return try Spec.parseResources(bytes) } catch {
                 throw RuntimeError(.config, "invalid resources document: \(error.description)")
@@ -139,7 +139,7 @@ extension Commands {
     static let ps = Verb(name: "ps", usage: "[command options] <container-id> [ps options]",
                          summary: "ps displays the processes running inside a container",
                          options: [OptionSpec(["f", "format"], value: true, "select one of: table or json (default: \"table\")")],
-                         stopAtPositional: true) { ctx, o throws(RuntimeError) in
+                         stopAtPositional: true, arity: 1...Int.max) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o), lock: false)
         let format = o.string("format") ?? "table"
         guard format == "table" || format == "json" else { throw RuntimeError(.usage, "invalid format option") }

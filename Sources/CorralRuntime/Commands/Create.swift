@@ -44,7 +44,7 @@ extension Commands {
         let bundle = Files.absolute(o.string("bundle") ?? ".")
         let preserve = try o.int("preserve-fds", default: 0)
         if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
-        let raw = try Files.read(bundle + "/config.json")
+        let raw = try Files.read(bundle + "/config.json", limit: Spec.maxDocumentBytes)
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
         let consoleSocketPath = o.string("console-socket")
@@ -56,18 +56,26 @@ extension Commands {
         guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
 
         let store = ctx.store
-        try Files.mkdirAll(store.root, mode: 0o700)
         let dir = store.dir(id)
-        if mkdir(dir, 0o711) != 0 {
-            if errno == EEXIST { throw .alreadyExists }
-            throw .system("mkdir \(dir)", errno)
-        }
+        let lockFD = try store.claim(id, log: ctx.log)
+        var lockHandedOver = false
+        defer { if !lockHandedOver { close(lockFD) } }
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         var cgroupsMade: CgroupManager?
         do throws(RuntimeError) {
-            let lockFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if lockFD < 0 || flock(lockFD, LOCK_EX) != 0 { throw .system("lock \(dir)", errno) }
+            // The record comes before anything the container owns: if we are killed from here on, `delete` (or a
+            // new create of this id) finds what to remove. It is replaced by the real state at commit.
+            var record = ContainerState(id: id, pid: 0, pidStartTime: 0, bundle: bundle, rootfs: plan.rootfs,
+                                        created: Clock.rfc3339Nano(Clock.now()), owner: Owner.name(getuid()),
+                                        annotations: spec.annotations ?? [:], ociVersion: Version.spec)
+            record.cgroups = cgroupPlan.set
+            record.creator = try StateStore.creatorIdentity()
+            try store.writeState(dir, record)
+            let cgroups = try CgroupManager.create(cgroupPlan)
+            cgroupsMade = cgroups
+            record.cgroupsCreated = cgroups.created
+            try store.writeState(dir, record)
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
             if mkfifoat(lockFD, ContainerState.fifoName, 0o622) != 0 || fchmodat(lockFD, ContainerState.fifoName, 0o622, 0) != 0 {
@@ -77,8 +85,6 @@ extension Commands {
             if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
-            let cgroups = try CgroupManager.create(cgroupPlan)
-            cgroupsMade = cgroups
             // The child says HELLO before any namespace work and waits until it is in every hierarchy.
             channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
             let annotations = spec.annotations ?? [:]
@@ -148,17 +154,18 @@ extension Commands {
                 state.noNewKeyring = o.bool("no-new-keyring")
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
-                try Files.writeAtomic(dir + "/" + ContainerState.fileName, state.json().serialized(), mode: 0o600)
+                try store.writeState(dir, state)
                 if let pidFile = o.string("pid-file") {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
                     try Files.writeAtomic(Files.absolute(pidFile), String(launched.pid))
                 }
                 recorded = state
             }
+            lockHandedOver = true
             return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: recorded!), relaySocket: relay)
         } catch {
             cgroupsMade?.removeCreated()
-            Files.removeAll(dir)
+            StateStore.removeContainerDir(dir, lockFD: lockFD)
             // As runc does when create fails: poststop hooks may undo what earlier hooks set up (warnings only).
             let state = ContainerState.specState(id: id, status: .stopped, pid: 0, bundle: bundle,
                                                  annotations: spec.annotations ?? [:])

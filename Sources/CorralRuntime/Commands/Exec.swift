@@ -27,8 +27,7 @@ extension Commands {
     /// "exec failed: …", as runc does, so a caller can tell it from the exec'd process's own exit status.
     static let exec = Verb(name: "exec", usage: "[command options] <container-id> <command> [command options]  || -p process.json <container-id>",
                            summary: "execute new process inside the container", options: execOptions,
-                           stopAtPositional: true) { ctx, o throws(RuntimeError) in
-        guard !o.positional.isEmpty else { throw RuntimeError(.usage, "\"exec\" requires a minimum of 1 argument") }
+                           stopAtPositional: true, arity: 1...Int.max) { ctx, o throws(RuntimeError) in
         do throws(RuntimeError) {
             return try Exec.run(ctx, o)
         } catch {
@@ -73,7 +72,7 @@ enum Exec {
         let process: Process
         if let path = processPath {
             // The whole process object, as Docker, containerd and podman write it; the flags do not apply (runc 1.1).
-            do { process = try Spec.parseProcess(try Spec.readFile(Files.absolute(path))) } catch {
+            do { process = try Spec.parseProcess(try Spec.readFile(Files.absolute(path), limit: Spec.maxDocumentBytes)) } catch {
                 throw error.path == "config.json" ? RuntimeError(.invalidArgument, error.message) : RuntimeError.config(error)
             }
         } else {

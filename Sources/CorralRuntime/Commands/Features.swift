@@ -64,10 +64,8 @@ enum Features {
 }
 
 extension Commands {
-    static let features = Verb(name: "features", usage: "", summary: "show the enabled features", options: []) { _, o throws(RuntimeError) in
-        if let extra = o.positional.first {
-            throw RuntimeError(.usage, "\"features\" requires exactly 0 argument(s) (got \"\(extra)\")")
-        }
+    static let features = Verb(name: "features", usage: "", summary: "show the enabled features", options: [],
+                               arity: 0...0) { _, _ throws(RuntimeError) in
         // runc's layout: json.MarshalIndent with four spaces, then a newline.
         printOut(Features.document().serialized(indent: "    ") + "\n")
         return 0

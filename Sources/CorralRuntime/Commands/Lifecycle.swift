@@ -87,7 +87,8 @@ extension Commands {
 
     static let kill = Verb(name: "kill", usage: "[command options] <container-id> [signal]",
                            summary: "kill sends the specified signal (default: SIGTERM) to the container's init process",
-                           options: [OptionSpec(["a", "all"], "send the specified signal to all processes inside the container")]) { ctx, o throws(RuntimeError) in
+                           options: [OptionSpec(["a", "all"], "send the specified signal to all processes inside the container")],
+                           arity: 1...2) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o))
         let sig = try Signals.parse(o.positional.count > 1 ? o.positional[1] : "SIGTERM")
         let status = h.status
@@ -122,8 +123,16 @@ extension Commands {
             h = try ctx.store.open(id)
         } catch {
             if error.code == .notFound && force {
-                // A leftover directory without state (a create that died mid-way) is removed too.
-                Files.removeAll(ctx.store.dir(id))
+                // A leftover directory without state (a create that died before writing its record) is removed
+                // too, once nobody holds its lock.
+                let d = ctx.store.dir(id)
+                let fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if fd >= 0 {
+                    if flock(fd, LOCK_EX) == 0, !Files.exists(d + "/" + ContainerState.fileName) {
+                        StateStore.removeContainerDir(d, lockFD: fd)
+                    }
+                    close(fd)
+                }
                 return 0
             }
             throw error
@@ -136,6 +145,13 @@ extension Commands {
     /// with `force`. poststop hooks run once everything is gone; their failures are warnings.
     static func destroy(_ h: StateStore.Handle, force: Bool, log: Logger) throws(RuntimeError) {
         let status = h.status
+        if h.state.creator != nil {
+            // A create that died before committing (we hold the lock, so it is not running): nothing of it ran,
+            // no hooks were recorded.
+            h.state.removeAbandonedCgroups()
+            StateStore.removeContainerDir(h.dir, lockFD: h.fd)
+            return
+        }
         if (status == .running || status == .paused) && !force {
             throw RuntimeError(.invalidState, "cannot delete container \(h.id) that is not stopped: \(status.rawValue)")
         }
@@ -160,16 +176,17 @@ extension Commands {
         }
         // What outlives the init (no pid namespace of its own) is killed, then the cgroups are removed.
         let cgroupFailure = cgroups?.destroy()
-        Files.removeAll(h.dir)
+        StateStore.removeContainerDir(h.dir, lockFD: h.fd)
         if let cgroupFailure { throw cgroupFailure }
     }
 
     static let list = Verb(name: "list", usage: "[command options]", summary: "lists containers started by corral with the given root",
                            options: [OptionSpec(["f", "format"], value: true, "select one of: table or json (default: \"table\")"),
-                                     OptionSpec(["q", "quiet"], "display only container IDs")]) { ctx, o throws(RuntimeError) in
+                                     OptionSpec(["q", "quiet"], "display only container IDs")],
+                           arity: 0...0) { ctx, o throws(RuntimeError) in
         let store = ctx.store
         var rows: [JSONObject] = []
-        for id in store.ids() {
+        for id in try store.ids() {
             guard let h = try? store.open(id, lock: false) else { continue }
             rows.append(h.state.ociState(status: h.status, withOwner: true))
         }
@@ -197,7 +214,8 @@ extension Commands {
 
     static let spec = Verb(name: "spec", usage: "[command options]", summary: "create a new specification file",
                            options: [OptionSpec(["b", "bundle"], value: true, "path to the root of the bundle directory"),
-                                     OptionSpec(["rootless"], "generate a configuration for a rootless container")]) { ctx, o throws(RuntimeError) in
+                                     OptionSpec(["rootless"], "generate a configuration for a rootless container")],
+                           arity: 0...0) { ctx, o throws(RuntimeError) in
         let dir = o.string("bundle") ?? "."
         let path = dir + "/config.json"
         if Files.exists(path) { throw RuntimeError(.exists, "File \(path) exists. Remove it first") }

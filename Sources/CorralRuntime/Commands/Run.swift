@@ -27,8 +27,18 @@ extension Commands {
             throw error
         }
         if detach { return 0 }
+        // The lock is not held while the container runs: kill, pause, exec, update and delete from other shells
+        // must not wait for its exit (runc holds none either).
+        flock(h.fd, LOCK_UN)
         let code = ForegroundWait.wait(initPid: h.state.pid, relaySocket: created.relaySocket, signalFD: signals)
-        if !o.bool("keep") { try? destroy(h, force: true, log: ctx.log) }
+        if !o.bool("keep") {
+            // Someone may have deleted it meanwhile (and the id may even name a new container): only the one we
+            // started is removed.
+            if flock(h.fd, LOCK_EX) == 0, let now = try? ctx.store.open(id, lock: false),
+               now.state.pid == h.state.pid, now.state.pidStartTime == h.state.pidStartTime {
+                try? destroy(now, force: true, log: ctx.log)
+            }
+        }
         return code
     }
 }

@@ -132,9 +132,11 @@ enum Launcher {
         c.setup_dev = 0
         c.no_pivot = plan.noPivot ? 1 : 0
         c.readonly_root = plan.readonlyRoot ? 1 : 0
-        c.sysctl_keys = arena.strings(plan.sysctl.map { $0.0 })
-        c.sysctl_values = arena.strings(plan.sysctl.map { $0.1 })
+        c.sysctl_keys = arena.strings(plan.sysctl.map { $0.path })
+        c.sysctl_values = arena.strings(plan.sysctl.map { $0.value })
+        c.sysctl_nstypes = arena.copy(plan.sysctl.map { $0.namespace })
         c.nsysctl = Int32(plan.sysctl.count)
+        if !plan.sysctl.isEmpty { c.host_ns_ino = hostNamespaceInodes() }
         c.masked_paths = arena.strings(plan.maskedPaths)
         c.nmasked = Int32(plan.maskedPaths.count)
         c.readonly_paths = arena.strings(plan.readonlyPaths)
@@ -265,6 +267,17 @@ enum Launcher {
         }
     }
 
+    /// Inodes of the host's network, ipc and uts namespaces, as the runtime and pid 1 see them (0 where
+    /// unreadable), for the child's sysctl check.
+    private static func hostNamespaceInodes() -> ((UInt64, UInt64), (UInt64, UInt64), (UInt64, UInt64)) {
+        func ino(_ who: String, _ ns: String) -> UInt64 {
+            var st = stat()
+            return stat("/proc/\(who)/ns/\(ns)", &st) == 0 ? UInt64(st.st_ino) : 0
+        }
+        return ((ino("self", "net"), ino("1", "net")), (ino("self", "ipc"), ino("1", "ipc")),
+                (ino("self", "uts"), ino("1", "uts")))
+    }
+
     private static func reply(_ fd: Int32, _ type: corral_msg_type) throws(RuntimeError) {
         var m = corral_msg()
         m.type = Int32(type.rawValue)
@@ -312,6 +325,18 @@ enum ChildError {
                 what = "error mounting \"\(source)\" to rootfs at \"\(op.dest)\""
             }
             return RuntimeError(.childSetup, "error during container init: \(what): \(detail): \(err)")
+        case CORRAL_STAGE_SYSCTL_HOST_NS:
+            // runc's texts for a sysctl whose namespace is the host's.
+            let op = m.index >= 0 && Int(m.index) < plan.sysctl.count ? plan.sysctl[Int(m.index)] : nil
+            let name = op?.name ?? detail
+            switch op?.namespace {
+            case Planner.namespaceFlags[.ipc]:
+                return RuntimeError(.config, "linux.sysctl: sysctl \"\(name)\" is not allowed in the hosts ipc namespace")
+            case Planner.namespaceFlags[.uts]:
+                return RuntimeError(.config, "linux.sysctl: sysctl \"\(name)\" is not allowed in the hosts uts namespace")
+            default:
+                return RuntimeError(.config, "linux.sysctl: sysctl \"\(name)\" not allowed in host network namespace")
+            }
         case CORRAL_STAGE_CWD:
             return RuntimeError(.childSetup, "error during container init: chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(err)")
         default:

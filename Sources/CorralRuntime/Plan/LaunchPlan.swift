@@ -68,7 +68,7 @@ struct LaunchPlan {
     var devices: [DeviceOp] = []
     var noPivot = false
     var readonlyRoot = false
-    var sysctl: [(String, String)] = []
+    var sysctl: [SysctlOp] = []
     var maskedPaths: [String] = []
     var readonlyPaths: [String] = []
     var cwd = "/"
@@ -119,4 +119,14 @@ struct SeccompProgram: Equatable {
     /// linux.seccomp.listenerPath when the profile has SCMP_ACT_NOTIFY rules.
     var listenerPath: String? = nil
     var listenerMetadata: String? = nil
+}
+
+/// One sysctl to write: its path below /proc/sys, the value, the dotted name (for messages) and the namespace
+/// type (CLONE_NEW*) it belongs to. The child refuses to write it when it finds itself in the host's namespace of
+/// that type (a namespace joined by path can be the host's).
+struct SysctlOp: Equatable {
+    var path: String
+    var value: String
+    var name: String
+    var namespace: UInt64
 }

@@ -34,6 +34,7 @@ enum Planner {
     /// (stdout/stderr are the container's own during create and run, so only real problems go there).
     static func plan(_ spec: Spec, options: PlanOptions, warn: (String) -> Void, note: (String) -> Void = { _ in }) throws(RuntimeError) -> LaunchPlan {
         var plan = LaunchPlan()
+        try checkBounds(spec)
         try planRoot(spec, options, &plan)
         try planNamespaces(spec, &plan)
         try planProcess(spec, options, &plan, warn: warn, note: note)
@@ -55,6 +56,29 @@ enum Planner {
         // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
         plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
         return plan
+    }
+
+    // MARK: bounds
+
+    /// Lists that cost the kernel a mount (or a device node) per entry: 20,000 read-only paths take the kernel
+    /// ~40 s. No real container comes near these bounds; a hostile config fails at once instead.
+    static let maxMountEntries = 4096
+    /// The kernel's own limit on the lines of uid_map / gid_map (UID_GID_MAP_MAX_EXTENTS).
+    static let maxIDMappings = 340
+
+    private static func checkBounds(_ spec: Spec) throws(RuntimeError) {
+        let l = spec.linux
+        let lists: [(String, Int, Int)] = [
+            ("mounts", spec.mounts?.count ?? 0, maxMountEntries),
+            ("linux.maskedPaths", l?.maskedPaths?.count ?? 0, maxMountEntries),
+            ("linux.readonlyPaths", l?.readonlyPaths?.count ?? 0, maxMountEntries),
+            ("linux.devices", l?.devices?.count ?? 0, maxMountEntries),
+            ("linux.uidMappings", l?.uidMappings?.count ?? 0, maxIDMappings),
+            ("linux.gidMappings", l?.gidMappings?.count ?? 0, maxIDMappings),
+        ]
+        for (field, count, limit) in lists where count > limit {
+            throw RuntimeError(.config, "\(field): too many entries: \(count) (at most \(limit))")
+        }
     }
 
     // MARK: root
@@ -116,6 +140,9 @@ enum Planner {
                 : "id mappings need a new user namespace"
             throw RuntimeError(.config, "\(field): \(why)")
         }
+        for (field, maps) in [("linux.uidMappings", uidMaps), ("linux.gidMappings", gidMaps)] {
+            for (i, m) in maps.enumerated() { try checkIDRange(m, field: "\(field)[\(i)]") }
+        }
         plan.uidMappings = uidMaps.map { ($0.containerID, $0.hostID, $0.size) }
         plan.gidMappings = gidMaps.map { ($0.containerID, $0.hostID, $0.size) }
 
@@ -140,27 +167,51 @@ enum Planner {
                 // Keys come as "net.ipv4.ip_forward" or "net/ipv4/ip_forward"; with slashes, dots are part of a name
                 // (an interface "eth0.1"), so the path keeps them.
                 let dotted = key.contains("/") ? String(key.map { $0 == "/" ? "." : $0 }) : key
-                try checkSysctl(dotted, present: present)
-                plan.sysctl.append((key.contains("/") ? key : key.replacingDots(), sysctl[key]!))
+                let ns = try checkSysctl(dotted, present: present)
+                plan.sysctl.append(SysctlOp(path: key.contains("/") ? key : key.replacingDots(), value: sysctl[key]!,
+                                            name: dotted, namespace: namespaceFlags[ns]!))
+            }
+        }
+    }
+
+    /// The largest uid or gid a container may use: runc's range (user.maxID). 4294967295 is (uid_t)-1, which
+    /// set*id(2) reads as "leave unchanged" (a process meant to run as it would stay root); from 2^31 up, tools
+    /// that treat ids as signed see negative ones.
+    static let maxID: UInt32 = 2_147_483_647
+    static let idRangeText = "uids and gids must be in range 0-2147483647"
+
+    static func checkID(_ id: UInt32, field: String) throws(RuntimeError) {
+        if id > maxID { throw RuntimeError(.config, "\(field): \(idRangeText) (got \(id))") }
+    }
+
+    /// Both ends of an id mapping, inside and outside, must be valid ids, and the range must not be empty.
+    static func checkIDRange(_ m: IDMapping, field: String) throws(RuntimeError) {
+        if m.size == 0 { throw RuntimeError(.config, "\(field).size: must be at least 1") }
+        for (name, start) in [("containerID", m.containerID), ("hostID", m.hostID)] {
+            let last = UInt64(start) + UInt64(m.size) - 1
+            if last > UInt64(maxID) {
+                throw RuntimeError(.config, "\(field).\(name): \(idRangeText) (got \(start)..\(last))")
             }
         }
     }
 
     /// Only sysctls that belong to a namespace the container owns may be set: runc's rule and runc's texts.
-    /// `key` is in dotted form (slash-separated keys are converted before).
-    private static func checkSysctl(_ key: String, present: Set<NamespaceType>) throws(RuntimeError) {
+    /// `key` is in dotted form (slash-separated keys are converted before). Returns the namespace type the key
+    /// belongs to; whether a namespace joined by path is the host's is checked by the child, on the namespace it
+    /// is actually in (`SysctlOp.namespace`).
+    private static func checkSysctl(_ key: String, present: Set<NamespaceType>) throws(RuntimeError) -> NamespaceType {
         let ipc = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
                    "kernel.shmmni", "kernel.shm_rmid_forced"]
         if ipc.contains(key) || key.hasBytePrefix("fs.mqueue.") {
-            if present.contains(.ipc) { return }
+            if present.contains(.ipc) { return .ipc }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed in the hosts ipc namespace")
         }
         if key.hasBytePrefix("net.") {
-            if present.contains(.network) { return }
+            if present.contains(.network) { return .network }
             throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" not allowed in host network namespace")
         }
         if present.contains(.uts) {
-            if key == "kernel.domainname" { return }
+            if key == "kernel.domainname" { return .uts }
             if key == "kernel.hostname" {
                 throw RuntimeError(.config, "linux.sysctl: sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field")
             }
@@ -199,6 +250,11 @@ enum Planner {
     static func planProcessAttributes(_ process: Process, accountsRoot: String, _ plan: inout LaunchPlan,
                                       warn: (String) -> Void, note: (String) -> Void) throws(RuntimeError) {
         plan.cwd = Files.clean(process.cwd)
+        try checkID(process.user.uid, field: "process.user.uid")
+        try checkID(process.user.gid, field: "process.user.gid")
+        for (i, g) in (process.user.additionalGids ?? []).enumerated() {
+            try checkID(g, field: "process.user.additionalGids[\(i)]")
+        }
         plan.uid = process.user.uid
         plan.gid = process.user.gid
         plan.umask = process.user.umask.map { Int32($0 & 0o777) } ?? -1
@@ -230,9 +286,32 @@ enum Planner {
         // and the supplementary groups the user is a member of, before the config's additionalGids.
         let account = ContainerAccounts.lookup(rootfs: accountsRoot, uid: plan.uid)
         plan.groups = account.groups + (process.user.additionalGids ?? [])
-        var env = process.env ?? []
+        var env = try environment(process.env ?? [])
         if !env.contains(where: { $0.hasBytePrefix("HOME=") }) { env.append("HOME=" + account.home) }
         plan.env = env
+    }
+
+    /// process.env as the process gets it (runc's prepareEnv): every entry must be NAME=value with a non-empty
+    /// name, and of several entries for one name the last wins, in its own position.
+    static func environment(_ env: [String]) throws(RuntimeError) -> [String] {
+        var seen = Set<[UInt8]>()   // names as bytes: no Unicode-aware comparison on the create path
+        var out: [String] = []
+        out.reserveCapacity(env.count)
+        for i in env.indices.reversed() {
+            let kv = env[i]
+            guard let eq = kv.utf8.firstIndex(of: UInt8(ascii: "=")) else {
+                throw RuntimeError(.config, "process.env[\(i)]: invalid environment variable: missing '='")
+            }
+            if eq == kv.startIndex {
+                throw RuntimeError(.config, "process.env[\(i)]: invalid environment variable: name cannot be empty")
+            }
+            if kv.utf8.contains(0) {
+                throw RuntimeError(.config, "process.env[\(i)]: invalid environment variable: contains a NUL byte")
+            }
+            if seen.insert(Array(kv.utf8[..<eq])).inserted { out.append(kv) }
+        }
+        out.reverse()
+        return out
     }
 
     // MARK: filesystem

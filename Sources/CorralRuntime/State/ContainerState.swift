@@ -23,6 +23,13 @@ struct ContainerState {
     var cgroups: CgroupSet? = nil
     /// `create --no-new-keyring`: processes exec'd later do not join a session keyring either (runc keeps it too).
     var noNewKeyring = false
+    /// Set while `create` runs (the record is written before anything the container owns exists): the creating
+    /// process, by pid and start time. If it dies before the container is committed, the record is a stopped
+    /// container that `delete` (or a new `create` of the id) cleans up, so a killed create leaves nothing no
+    /// command can remove.
+    var creator: (pid: Int32, startTime: UInt64)? = nil
+    /// The cgroup directories that create made (recorded once they exist and were checked); nil before.
+    var cgroupsCreated: [String]? = nil
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -39,6 +46,13 @@ struct ContainerState {
         o["annotations"] = .object(a)
         if let cgroups, !cgroups.isEmpty { o["cgroupPaths"] = cgroups.json() }
         if noNewKeyring { o["noNewKeyring"] = .bool(true) }
+        if let creator {
+            var c = JSONObject()
+            c["pid"] = JSONValue(Int(creator.pid))
+            c["startTime"] = JSONValue(creator.startTime)
+            o["creator"] = .object(c)
+        }
+        if let cgroupsCreated { o["cgroupsCreated"] = JSONValue(cgroupsCreated) }
         return .object(o)
     }
 
@@ -65,18 +79,26 @@ struct ContainerState {
         self.annotations = ann
         if let c = json["cgroupPaths"] { self.cgroups = CgroupSet(json: c) }
         self.noNewKeyring = json["noNewKeyring"]?.boolValue ?? false
+        if let c = json["creator"], let p = c["pid"]?.int64Value, let t = c["startTime"]?.uint64Value {
+            self.creator = (Int32(truncatingIfNeeded: p), t)
+        }
+        self.cgroupsCreated = json["cgroupsCreated"]?.arrayValue?.compactMap { $0.stringValue }
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
     enum Status: String { case creating, created, running, stopped, paused }
 
     /// True while the recorded init is alive: same pid, same start time, not a zombie.
-    var initAlive: Bool {
-        guard let st = Proc.stat(pid) else { return false }
-        return st.startTime == pidStartTime && st.state != "Z" && st.state != "X"
+    var initAlive: Bool { ContainerState.alive(pid, pidStartTime) }
+
+    static func alive(_ pid: Int32, _ startTime: UInt64) -> Bool {
+        guard pid > 0, let st = Proc.stat(pid) else { return false }
+        return st.startTime == startTime && st.state != "Z" && st.state != "X"
     }
 
     func status(in dir: String) -> Status {
+        // Not committed yet: still being created, or stopped for good when its creator is gone.
+        if let creator { return ContainerState.alive(creator.pid, creator.startTime) ? .creating : .stopped }
         // runc checks the freezer first: a frozen cgroup is "paused" whatever else is true.
         if let cgroups, CgroupManager(cgroups).isFrozen { return .paused }
         guard initAlive else { return .stopped }
@@ -123,58 +145,16 @@ struct ContainerState {
     }
 }
 
-/// The state root (`--root`): one directory per container, each locked with flock(2) by mutating verbs so
-/// concurrent commands on one id are serialised.
-struct StateStore {
-    let root: String
-
-    /// runc's id rule, `^[\w+-\.]+$` (the class range `+-\.` admits "+ , - ."), not "." or "..".
-    static func validate(id: String) throws(RuntimeError) {
-        let ok = !id.isEmpty && id != "." && id != ".." && id.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-                || c == 0x5f || (c >= 0x2b && c <= 0x2e)
+extension ContainerState {
+    /// The cgroups of a create that died before committing. What it recorded as made is removed, its processes
+    /// killed first when every directory was its own (a cgroup that existed before is never emptied by us); with
+    /// no such record it died while making them, before any process was placed: only empty directories go.
+    func removeAbandonedCgroups() {
+        guard let set = cgroups else { return }
+        if let made = cgroupsCreated {
+            CgroupManager(set, created: made).removeCreated()
+        } else {
+            for d in set.directories.reversed() { rmdir(d) }
         }
-        if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format") }
-    }
-
-    func dir(_ id: String) -> String { root + "/" + id }
-
-    /// A container directory held open and locked for the lifetime of this value's owner.
-    final class Handle {
-        let id: String
-        let dir: String
-        let fd: Int32
-        var state: ContainerState
-
-        init(id: String, dir: String, fd: Int32, state: ContainerState) {
-            self.id = id; self.dir = dir; self.fd = fd; self.state = state
-        }
-        deinit { close(fd) }
-        var status: ContainerState.Status { state.status(in: dir) }
-    }
-
-    /// Opens and locks an existing container; "container does not exist" when there is none.
-    func open(_ id: String, lock: Bool = true) throws(RuntimeError) -> Handle {
-        try StateStore.validate(id: id)
-        let d = dir(id)
-        let fd = Glibc.open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw errno == ENOENT ? .notExist : .system("open \(d)", errno) }
-        if lock && flock(fd, LOCK_EX) != 0 { let e = errno; close(fd); throw .system("lock \(d)", e) }
-        guard let bytes = try? Spec.readFile(d + "/" + ContainerState.fileName) else {
-            close(fd)
-            throw .notExist  // still being created, or a leftover without state: not a container yet
-        }
-        do {
-            let json = try JSONValue.parse(bytes)
-            return Handle(id: id, dir: d, fd: fd, state: try ContainerState(json: json))
-        } catch let e as RuntimeError {
-            close(fd); throw e
-        } catch {
-            close(fd); throw RuntimeError(.system, "corrupt state file \(d)/\(ContainerState.fileName)")
-        }
-    }
-
-    func ids() -> [String] {
-        (Files.entries(root) ?? []).filter { !$0.name.hasBytePrefix(".") && $0.isDirectory }.map(\.name).sorted()
     }
 }

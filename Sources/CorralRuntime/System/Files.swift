@@ -3,8 +3,8 @@ import Glibc
 
 /// File helpers on raw fds; every fd is opened O_CLOEXEC so nothing leaks into a container.
 enum Files {
-    static func read(_ path: String) throws(RuntimeError) -> [UInt8] {
-        do { return try Spec.readFile(path) } catch { throw RuntimeError(.system, error.message) }
+    static func read(_ path: String, limit: Int = Int.max) throws(RuntimeError) -> [UInt8] {
+        do { return try Spec.readFile(path, limit: limit) } catch { throw RuntimeError(.system, error.message) }
     }
 
     static func readString(_ path: String) -> String? {

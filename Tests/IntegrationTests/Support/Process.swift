@@ -212,3 +212,22 @@ func runCommand(_ argv: [String], stdin: [UInt8]? = nil, env: [String: String] =
 func errnoString(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
+
+/// Starts argv in the background with stdio on /dev/null and returns its pid; the caller waits for it (waitpid)
+/// or kills it. For commands a test interrupts (SIGKILL of a runtime mid-create, a foreground `run`).
+func spawnBackground(_ argv: [String]) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { for p in cArgv { free(p) } }
+    var pid: pid_t = 0
+    let rc = cArgv.withUnsafeBufferPointer { buf in
+        posix_spawn(&pid, argv[0], &actions, nil, UnsafeMutablePointer(mutating: buf.baseAddress!), Glibc.environ)
+    }
+    if rc != 0 { throw HarnessError("posix_spawn \(argv[0]): \(errnoString(rc))") }
+    return pid
+}
