@@ -169,7 +169,8 @@ final class EscapeProbeTests: RuntimeTestCase {
     /// BLOCKED, except the probes in `notApplicable`, which may say NA, and those in `notAsserted`. Nothing may
     /// have reached the terminal.
     private func assertEveryProbeBlocked(_ run: PtyOutcome, notApplicable: Set<String>, notAsserted: Set<String> = [],
-                                         _ scenario: String, file: StaticString = #filePath, line: UInt = #line) {
+                                         _ scenario: String, file: StaticString = #filePath, line: UInt = #line,
+                                         function: String = #function) {
         let verdicts = run.verdicts
         let expected = EscapeProbes.tableNames()
         XCTAssertGreaterThan(expected.count, 50, "cannot read the probe table of escape_probe.c", file: file, line: line)
@@ -189,7 +190,7 @@ final class EscapeProbeTests: RuntimeTestCase {
         XCTAssertTrue(escapes.isEmpty, "\(scenario) under \(RuntimeUnderTest.name): \(escapes.count) of \(verdicts.count) "
                        + "probes got through:\n" + escapes.joined(separator: "\n"), file: file, line: line)
         XCTAssertEqual(run.pty["status"], "0", "\(scenario): the runtime command failed:\n\(run.result)", file: file, line: line)
-        verboseReport(run.result.stdout)
+        verboseReport(run.result.stdout, function: function)
     }
 
     // MARK: the hardened agent bundle
