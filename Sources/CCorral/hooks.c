@@ -78,7 +78,8 @@ __attribute__((noreturn)) static void hook_child(const struct corral_hook *h, co
     RSYS(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     uint64_t none = 0;
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
-    long e = RSYS(SYS_execve, h->path, h->argv, h->envp);
+    // No env in the config: the caller's own environment, as runc and crun pass it.
+    long e = RSYS(SYS_execve, h->path, h->argv, h->envp ? h->envp : (const char *const *)environ);
     report(rep, CORRAL_HOOK_STEP_EXEC, e);
 }
 

@@ -73,6 +73,8 @@ void setup_rootfs(const struct corral_plan *p);
 void setup_console(const struct corral_plan *p, int bind_dev_console);
 void finish_rootfs(const struct corral_plan *p);
 void setup_process(const struct corral_plan *p);
+/// Marks every fd from `lo` up close-on-exec (close_range, or a /proc/self/fd walk where it is refused). 0 or -errno.
+int cloexec_from(unsigned lo);
 /// Applies process.rlimits once (setup_process skips them when this already ran). exec calls it before joining
 /// the container's user namespace, where raising a hard limit would need CAP_SYS_RESOURCE of the host.
 void apply_rlimits(const struct corral_plan *p);

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <linux/magic.h>
 
 static void apply_caps(const struct corral_plan *p) {
@@ -58,8 +59,53 @@ void apply_rlimits(const struct corral_plan *p) {
     }
 }
 
+/// Marks every fd from `lo` up close-on-exec: close_range(CLOSE_RANGE_CLOEXEC), or where that is refused (an older
+/// kernel, a seccomp filter around the runtime) a walk of /proc/self/fd with fcntl.
+int cloexec_from(unsigned lo) {
+    long r = RSYS(SYS_close_range, lo, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (r == 0) return 0;
+    int dir = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return dir;
+    char buf[4096] __attribute__((aligned(8)));
+    for (;;) {
+        long n = RSYS(SYS_getdents64, dir, buf, sizeof buf);
+        if (n < 0) { x_close(dir); return (int)n; }
+        if (n == 0) break;
+        for (long off = 0; off < n;) {
+            struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
+            off += d->reclen;
+            unsigned fd = 0;
+            const char *c = d->name;
+            if (*c < '0' || *c > '9') continue;
+            for (; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (unsigned)(*c - '0');
+            if (fd >= lo && (int)fd != dir) RSYS(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+    x_close(dir);
+    return 0;
+}
+
+/// runc's fixStdioPermissions: the process's stdio belongs to its uid, so that /dev/stdout and /proc/self/fd/1
+/// can be reopened by a non-root user (nginx writing its log to /dev/stdout). Only the pty we made and pipes and
+/// sockets are changed; a terminal or a file of the caller's is left as it is, and so is /dev/null. Failures
+/// (an owner not mapped in a user namespace, a read-only /dev) leave the fd alone, as runc does.
+static void fix_stdio_owner(const struct corral_plan *p) {
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) < 0 || st.st_uid == p->uid) continue;
+        int ours = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+                   (p->terminal && S_ISCHR(st.st_mode) && st.st_rdev != makedev(1, 3));
+        if (ours) RSYS(SYS_fchown, fd, p->uid, -1);
+    }
+}
+
 void setup_process(const struct corral_plan *p) {
     long r;
+    // CVE-2024-21626: no inherited fd may survive execve. Done before a seccomp filter goes on, so that the
+    // user's profile never decides over a syscall of ours.
+    r = cloexec_from(3 + (unsigned)p->preserve_fds);
+    if (r < 0) child_fail(p, CORRAL_STAGE_SETUP, (int)r, -1, "mark fds close-on-exec", NULL);
+    for (int fd = 3; fd < 3 + p->preserve_fds; fd++) corral_fcntl_setfd(fd, 0);
     if (p->personality >= 0) {
         r = RSYS(SYS_personality, (unsigned long)p->personality);
         if (r < 0) child_fail(p, CORRAL_STAGE_PERSONALITY, (int)r, -1, "personality", NULL);
@@ -76,6 +122,12 @@ void setup_process(const struct corral_plan *p) {
     }
     r = RSYS(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
     if (r < 0) child_fail(p, CORRAL_STAGE_CAPS, (int)r, -1, "keep capabilities across setuid", NULL);
+    // runc's order for the working directory: first as the runtime's user (a directory only root may enter),
+    // and once more as the process's user when that was refused (a volume owned by the container's user).
+    r = RSYS(SYS_chdir, p->cwd);
+    int chdir_again = r == -EACCES || r == -EPERM;
+    if (r < 0 && !chdir_again) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+    fix_stdio_owner(p);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it (runc's order).
     if (!p->no_new_privs) load_seccomp(p);
     // Raw syscalls: glibc's set*id wrappers would try to broadcast to threads it believes exist.
@@ -95,13 +147,12 @@ void setup_process(const struct corral_plan *p) {
     }
     RSYS(SYS_umask, p->umask >= 0 ? p->umask : 022);
 
-    // CVE-2024-21626: no inherited fd may survive execve (close_range marks them all), and the working directory
-    // must be reachable from the container's root (a leaked host dir fd as cwd shows as "(unreachable)").
-    r = RSYS(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (r < 0) child_fail(p, CORRAL_STAGE_SETUP, (int)r, -1, "close_range", NULL);
-    for (int fd = 3; fd < 3 + p->preserve_fds; fd++) corral_fcntl_setfd(fd, 0);
-    r = RSYS(SYS_chdir, p->cwd);
-    if (r < 0) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+    if (chdir_again) {
+        r = RSYS(SYS_chdir, p->cwd);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+    }
+    // CVE-2024-21626: the working directory must be reachable from the container's root (a leaked host dir fd as
+    // cwd shows as "(unreachable)").
     char cwd[CORRAL_PATH_MAX];
     r = RSYS(SYS_getcwd, cwd, sizeof cwd);
     if (r < 0 || cwd[0] != '/') child_fail(p, CORRAL_STAGE_CWD, r < 0 ? (int)r : ENOENT, -1, p->cwd, " is outside the container root");

@@ -107,12 +107,22 @@ static void mount_fail(const struct corral_plan *p, const struct corral_mount *m
 }
 
 /// Creates a new filesystem instance configured by the fsconfig parameters in m->data; returns the mount fd.
-static int make_fs_mount(const struct corral_plan *p, const struct corral_mount *m, int i) {
+/// `dir_mode` (>= 0) is the mode of the directory a tmpfs goes onto: the new tmpfs takes it unless the data
+/// says otherwise (runc prepends "mode=" of an existing destination).
+static int make_fs_mount(const struct corral_plan *p, const struct corral_mount *m, int i, int dir_mode) {
     int fs = x_fsopen(m->fstype, FSOPEN_CLOEXEC);
     if (fs < 0) mount_fail(p, m, i, fs, "fsopen");
     if (m->source && m->source[0]) {
         int r = x_fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0);
         if (r < 0) mount_fail(p, m, i, r, "fsconfig source");
+    }
+    if (dir_mode >= 0) {
+        char octal[8];
+        int n = 0;
+        for (int shift = 9; shift >= 0; shift -= 3) octal[n++] = (char)('0' + ((dir_mode >> shift) & 7));
+        octal[n] = 0;
+        int r = x_fsconfig(fs, FSCONFIG_SET_STRING, "mode", octal, 0);
+        if (r < 0) mount_fail(p, m, i, r, "fsconfig mode of the existing directory");
     }
     for (const char *const *d = m->data; d && *d; d++) {
         char key[256];
@@ -188,10 +198,26 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         if (r < 0) mount_fail(p, m, i, r, "symlink");
         return;
     }
-    int existed = 1;
-    if (m->copy_up) {
+    int existed = 1, dir_mode = -1;
+    int is_tmpfs = m->kind == CORRAL_MOUNT_FS && m->fstype && c_streq(m->fstype, "tmpfs");
+    if (m->copy_up || is_tmpfs) {
         int probe = resolve_in_root(g_rootfd, m->dest, 0);
         existed = probe >= 0;
+        struct stat st;
+        if (is_tmpfs && probe >= 0 && fstat(probe, &st) == 0 && S_ISDIR(st.st_mode)) dir_mode = (int)(st.st_mode & 07777);
+        x_close(probe);
+    }
+    if (m->kind == CORRAL_MOUNT_FS && m->fstype && (c_streq(m->fstype, "proc") || c_streq(m->fstype, "sysfs"))) {
+        // runc's rule: procfs and sysfs go onto an ordinary directory, never through a symlink the image planted
+        // (a /proc -> /some/dir link would put the container's procfs where masks and checks do not look).
+        int probe = x_openat2(g_rootfd, m->dest, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_FLAGS);
+        struct stat st;
+        if (probe >= 0 && (fstat(probe, &st) < 0 || !S_ISDIR(st.st_mode))) {
+            char what[64] = "filesystem \"";
+            c_strlcat(what, m->fstype, sizeof what);
+            c_strlcat(what, "\" must be mounted on ordinary directory", sizeof what);
+            mount_fail(p, m, i, ENOTDIR, what);
+        }
         x_close(probe);
     }
     int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
@@ -220,7 +246,7 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         r = apply_attrs(m, mfd);
         if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
     } else {
-        mfd = make_fs_mount(p, m, i);
+        mfd = make_fs_mount(p, m, i, dir_mode);
         if (m->copy_up) copy_up(p, m, i, dest, mfd, existed);
         if (m->rattr_set || m->rattr_clr) {
             r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
@@ -336,7 +362,7 @@ void setup_rootfs(const struct corral_plan *p) {
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "bind rootfs ", p->rootfs);
     g_rootfd = (int)RSYS(SYS_openat, AT_FDCWD, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (g_rootfd < 0) child_fail(p, CORRAL_STAGE_ROOTFS, g_rootfd, -1, "open rootfs ", p->rootfs);
-    for (int i = 0; i < p->nmounts; i++) do_mount(p, &p->mounts[i], i);
+    for (int i = 0; i < p->nmounts; i++) if (!p->mounts[i].deferred) do_mount(p, &p->mounts[i], i);
     setup_devices(p);
 }
 
@@ -448,10 +474,96 @@ static void readonly_paths(const struct corral_plan *p) {
     }
 }
 
+/// Copies mountinfo field `f` (escaped as \ooo) into out[cap], unescaped; returns 0, or -1 when it does not fit.
+static int unescape_field(const char *f, size_t len, char *out, size_t cap) {
+    size_t o = 0;
+    for (size_t k = 0; k < len; k++) {
+        char c = f[k];
+        if (c == '\\' && k + 3 < len && f[k + 1] >= '0' && f[k + 1] <= '3') {
+            c = (char)(((f[k + 1] - '0') << 6) | ((f[k + 2] - '0') << 3) | (f[k + 3] - '0'));
+            k += 3;
+        }
+        if (o + 1 >= cap) return -1;
+        out[o++] = c;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/// Finds one full procfs or sysfs mount (root "/") outside the rootfs in /proc/self/mountinfo; fills `mp`.
+/// Returns 1 when found, 0 when there is none, -errno on failure. Streams the file through a stack buffer.
+static int find_host_proc_sys(const struct corral_plan *p, int proc, char *mp, size_t cap) {
+    int fd = (int)RSYS(SYS_openat, proc, "self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fd;
+    char buf[16384];
+    size_t have = 0;
+    size_t rootlen = c_strlen(p->rootfs);
+    int found = 0;
+    for (;;) {
+        long n = RSYS(SYS_read, fd, buf + have, sizeof buf - 1 - have);
+        if (n < 0) { x_close(fd); return (int)n; }
+        have += (size_t)n;
+        size_t start = 0;
+        for (size_t e = 0; e < have; e++) {
+            if (buf[e] != '\n') continue;
+            // Fields: id parent maj:min root mountpoint options [optional...] - fstype source superopts
+            const char *f[12]; size_t fl[12]; int nf = 0, dash = -1;
+            size_t s = start;
+            while (s < e && nf < 12) {
+                size_t t = s;
+                while (t < e && buf[t] != ' ') t++;
+                f[nf] = buf + s; fl[nf] = t - s;
+                if (fl[nf] == 1 && f[nf][0] == '-' && nf >= 6 && dash < 0) dash = nf;
+                nf++;
+                s = t + 1;
+            }
+            start = e + 1;
+            if (dash < 0 || dash + 1 >= nf) continue;
+            const char *type = f[dash + 1]; size_t tl = fl[dash + 1];
+            int procsys = (tl == 4 && !memcmp(type, "proc", 4)) || (tl == 5 && !memcmp(type, "sysfs", 5));
+            if (!procsys || fl[3] != 1 || f[3][0] != '/') continue;
+            if (unescape_field(f[4], fl[4], mp, cap) < 0) continue;
+            size_t ml = c_strlen(mp);
+            if (ml >= rootlen && !memcmp(mp, p->rootfs, rootlen) && (mp[rootlen] == 0 || mp[rootlen] == '/')) continue;
+            found = 1;
+            break;
+        }
+        if (found || n == 0) break;
+        if (start == 0 && have >= sizeof buf - 1) { x_close(fd); return -E2BIG; }  // a line longer than the buffer
+        memmove(buf, buf + start, have - start);
+        have -= start;
+    }
+    x_close(fd);
+    return found;
+}
+
+/// --no-pivot keeps the old root's mounts in the container's mount namespace, and the kernel allows a new procfs
+/// or sysfs (after `unshare -mrpf` inside) whenever a full one is mounted anywhere in the namespace, reachable or
+/// not. Like runc, detach every full host procfs and sysfs mount first (covered by a tmpfs where it is locked).
+static void unmount_host_proc_sys(const struct corral_plan *p) {
+    char mp[CORRAL_PATH_MAX];
+    // The host's /proc is among what goes: read mountinfo through an fd taken first (a detached mount stays
+    // readable through it).
+    int proc = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0) child_fail(p, CORRAL_STAGE_PIVOT, proc, -1, "open /proc", NULL);
+    for (int round = 0; round < 64; round++) {
+        int r = find_host_proc_sys(p, proc, mp, sizeof mp);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, r, -1, "read /proc/self/mountinfo", NULL);
+        if (r == 0) { x_close(proc); return; }
+        long m = RSYS(SYS_mount, NULL, mp, NULL, MS_SLAVE | MS_REC, NULL);
+        if (m < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)m, -1, "make slave ", mp);
+        m = RSYS(SYS_umount2, mp, MNT_DETACH);
+        if (m == -EINVAL || m == -EPERM) m = RSYS(SYS_mount, "tmpfs", mp, "tmpfs", 0, NULL);
+        if (m < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)m, -1, "hide host ", mp);
+    }
+    child_fail(p, CORRAL_STAGE_PIVOT, ELOOP, -1, "too many procfs and sysfs mounts to hide", NULL);
+}
+
 void finish_rootfs(const struct corral_plan *p) {
     long r;
     if (RSYS(SYS_fchdir, g_rootfd) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to rootfs", NULL);
     if (p->no_pivot) {
+        unmount_host_proc_sys(p);
         r = RSYS(SYS_mount, ".", "/", NULL, MS_MOVE, NULL);
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "move rootfs to /", NULL);
         r = RSYS(SYS_chroot, ".");
@@ -476,6 +588,7 @@ void finish_rootfs(const struct corral_plan *p) {
     write_sysctls(p);
     readonly_paths(p);
     mask_paths(p);
+    for (int i = 0; i < p->nmounts; i++) if (p->mounts[i].deferred) do_mount(p, &p->mounts[i], i);
     if (p->readonly_root) {
         r = x_mount_setattr(g_rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
         if (r < 0) child_fail(p, CORRAL_STAGE_READONLY_ROOT, (int)r, -1, "remount / read-only", NULL);

@@ -125,16 +125,32 @@ static void enter_namespaces_by_fork(const struct corral_plan *p) {
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
 }
 
-/// The exec fifo is reopened through the container's own /proc (verified to be procfs): "self/fd/N".
+/// The exec fifo is reopened through the container's own /proc (verified to be procfs): "self/fd/N". A container
+/// without a procfs at /proc uses the runtime's, opened before pivot_root (`early_proc_fd`).
 static char fifo_name[48];
 static int proc_fd = -1;
+static int early_proc_fd = -1;
+
+/// Before pivot_root: the runtime's /proc, for a container that mounts none (its pid namespace does not matter:
+/// "self" is this process in any procfs that shows it).
+static void take_early_proc(const struct corral_plan *p) {
+    if (p->exec_fifo_fd < 0 || !p->fifo_via_host_proc) return;
+    early_proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    struct statfs sfs;
+    if (early_proc_fd < 0 || fstatfs(early_proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_FIFO, early_proc_fd < 0 ? early_proc_fd : EINVAL, -1, "exec fifo: the runtime's /proc is not procfs", NULL);
+}
 
 static void prepare_fifo_reopen(const struct corral_plan *p) {
     if (p->exec_fifo_fd < 0) return;
-    proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (early_proc_fd >= 0) {
+        proc_fd = early_proc_fd;
+    } else {
+        proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
     struct statfs sfs;
     if (proc_fd < 0 || fstatfs(proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-        child_fail(p, CORRAL_STAGE_FIFO, proc_fd < 0 ? proc_fd : EINVAL, -1, "exec fifo: the container needs procfs mounted at /proc", NULL);
+        child_fail(p, CORRAL_STAGE_FIFO, proc_fd < 0 ? proc_fd : EINVAL, -1, "exec fifo: /proc in the container is not procfs", NULL);
     char num[24];
     c_utoa((uint64_t)p->exec_fifo_fd, num);
     c_strlcpy(fifo_name, "self/fd/", sizeof fifo_name);
@@ -183,6 +199,33 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
     syscall(SYS_exit_group, 255);
 }
 
+/// close_range refused (an older kernel, a seccomp filter around the runtime): close what /proc/self/fd lists from
+/// `lo` up, except the `keep` fds. A closed fd changes the directory, so the walk restarts until nothing is left.
+static void close_by_walking(unsigned lo, const int *keep, int nkeep) {
+    for (int round = 0; round < 16; round++) {
+        int dir = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) return;   // no procfs: the close-on-exec sweep before execve still covers them
+        char buf[4096] __attribute__((aligned(8)));
+        int closed = 0;
+        long n;
+        while ((n = RSYS(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(buf + off);
+                off += d->reclen;
+                const char *c = d->name;
+                if (*c < '0' || *c > '9') continue;
+                unsigned fd = 0;
+                for (; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (unsigned)(*c - '0');
+                int kept = (int)fd == dir || fd < lo;
+                for (int k = 0; k < nkeep && !kept; k++) kept = keep[k] == (int)fd;
+                if (!kept) { x_close((int)fd); closed++; }
+            }
+        }
+        x_close(dir);
+        if (!closed) return;
+    }
+}
+
 /// Closes every inherited fd the child does not need (the runtime's lock on the state dir, its log file, ...):
 /// CLOEXEC only acts at execve, and the parked init lives until `start`. Kept: stdio, the preserved range, and
 /// the fds the plan names.
@@ -195,13 +238,15 @@ static void close_unneeded_fds(const struct corral_plan *p) {
     for (int i = 0; i < p->njoins && n < (int)(sizeof keep / sizeof keep[0]); i++) keep[n++] = p->joins[i].fd;
     for (int i = 1; i < n; i++)           // insertion sort: a handful of entries
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
-    unsigned lo = 3 + (unsigned)p->preserve_fds;
+    unsigned first = 3 + (unsigned)p->preserve_fds, lo = first;
+    long failed = 0;
     for (int i = 0; i < n; i++) {
         if (keep[i] < (int)lo) continue;
-        if ((unsigned)keep[i] > lo) RSYS(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        if ((unsigned)keep[i] > lo && RSYS(SYS_close_range, lo, (unsigned)keep[i] - 1, 0) < 0) failed = 1;
         lo = (unsigned)keep[i] + 1;
     }
-    RSYS(SYS_close_range, lo, ~0U, 0);
+    if (RSYS(SYS_close_range, lo, ~0U, 0) < 0) failed = 1;
+    if (failed) close_by_walking(first, keep, n);
 }
 
 /// Refuses sysctls that would land in a namespace of the host: the namespace the child is actually in after the
@@ -277,6 +322,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
         if (r < 0) child_fail(p, CORRAL_STAGE_HOSTNAME, (int)r, -1, "setdomainname ", p->domainname);
     }
     if (p->new_mountns) {
+        take_early_proc(p);
         setup_rootfs(p);
         if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p);

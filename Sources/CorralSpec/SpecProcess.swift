@@ -162,7 +162,9 @@ extension Process {
         consoleSize = try d.optObject(o, "consoleSize") { (b) throws(SpecError) in
             Box(height: try d.reqUInt32(b, "height"), width: try d.reqUInt32(b, "width"))
         }
-        user = try d.reqObject(o, "user") { (u) throws(SpecError) in try User(d, u) }
+        // runc (Go's zero values) runs a process without `user` as 0:0, and a user without `gid` with gid 0:
+        // exec's process.json often has none.
+        user = try d.optObject(o, "user") { (u) throws(SpecError) in try User(d, u) } ?? User(uid: 0, gid: 0)
         args = try d.optStringArray(o, "args")
         commandLine = try d.optString(o, "commandLine")
         env = try d.optStringArray(o, "env")
@@ -212,7 +214,7 @@ extension Process {
 extension User {
     init(_ d: SpecDecoder, _ o: JSONObject) throws(SpecError) {
         uid = try d.reqUInt32(o, "uid")
-        gid = try d.reqUInt32(o, "gid")
+        gid = try d.optUInt32(o, "gid") ?? 0
         umask = try d.optUInt32(o, "umask")
         additionalGids = try d.optArray(o, "additionalGids") { (g) throws(SpecError) in try d.uint32(g) }
         username = try d.optString(o, "username")

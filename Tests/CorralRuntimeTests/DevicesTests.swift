@@ -58,14 +58,10 @@ final class DevicesTests: XCTestCase {
 
     func testRefusedDevices() {
         let cases: [(String, String)] = [
-            ("{\"path\": \"/tmp/foo\", \"type\": \"c\", \"major\": 1, \"minor\": 3}",
-             "linux.devices[0].path: \"/tmp/foo\" is not inside /dev"),
             ("{\"path\": \"/dev\", \"type\": \"c\", \"major\": 1, \"minor\": 3}",
-             "linux.devices[0].path: \"/dev\" is not inside /dev"),
-            ("{\"path\": \"/dev/../etc/shadow\", \"type\": \"c\", \"major\": 1, \"minor\": 3}",
-             "linux.devices[0].path: \"/dev/../etc/shadow\" is not inside /dev"),
-            ("{\"path\": \"/devices/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3}",
-             "linux.devices[0].path: \"/devices/x\" is not inside /dev"),
+             "linux.devices[0].path: \"/dev\" is not a device path"),
+            ("{\"path\": \"/dev/..\", \"type\": \"c\", \"major\": 1, \"minor\": 3}",
+             "linux.devices[0].path: \"/dev/..\" is not a device path"),
             ("{\"path\": \"/dev/big\", \"type\": \"c\", \"major\": 4096, \"minor\": 0}",
              "linux.devices[0]: invalid device number 4096:0"),
             ("{\"path\": \"/dev/big\", \"type\": \"b\", \"major\": 1, \"minor\": 1048576}",
@@ -84,10 +80,23 @@ final class DevicesTests: XCTestCase {
         }
     }
 
+    /// runc creates device nodes wherever the config says (inside the container), and /dev/ptmx is always the
+    /// link to the container's devpts.
+    func testDevicesOutsideDevAndPtmx() throws {
+        var notes: [String] = []
+        let spec = try Spec.parse(Array(("{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"r\"}, \"linux\": {\"devices\": " + """
+            [{"path": "/tmp/foo", "type": "c", "major": 1, "minor": 3},
+             {"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2}]}}
+            """).utf8))
+        let got = try DevicePlanner.devices(spec.linux?.devices ?? [], inUserNS: false, note: { notes.append($0) })
+        XCTAssertEqual(got, defaults() + [DeviceOp(path: "/tmp/foo", mode: chr | 0o666, major: 1, minor: 3)])
+        XCTAssertEqual(notes, ["linux.devices[1]: /dev/ptmx is the link to the container's devpts (pts/ptmx), not a node"])
+    }
+
     func testSymlinks() {
         let kcore = Files.exists("/proc/kcore")
-        func links(_ devs: [DeviceOp]) -> [String] {
-            DevicePlanner.symlinks(devices: devs).map {
+        func links() -> [String] {
+            DevicePlanner.symlinks().map {
                 XCTAssertEqual($0.kind, .symlink)
                 XCTAssertEqual($0.configIndex, -1)
                 return "\($0.dest) -> \($0.source ?? "nil")"
@@ -95,9 +104,7 @@ final class DevicesTests: XCTestCase {
         }
         let standard = ["/dev/fd -> /proc/self/fd", "/dev/stdin -> /proc/self/fd/0", "/dev/stdout -> /proc/self/fd/1",
                         "/dev/stderr -> /proc/self/fd/2"] + (kcore ? ["/dev/core -> /proc/kcore"] : [])
-        XCTAssertEqual(links(defaults()), standard + ["/dev/ptmx -> pts/ptmx"])
-        XCTAssertEqual(links(defaults() + [DeviceOp(path: "/dev/ptmx", mode: chr | 0o666, major: 5, minor: 2)]), standard,
-                       "a configured /dev/ptmx node replaces the link")
+        XCTAssertEqual(links(), standard + ["/dev/ptmx -> pts/ptmx"])
     }
 
     func testPlannerWiresDevices() throws {
@@ -124,8 +131,8 @@ final class DevicesTests: XCTestCase {
         PlanFixture.expectError(PlanFixture.config([("mounts", devBind), ("linux.devices", dev)]), bundle: b, .config,
                                 "linux.devices: cannot create devices when /dev is a bind mount")
 
-        PlanFixture.expectError(PlanFixture.config([("linux.devices", "[{\"path\": \"/etc/x\", \"type\": \"c\", \"major\": 1, \"minor\": 3}]")]),
-                                bundle: b, .config, "linux.devices[0].path: \"/etc/x\" is not inside /dev")
+        PlanFixture.expectError(PlanFixture.config([("linux.devices", "[{\"path\": \"/dev\", \"type\": \"c\", \"major\": 1, \"minor\": 3}]")]),
+                                bundle: b, .config, "linux.devices[0].path: \"/dev\" is not a device path")
     }
 }
 

@@ -15,8 +15,9 @@ final class HookPlanTests: XCTestCase {
              "poststop": [{"path": "/bin/true", "args": []}, {"path": "/bin/false", "env": []}]}
             """)])
         let p = try XCTUnwrap(PlanFixture.plan(c, bundle: bundle))
-        XCTAssertEqual(p.hooks[.prestart], [PlannedHook(path: "/usr/bin/netns-setup", argv: ["/usr/bin/netns-setup"], env: [], timeout: nil)],
-                       "no args: argv is [path]; no env: empty, not the runtime's")
+        XCTAssertEqual(p.hooks[.prestart], [PlannedHook(path: "/usr/bin/netns-setup", argv: ["/usr/bin/netns-setup"], env: nil, timeout: nil)],
+                       "no args: argv is [path]; no env: nil, the runtime's own environment (as runc)")
+        XCTAssertEqual(p.hooks[.poststop].map(\.env), [nil, []], "an empty env stays empty")
         XCTAssertEqual(p.hooks[.createContainer], [PlannedHook(path: "/bin/sh", argv: ["sh", "-c", "x"], env: ["A=1", "A=2"], timeout: 7)])
         XCTAssertEqual(p.hooks[.poststop].map(\.argv), [["/bin/true"], ["/bin/false"]], "empty args: argv is [path], as Go's exec")
         XCTAssertTrue(p.hooks[.createRuntime].isEmpty)

@@ -28,9 +28,14 @@ final class SignalsTests: XCTestCase {
         }
     }
 
+    /// 0 checks that the init is alive and sends nothing (the usual liveness probe).
+    func testZeroIsTheLivenessProbe() throws {
+        XCTAssertEqual(try Signals.parse("0"), 0)
+    }
+
     func testBadSpellings() {
         let cases: [(String, String)] = [
-            ("0", "invalid signal: 0"), ("65", "invalid signal: 65"), ("-1", "invalid signal: -1"),
+            ("65", "invalid signal: 65"), ("-1", "invalid signal: -1"),
             ("-9", "invalid signal: -9"), ("99999999999", "unknown signal \"99999999999\""),
             ("FOO", "unknown signal \"FOO\""), ("SIGFOO", "unknown signal \"SIGFOO\""), ("", "unknown signal \"\""),
             ("SIG", "unknown signal \"SIG\""), ("9x", "unknown signal \"9x\""), ("KILL ", "unknown signal \"KILL \""),

@@ -259,7 +259,6 @@ final class SpecTests: XCTestCase {
             (cfg(#""root":{"path":"r","readonly":"yes"}"#), #"root.readonly: expected boolean, got "yes""#),
             (cfg(#""hostname":7"#), "hostname: expected string, got 7"),
             // process
-            (cfg(#""process":{"cwd":"/"}"#), "process.user: required field is missing"),
             (cfg(#""process":{"user":{"uid":0,"gid":0}}"#), "process.cwd: required field is missing"),
             (cfg(#""process":{"user":{"gid":0},"cwd":"/"}"#), "process.user.uid: required field is missing"),
             (cfg(#""process":{"user":{"uid":-1,"gid":0},"cwd":"/"}"#), "process.user.uid: expected unsigned 32-bit integer, got -1"),
@@ -359,7 +358,10 @@ final class SpecTests: XCTestCase {
                 return error.description
             }
         }
-        XCTAssertEqual(err(#"{"cwd":"/"}"#), "process.user: required field is missing")
+        // runc runs a process without `user` as 0:0 and a user without gid with gid 0 (Go's zero values).
+        XCTAssertNil(err(#"{"cwd":"/"}"#))
+        XCTAssertEqual(try Spec.parseProcess(Array(#"{"cwd":"/","user":{"uid":5}}"#.utf8)).user, User(uid: 5, gid: 0))
+        XCTAssertEqual(err(#"{"cwd":"/","user":{"gid":5}}"#), "process.user.uid: required field is missing")
         XCTAssertEqual(err(#"{"user":{"uid":0,"gid":0},"cwd":"x"}"#), #"process.cwd: must be an absolute path, got "x""#)
         XCTAssertEqual(err("[1]"), "process: expected object, got [1]")
         XCTAssertEqual(err("{x"), "process: invalid character 'x' looking for beginning of object key string at offset 1")

@@ -42,6 +42,7 @@ struct corral_mount {
     int idmap_userns_fd;      ///< >= 0: MOUNT_ATTR_IDMAP with this user namespace fd (BIND only)
     int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
     int copy_up;              ///< FS (tmpfs): copy the destination directory's tree into the new filesystem first
+    int deferred;             ///< REMOUNT applied at the end of the rootfs setup (read-only tmpfs and /dev), not in order
     const char *label;        ///< for error messages: the config's "type" or "bind"
     int config_index;         ///< index in config.json mounts[], -1 for implicit ones
 };
@@ -97,7 +98,8 @@ struct corral_msg {
 };
 
 /// One OCI hook as planned: an absolute path exec'd directly (no PATH lookup), its argv (argv[0] included) and
-/// its environment exactly as configured (both NULL-terminated), and a timeout in seconds (0 = none).
+/// its environment exactly as configured (both NULL-terminated; envp NULL when the config has no env: the hook
+/// gets the caller's environment, as with runc), and a timeout in seconds (0 = none).
 struct corral_hook {
     const char *path;
     const char *const *argv;
@@ -122,6 +124,8 @@ struct corral_plan {
     int cgroup_sync;           ///< say HELLO and wait for GO before any namespace work (cgroup placement)
     int exec_fifo_fd;          ///< O_PATH fd of <state>/exec.fifo, reopened for writing through the container's
                                ///< procfs (never a directory fd: CVE-2024-21626); -1 for no parking (exec)
+    int fifo_via_host_proc;    ///< the config mounts no procfs at /proc: reopen the fifo through the runtime's
+                               ///< procfs, taken before pivot_root and closed before execve
     int console_socket_fd;     ///< connected --console-socket, -1 when none
     int terminal;
     uint16_t console_rows, console_cols;

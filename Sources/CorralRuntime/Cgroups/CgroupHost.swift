@@ -110,13 +110,45 @@ struct CgroupHost {
     static func hugepageSizes(_ entries: [String]) -> [String] {
         var out: [String] = []
         for e in entries where e.hasBytePrefix("hugepages-") && e.hasByteSuffix("kB") {
-            guard var kb = UInt64(Substring(e.utf8.dropFirst("hugepages-".utf8.count).dropLast(2))) else { continue }
-            var unit = 1
-            let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-            while kb >= 1024 && kb % 1024 == 0 && unit < units.count - 1 { kb /= 1024; unit += 1 }
-            out.append("\(kb)\(units[unit])")
+            guard let kb = UInt64(Substring(e.utf8.dropFirst("hugepages-".utf8.count).dropLast(2))) else { continue }
+            out.append(hugepageName(bytes: kb * 1024))
         }
         return out
+    }
+
+    /// The cgroup file name of a page size in bytes: the largest binary unit that divides it ("2MB", "1GB").
+    static func hugepageName(bytes: UInt64) -> String {
+        var n = bytes, unit = 0
+        let units = ["B", "KB", "MB", "GB", "TB", "PB"]
+        while n >= 1024 && n % 1024 == 0 && unit < units.count - 1 { n /= 1024; unit += 1 }
+        return n.decimal + units[unit]
+    }
+
+    /// A page size as configs spell it, in any of the kernel's and the engines' forms ("2MB", "2M", "2MiB",
+    /// "2048kB", "2048KB", "2097152", "1GB", "1G"), as the cgroup file name; nil when it is no size at all.
+    static func canonicalHugepageSize(_ s: String) -> String? {
+        let u = Array(s.utf8)
+        var i = 0, n: UInt64 = 0
+        while i < u.count, u[i] >= 0x30, u[i] <= 0x39 {
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(u[i] - 0x30))
+            if o1 || o2 { return nil }
+            n = a
+            i += 1
+        }
+        guard i > 0, n > 0 else { return nil }
+        let unit = String(decoding: u[i...], as: UTF8.self).uppercased()
+        let shift: UInt64
+        switch unit {
+        case "", "B": shift = 0
+        case "K", "KB", "KIB": shift = 10
+        case "M", "MB", "MIB": shift = 20
+        case "G", "GB", "GIB": shift = 30
+        case "T", "TB", "TIB": shift = 40
+        default: return nil
+        }
+        guard n <= UInt64.max >> shift else { return nil }
+        return hugepageName(bytes: n << shift)
     }
 
     /// mountinfo escapes space, tab, newline and backslash as \ooo.

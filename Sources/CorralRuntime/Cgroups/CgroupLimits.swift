@@ -110,7 +110,11 @@ struct CgroupLimits {
             }
         }
         for (i, h) in (r.hugepageLimits ?? []).enumerated() {
-            hugepages.append(V(value: h, field: f("hugepageLimits[\(i)]")))
+            // Spelled as the cgroup files name it ("2048kB" and "2M" are both "2MB"); what is no size at all stays
+            // as given, and validation names it.
+            var limit = h
+            if let name = CgroupHost.canonicalHugepageSize(h.pageSize) { limit.pageSize = name }
+            hugepages.append(V(value: limit, field: f("hugepageLimits[\(i)]")))
         }
         if let n = r.network {
             netClassID = nz(n.classID, "network.classID")

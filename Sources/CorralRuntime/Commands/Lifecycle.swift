@@ -255,7 +255,8 @@ enum Signals {
 
     static func parse(_ s: String) throws(RuntimeError) -> Int32 {
         if let n = Int32(s) {
-            guard n > 0 && n < 65 else { throw RuntimeError(.invalidArgument, "invalid signal: \(s)") }
+            // 0 sends nothing and only checks that the init is alive: the usual liveness probe.
+            guard n >= 0 && n < 65 else { throw RuntimeError(.invalidArgument, "invalid signal: \(s)") }
             return n
         }
         var name = s.uppercased()

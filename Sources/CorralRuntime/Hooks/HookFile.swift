@@ -15,7 +15,7 @@ enum HookFile {
                 var e = JSONObject()
                 e["path"] = .string(h.path)
                 e["args"] = JSONValue(h.argv)
-                e["env"] = JSONValue(h.env)
+                if let env = h.env { e["env"] = JSONValue(env) }
                 if let t = h.timeout { e["timeout"] = JSONValue(t) }
                 return .object(e)
             })
@@ -42,9 +42,9 @@ enum HookFile {
             guard let list = o[kind.rawValue]?.arrayValue else { continue }
             var hooks: [PlannedHook] = []
             for e in list {
-                guard let p = e["path"]?.stringValue, let argv = e["args"]?.arrayValue?.compactMap({ $0.stringValue }),
-                      let env = e["env"]?.arrayValue?.compactMap({ $0.stringValue })
+                guard let p = e["path"]?.stringValue, let argv = e["args"]?.arrayValue?.compactMap({ $0.stringValue })
                 else { throw RuntimeError(.system, "corrupt hooks file \(path)") }
+                let env = e["env"]?.arrayValue?.compactMap({ $0.stringValue })
                 hooks.append(PlannedHook(path: p, argv: argv, env: env, timeout: e["timeout"]?.int64Value.map { Int($0) }))
             }
             plan[kind] = hooks

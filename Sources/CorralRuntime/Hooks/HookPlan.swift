@@ -7,12 +7,13 @@ enum HookKind: String, CaseIterable {
 }
 
 /// One hook as it will be executed: `path` is absolute and exec'd directly (no PATH lookup), `argv` includes
-/// argv[0] (`[path]` when the config has no args, as Go's exec does), `env` is exactly the configured list
-/// (empty when absent: runc would pass its own environment on, the spec asks for `env` as given).
+/// argv[0] (`[path]` when the config has no args, as Go's exec does), `env` is exactly the configured list, or
+/// nil when the config has none: then the hook gets the runtime's own environment, as with runc and crun (Go's
+/// exec.Cmd with a nil Env). An empty list is an empty environment.
 struct PlannedHook: Equatable {
     var path: String
     var argv: [String]
-    var env: [String]
+    var env: [String]?
     /// Seconds, nil for none.
     var timeout: Int?
 }
@@ -54,7 +55,7 @@ struct HookPlan: Equatable {
                     throw RuntimeError(.config, "\(field).timeout: must be greater than zero, got \(t)")
                 }
                 let args = h.args ?? []
-                planned.append(PlannedHook(path: h.path, argv: args.isEmpty ? [h.path] : args, env: h.env ?? [],
+                planned.append(PlannedHook(path: h.path, argv: args.isEmpty ? [h.path] : args, env: h.env,
                                            timeout: h.timeout))
             }
             plan[kind] = planned

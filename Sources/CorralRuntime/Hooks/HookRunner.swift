@@ -58,7 +58,7 @@ enum HookRunner {
         var hook = corral_hook()
         hook.path = arena.string(h.path)
         hook.argv = arena.strings(h.argv)
-        hook.envp = arena.strings(h.env)
+        hook.envp = h.env.map { arena.strings($0) } ?? nil
         hook.timeout = Int32(clamping: h.timeout ?? 0)
         var how = corral_hook_run()
         how.state_fd = stateFD

@@ -87,6 +87,7 @@ enum Launcher {
         c.sync_fd = childEnd
         c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
         c.exec_fifo_fd = fifo
+        c.fifo_via_host_proc = plan.hasProcMount ? 0 : 1
         c.console_socket_fd = console
         c.terminal = plan.terminal ? 1 : 0
         c.console_rows = plan.consoleSize.rows
@@ -119,6 +120,7 @@ enum Launcher {
             cm.idmap_userns_fd = -1
             cm.allow_on_proc = m.allowOnProc ? 1 : 0
             cm.copy_up = m.copyUp ? 1 : 0
+            cm.deferred = m.deferred ? 1 : 0
             cm.label = arena.string(m.label)
             cm.config_index = Int32(m.configIndex)
             return cm
@@ -173,7 +175,7 @@ enum Launcher {
         c.hooks_sync = plan.hooks.runsBeforePivot ? 1 : 0
         let startHooks = plan.hooks[.startContainer]
         c.start_hooks = arena.copy(startHooks.map { h in
-            corral_hook(path: arena.string(h.path), argv: arena.strings(h.argv), envp: arena.strings(h.env),
+            corral_hook(path: arena.string(h.path), argv: arena.strings(h.argv), envp: h.env.map { arena.strings($0) } ?? nil,
                         timeout: Int32(clamping: h.timeout ?? 0))
         })
         c.nstart_hooks = Int32(startHooks.count)

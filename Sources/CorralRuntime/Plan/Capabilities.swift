@@ -38,15 +38,15 @@ enum CapabilityNames {
         return (0...last).map { name($0) }.filter { number($0) != nil }
     }
 
-    /// Bit masks for the config's sets. Unknown names, or names the kernel does not have, are warnings (the spec
-    /// says so) and are not granted; `warn` receives the text.
-    static func sets(_ caps: Capabilities, lastCap: Int, warn: (String) -> Void) -> CapabilitySets {
-        func mask(_ names: [String]?, _ set: String) -> UInt64 {
+    /// Bit masks for the config's sets. An unknown name is an error (the spec: the runtime MUST error on it); a
+    /// capability the running kernel does not have is a warning and not granted (runc's behaviour); `warn`
+    /// receives the text.
+    static func sets(_ caps: Capabilities, lastCap: Int, warn: (String) -> Void) throws(RuntimeError) -> CapabilitySets {
+        func mask(_ names: [String]?, _ set: String) throws(RuntimeError) -> UInt64 {
             var m: UInt64 = 0
-            for name in names ?? [] {
+            for (i, name) in (names ?? []).enumerated() {
                 guard let n = number(name) else {
-                    warn("process.capabilities.\(set): unknown capability \"\(name)\" ignored")
-                    continue
+                    throw RuntimeError(.config, "process.capabilities.\(set)[\(i)]: unknown capability \"\(name)\"")
                 }
                 guard n <= lastCap, n < 64 else {
                     warn("process.capabilities.\(set): capability \"\(name)\" is not supported by the running kernel, ignored")
@@ -56,8 +56,8 @@ enum CapabilityNames {
             }
             return m
         }
-        return CapabilitySets(bounding: mask(caps.bounding, "bounding"), effective: mask(caps.effective, "effective"),
-                              inheritable: mask(caps.inheritable, "inheritable"),
-                              permitted: mask(caps.permitted, "permitted"), ambient: mask(caps.ambient, "ambient"))
+        return CapabilitySets(bounding: try mask(caps.bounding, "bounding"), effective: try mask(caps.effective, "effective"),
+                              inheritable: try mask(caps.inheritable, "inheritable"),
+                              permitted: try mask(caps.permitted, "permitted"), ambient: try mask(caps.ambient, "ambient"))
     }
 }

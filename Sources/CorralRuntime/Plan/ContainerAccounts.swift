@@ -1,34 +1,18 @@
 import CCorral
 import Glibc
 
-/// Reads the container's /etc/passwd and /etc/group the way runc's user lookup does, through openat2
-/// (RESOLVE_IN_ROOT), so a symlink in the image cannot make us read a host file. `rootfs` is the bundle's rootfs at
-/// create and the running init's /proc/<pid>/root at exec.
+/// Reads the container's /etc/passwd the way runc's user lookup does, through openat2 (RESOLVE_IN_ROOT), so a
+/// symlink in the image cannot make us read a host file. `rootfs` is the bundle's rootfs at create and the running
+/// init's /proc/<pid>/root at exec.
 enum ContainerAccounts {
-    struct Account { var home: String; var groups: [UInt32] }
-
-    static func lookup(rootfs: String, uid: UInt32) -> Account {
-        var home = "/"
-        var name: String?
-        if let passwd = read(rootfs: rootfs, path: "/etc/passwd") {
-            for line in passwd.splitASCII("\n") {
-                let f = line.splitASCII(":", omittingEmptySubsequences: false)
-                if f.count >= 6, UInt32(f[2]) == uid {
-                    name = String(f[0])
-                    if !f[5].isEmpty { home = String(f[5]) }
-                    break
-                }
-            }
+    /// The home directory of `uid` in the image ("/" when it has none), for HOME.
+    static func home(rootfs: String, uid: UInt32) -> String {
+        guard let passwd = read(rootfs: rootfs, path: "/etc/passwd") else { return "/" }
+        for line in passwd.splitASCII("\n") {
+            let f = line.splitASCII(":", omittingEmptySubsequences: false)
+            if f.count >= 6, UInt32(f[2]) == uid { return f[5].isEmpty ? "/" : String(f[5]) }
         }
-        var groups: [UInt32] = []
-        if let name, let group = read(rootfs: rootfs, path: "/etc/group") {
-            for line in group.splitASCII("\n") {
-                let f = line.splitASCII(":", omittingEmptySubsequences: false)
-                guard f.count >= 4, let gid = UInt32(f[2]) else { continue }
-                if f[3].splitASCII(",").contains(where: { $0 == name }) { groups.append(gid) }
-            }
-        }
-        return Account(home: home, groups: groups)
+        return "/"
     }
 
     static func read(rootfs: String, path: String) -> String? {

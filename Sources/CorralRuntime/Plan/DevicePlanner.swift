@@ -9,15 +9,22 @@ enum DevicePlanner {
         ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
     ]
 
-    static func devices(_ config: [Device], inUserNS: Bool) throws(RuntimeError) -> [DeviceOp] {
+    /// Device nodes may go anywhere in the container, as with runc, but not onto the root or /dev themselves.
+    /// `/dev/ptmx` is always the link to the container's devpts (runc replaces a configured node with it): a
+    /// node would reach the host's pty instance. `note` gets that at debug level.
+    static func devices(_ config: [Device], inUserNS: Bool, note: (String) -> Void = { _ in }) throws(RuntimeError) -> [DeviceOp] {
         var out: [DeviceOp] = []
         for (path, major, minor) in defaults where !config.contains(where: { Files.clean($0.path) == path }) {
             out.append(DeviceOp(path: path, mode: S_IFCHR | 0o666, major: major, minor: minor, bindFromHost: inUserNS))
         }
         for (i, d) in config.enumerated() {
             let path = Files.clean(d.path.hasBytePrefix("/") ? d.path : "/" + d.path)
-            if path == "/dev" || !path.hasBytePrefix("/dev/") {
-                throw RuntimeError(.config, "linux.devices[\(i)].path: \"\(d.path)\" is not inside /dev")
+            if path == "/" || path == "/dev" {
+                throw RuntimeError(.config, "linux.devices[\(i)].path: \"\(d.path)\" is not a device path")
+            }
+            if path == "/dev/ptmx" {
+                note("linux.devices[\(i)]: /dev/ptmx is the link to the container's devpts (pts/ptmx), not a node")
+                continue
             }
             let type: UInt32 = switch d.type {
             case .c, .u: S_IFCHR
@@ -41,13 +48,13 @@ enum DevicePlanner {
     }
 
     /// /dev/fd, stdin, stdout, stderr, core (when the host has /proc/kcore) and the ptmx link to devpts.
-    static func symlinks(devices: [DeviceOp]) -> [MountOp] {
+    static func symlinks() -> [MountOp] {
         var links: [(String, String)] = [
             ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"), ("/proc/self/fd/1", "/dev/stdout"),
             ("/proc/self/fd/2", "/dev/stderr"),
         ]
         if Files.exists("/proc/kcore") { links.append(("/proc/kcore", "/dev/core")) }
-        if !devices.contains(where: { $0.path == "/dev/ptmx" }) { links.append(("pts/ptmx", "/dev/ptmx")) }
+        links.append(("pts/ptmx", "/dev/ptmx"))
         return links.map { MountOp(kind: .symlink, dest: $0.1, source: $0.0, label: "symlink", configIndex: -1) }
     }
 }

@@ -19,6 +19,9 @@ struct MountOp: Equatable {
     var allowOnProc = false
     /// FS (tmpfs) only: fill the new filesystem with a copy of the destination directory before attaching it.
     var copyUp = false
+    /// Applied at the end of the rootfs setup (after devices, sysctls and masks), not in list order: runc makes
+    /// read-only tmpfs mounts and /dev read-only only then, so what is created below them still can be.
+    var deferred = false
     /// For error messages: the config's type ("bind" for binds) and index in `mounts`, -1 for implicit ones.
     var label: String
     var configIndex: Int
@@ -65,6 +68,8 @@ struct LaunchPlan {
     var rootPropagation: UInt64 = Propagation.slave | Propagation.rec
     var rootPropagationAfter: UInt64 = 0
     var mounts: [MountOp] = []
+    /// The config mounts a procfs at /proc (without one, the child reaches its exec fifo through the runtime's).
+    var hasProcMount = false
     var devices: [DeviceOp] = []
     var noPivot = false
     var readonlyRoot = false

@@ -8,7 +8,8 @@ enum MountPlanner {
     /// features` reports `mountExtensions.idmap.enabled` from this.
     static let idmapMounts = false
 
-    static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan) throws(RuntimeError) -> [MountOp] {
+    static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan,
+                     note: (String) -> Void = { _ in }) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[" + i.decimal + "]"
         let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
         if !idmapMounts {
@@ -36,11 +37,10 @@ enum MountPlanner {
             if stat(source, &st) != 0 {
                 throw RuntimeError(.config, "error mounting \"\(source)\" to rootfs at \"\(dest)\": stat \(source): \(errnoText(errno))")
             }
-            if let f = opts.superblockFlags.first {
-                throw RuntimeError(.config, "\(path).options: \"\(f)\" is a filesystem flag and cannot apply to a bind mount")
-            }
-            if let d = opts.data.first {
-                throw RuntimeError(.config, "\(path).options: unsupported option \"\(d)\" for a bind mount")
+            // Filesystem options (size=, mode=, sync, ...) mean nothing to a bind mount; runc passes them to
+            // mount(2), which ignores them. Accepted, and said so at debug level.
+            if let ignored = (opts.superblockFlags + opts.data).first {
+                note("\(path).options: \"\(ignored)\" does not apply to a bind mount and is ignored")
             }
             var op = MountOp(kind: .bind, dest: dest, source: source, recursive: opts.recursive,
                              destIsFile: (st.st_mode & S_IFMT) != S_IFDIR, label: "bind", configIndex: i)
@@ -62,6 +62,13 @@ enum MountPlanner {
                 return [op, MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, label: type, configIndex: i)]
             }
             return [op]
+        }
+        if opts.attrSet & MountAttr.rdonly != 0 && (type == "tmpfs" || dest == "/dev") {
+            // runc mounts these writable and makes them read-only last, so that what the list, the devices and
+            // the console create below them still can be (/dev/pts in a read-only /dev).
+            op.attrSet &= ~MountAttr.rdonly
+            return [op, MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, deferred: true, label: type,
+                                configIndex: i)]
         }
         // mount(2) with MS_RDONLY makes a new superblock read-only too (runc's /sys shows "super=ro"); fsmount's
         // attribute only covers the mount, so pass "ro" to the filesystem as well.

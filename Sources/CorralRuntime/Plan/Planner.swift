@@ -43,7 +43,7 @@ enum Planner {
         let cgroups = try CgroupPlan.make(spec, id: options.id, host: options.cgroupHost ?? CgroupHost.detect(),
                                           systemd: options.systemdCgroup)
         plan.cgroups = cgroups
-        try planFilesystem(spec, options, cgroups, &plan)
+        try planFilesystem(spec, options, cgroups, &plan, note: note)
         try LSM.plan(spec, &plan)
         if let p = spec.linux?.personality {
             if let f = p.flags, !f.isEmpty {
@@ -268,7 +268,7 @@ enum Planner {
         // No capabilities member means no capabilities at all (runc applies empty sets too).
         let caps = process.capabilities ?? Capabilities()
         let last = CapabilityNames.lastCap
-        var sets = CapabilityNames.sets(caps, lastCap: last, warn: warn)
+        var sets = try CapabilityNames.sets(caps, lastCap: last, warn: warn)
         // The kernel raises an ambient capability only if it is permitted and inheritable; runc leaves the
         // others out (runc spec's own default lists ambient caps it cannot raise). Decide it here, not in
         // the child, and say so at debug level.
@@ -282,12 +282,15 @@ enum Planner {
         plan.capabilities = sets
         plan.noNewPrivileges = process.noNewPrivileges ?? false
 
-        // runc looks the user up in the container's /etc/passwd and /etc/group: HOME when the config has none,
-        // and the supplementary groups the user is a member of, before the config's additionalGids.
-        let account = ContainerAccounts.lookup(rootfs: accountsRoot, uid: plan.uid)
-        plan.groups = account.groups + (process.user.additionalGids ?? [])
+        // The supplementary groups are additionalGids exactly: engines resolve the image's /etc/group into it
+        // (containerd, CRI), and adding memberships they left out would defeat Kubernetes'
+        // supplementalGroupsPolicy: Strict. runc does the same (its user is always "uid:gid").
+        plan.groups = process.user.additionalGids ?? []
         var env = try environment(process.env ?? [])
-        if !env.contains(where: { $0.hasBytePrefix("HOME=") }) { env.append("HOME=" + account.home) }
+        if !env.contains(where: { $0.hasBytePrefix("HOME=") }) {
+            // runc looks the user up in the container's /etc/passwd for HOME when the config has none.
+            env.append("HOME=" + ContainerAccounts.home(rootfs: accountsRoot, uid: plan.uid))
+        }
         plan.env = env
     }
 
@@ -317,7 +320,7 @@ enum Planner {
     // MARK: filesystem
 
     private static func planFilesystem(_ spec: Spec, _ o: PlanOptions, _ cgroups: CgroupPlan,
-                                       _ plan: inout LaunchPlan) throws(RuntimeError) {
+                                       _ plan: inout LaunchPlan, note: (String) -> Void) throws(RuntimeError) {
         if let prop = spec.linux?.rootfsPropagation {
             let (flag, rec): (UInt64, Bool) = switch prop {
             case .shared: (Propagation.shared, false)
@@ -334,17 +337,18 @@ enum Planner {
         }
         var devIsBind = false
         for (i, m) in (spec.mounts ?? []).enumerated() {
-            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, cgroups: cgroups)
+            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, cgroups: cgroups, note: note)
             if Files.clean(m.destination) == "/dev", ops.contains(where: { $0.kind == .bind }) { devIsBind = true }
             plan.mounts += ops
         }
         if !devIsBind {
             let inUserNS = plan.newUserNS || plan.joins.contains { $0.flag == cloneNewUser }
-            plan.devices = try DevicePlanner.devices(spec.linux?.devices ?? [], inUserNS: inUserNS)
-            plan.mounts += DevicePlanner.symlinks(devices: plan.devices)
+            plan.devices = try DevicePlanner.devices(spec.linux?.devices ?? [], inUserNS: inUserNS, note: note)
+            plan.mounts += DevicePlanner.symlinks()
         } else if let devs = spec.linux?.devices, !devs.isEmpty {
             throw RuntimeError(.config, "linux.devices: cannot create devices when /dev is a bind mount")
         }
+        plan.hasProcMount = plan.mounts.contains { $0.dest == "/proc" && ($0.fstype == "proc" || $0.kind == .bind) }
         plan.maskedPaths = spec.linux?.maskedPaths ?? []
         plan.readonlyPaths = spec.linux?.readonlyPaths ?? []
         // runc creates a missing working directory inside the rootfs.
