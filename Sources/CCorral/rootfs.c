@@ -199,7 +199,8 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         return;
     }
     int existed = 1, dir_mode = -1;
-    int is_tmpfs = m->kind == CORRAL_MOUNT_FS && m->fstype && c_streq(m->fstype, "tmpfs");
+    // tmpcopyup gives the new tmpfs the directory's mode itself (copy_up), so no mode= option is added there.
+    int is_tmpfs = m->kind == CORRAL_MOUNT_FS && m->fstype && c_streq(m->fstype, "tmpfs") && !m->copy_up;
     if (m->copy_up || is_tmpfs) {
         int probe = resolve_in_root(g_rootfd, m->dest, 0);
         existed = probe >= 0;

@@ -39,8 +39,34 @@ final class SeccompCompileTests: XCTestCase {
         XCTAssertEqual(prog.listenerPath, "/run/agent.sock")
     }
 
+    /// runc's stub: numbers above the highest syscall the profile names get ENOSYS (programs fall back on it),
+    /// per architecture; x32 numbers and everything the profile covers go to libseccomp's program unchanged.
+    func testSyscallsNewerThanTheProfileGetENOSYS() throws {
+        let allow = [rule(["read", "getpid", "mkdir"], .SCMP_ACT_ALLOW)]
+        let (bpf, _, _) = try compileProfile(Seccomp(defaultAction: .SCMP_ACT_ERRNO, architectures: [.SCMP_ARCH_X86_64, .SCMP_ARCH_X86],
+                                                     syscalls: allow))
+        let highest = nr("mkdir")   // 83: the highest of the three on x86_64
+        XCTAssertEqual(bpf.run(nr: highest + 1), Ret.errno(ENOSYS))
+        XCTAssertEqual(bpf.run(nr: 1000), Ret.errno(ENOSYS))
+        XCTAssertEqual(bpf.run(nr: highest - 1), Ret.errno(EPERM), "below the highest: the default action")
+        XCTAssertEqual(bpf.run(nr: highest), Ret.allow)
+        XCTAssertEqual(bpf.run(nr: nr("read")), Ret.allow)
+        XCTAssertEqual(bpf.run(nr: 0x4000_0000 | 2000), Ret.killThread, "x32 numbers: libseccomp's bad-arch answer")
+        // i386: getpid 20, read 3, mkdir 39.
+        XCTAssertEqual(bpf.run(nr: 40, arch: AuditArch.i386), Ret.errno(ENOSYS))
+        XCTAssertEqual(bpf.run(nr: 38, arch: AuditArch.i386), Ret.errno(EPERM))
+        XCTAssertEqual(bpf.run(nr: 39, arch: AuditArch.i386), Ret.allow)
+        // A default that lets everything through needs no stub; nor does a default that already says ENOSYS.
+        for s in [Seccomp(defaultAction: .SCMP_ACT_ALLOW, syscalls: [rule(["mkdir"], .SCMP_ACT_ERRNO)]),
+                  Seccomp(defaultAction: .SCMP_ACT_LOG, syscalls: [rule(["mkdir"], .SCMP_ACT_ERRNO)])] {
+            let (b, _, _) = try compileProfile(s)
+            XCTAssertNotEqual(b.run(nr: 1000), Ret.errno(ENOSYS), "\(s.defaultAction)")
+        }
+    }
+
     func testDefaultActions() throws {
-        let allow = [rule(["getpid", "read"], .SCMP_ACT_ALLOW)]
+        // exit_group (231) is the highest: mkdir (83) below it gets the default action, not the ENOSYS stub's.
+        let allow = [rule(["getpid", "read", "exit_group"], .SCMP_ACT_ALLOW)]
         let table: [(Seccomp, UInt32)] = [
             (Seccomp(defaultAction: .SCMP_ACT_ERRNO, defaultErrnoRet: 38, syscalls: allow), Ret.errno(38)),
             (Seccomp(defaultAction: .SCMP_ACT_ERRNO, syscalls: allow), Ret.errno(EPERM)),

@@ -21,6 +21,19 @@ final class ConformanceTests: RuntimeTestCase {
         XCTAssertEqual(r.stdout.trimmed, "ran")
     }
 
+    /// runc's stub: a syscall newer than everything the profile names gets ENOSYS (programs probe for new syscalls
+    /// and fall back), not the default action's EPERM.
+    func testSyscallsNewerThanTheProfileGetENOSYS() throws {
+        let probe = try EscapeProbes.binaries().probe
+        XCTAssertEqual(runCommand(["cp", probe, bundle.rootfs + "/probe"]).status, 0)
+        let bounding = bundle.config["process"]?["capabilities"]?["bounding"]?.arrayValue?.compactMap { $0.stringValue } ?? []
+        bundle.config["linux"]?["seccomp"] = try DockerSeccomp.defaultProfile(bounding: bounding)
+        bundle.setArgs(["/probe", "syscall", "1000"])
+        let r = rt.run(bundle)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(r.stdout.trimmed, "syscall 1000: ENOSYS")
+    }
+
     /// runc enters the working directory before dropping privileges (and again after, if refused).
     func testCwdOnlyTheRuntimeMayEnter() throws {
         try makeDirectories(bundle.rootfs + "/secret")

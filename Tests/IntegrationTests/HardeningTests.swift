@@ -133,17 +133,6 @@ final class HardeningTests: CVETestCase {
         checkCaps(uid: 1001, noNewPrivs: false, b: fiveB, e: fiveE, i: fiveI, p: fiveP, a: nil, "uid 1001, five sets, no NNP")
     }
 
-    /// A name the kernel does not know is ignored (the spec: a warning), never a reason to grant more.
-    func testUnknownCapabilityIsIgnored() throws {
-        setCapabilities(bundle, bounding: ["CAP_KILL", "CAP_NOT_A_CAPABILITY"], effective: ["CAP_KILL"], inheritable: nil,
-                        permitted: ["CAP_KILL"], ambient: nil)
-        bundle.setArgs(["/bin/grep", "^CapBnd", "/proc/self/status"])
-        let r = runtime.run(bundle)
-        XCTAssertEqual(r.status, 0, "\(r)")
-        XCTAssertEqual(r.stdout.split(separator: "\t").last.map { String($0).trimmed }, capabilityMask(["CAP_KILL"]), "\(r)")
-        XCTAssertTrue(r.stderr.contains("CAP_NOT_A_CAPABILITY"), "the unknown name should be warned about: \(r)")
-    }
-
     // MARK: no_new_privs
 
     func testNoNewPrivileges() throws {

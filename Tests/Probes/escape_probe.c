@@ -1007,9 +1007,15 @@ int main(int argc, char **argv) {
         session_mode();
         return 0;
     }
+    if (argc > 2 && !strcmp(argv[1], "syscall")) {
+        /* "escape_probe syscall NR": the errno a bare syscall(NR) gets (seccomp's answer for unknown numbers). */
+        long r = syscall(strtol(argv[2], NULL, 10), 0, 0, 0, 0, 0, 0);
+        printf("syscall %s: %s\n", argv[2], r < 0 ? strerrorname_np(errno) : "ok");
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--abstract") && i + 1 < argc) abstract_name = argv[++i];
-        else { fprintf(stderr, "usage: escape_probe [--abstract NAME] | escape_probe session\n"); return 2; }
+        else { fprintf(stderr, "usage: escape_probe [--abstract NAME] | escape_probe session | escape_probe syscall NR\n"); return 2; }
     }
     size_t count = sizeof probes / sizeof probes[0];
     for (size_t i = 0; i < count; i++) run_probe(&probes[i]);

@@ -85,8 +85,67 @@ enum SeccompCompiler {
         var bytes = [UInt8](repeating: 0, count: Int(size))
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         if n != Int(size) { throw .system("seccomp: read exported BPF", n < 0 ? errno : EIO) }
-        return bytes
+        let stub = enosysStub(p)
+        if count + stub.count / 8 > maxInstructions {
+            throw RuntimeError(.config, "linux.seccomp: the compiled filter has \(count + stub.count / 8) instructions; the kernel takes 1 to \(maxInstructions)")
+        }
+        return stub + bytes
     }
+
+    /// runc's -ENOSYS stub, put in front of libseccomp's program: a syscall newer than every syscall the profile
+    /// names (for that architecture) gets ENOSYS instead of the default action. Programs probe for new syscalls
+    /// (clone3, openat2, close_range, ...) and fall back on ENOSYS; an EPERM default would make them fail instead.
+    /// Not added when the default action lets everything through anyway. x32 numbers (bit 30) are left to the
+    /// program behind, which knows whether the profile allows that ABI.
+    static func enosysStub(_ p: SeccompProfile) -> [UInt8] {
+        let d = p.defaultAction
+        if d == SeccompProfile.retAllow || d == SeccompProfile.retLog || d == SeccompProfile.retErrno | UInt32(ENOSYS) {
+            return []
+        }
+        let native = seccomp_arch_native()
+        var arches: [UInt32] = [native]
+        for (name, _) in p.architectures {
+            let t = archToken(name)
+            if t != 0 && !arches.contains(t) && t != SCMP_ARCH_X32_TOKEN { arches.append(t) }
+        }
+        let names = Set(p.rules.flatMap { $0.names })
+        var blocks: [(arch: UInt32, max: UInt32)] = []
+        for a in arches {
+            let numbers = names.compactMap { n -> Int32? in
+                let nr = n.withCString { seccomp_syscall_resolve_name_arch(a, $0) }
+                return nr >= 0 ? nr : nil
+            }
+            if let m = numbers.max() { blocks.append((a, UInt32(m))) }
+        }
+        guard !blocks.isEmpty else { return [] }
+        // Classic BPF: code, jt, jf, k. Offsets are relative to the next instruction.
+        var prog: [(code: UInt16, jt: UInt8, jf: UInt8, k: UInt32)] = [(0x20, 0, 0, 4)]   // ld [4] (arch)
+        let blockLength = { (a: UInt32) -> Int in a == SCMP_ARCH_X86_64_TOKEN ? 4 : 3 }
+        let total = 1 + blocks.reduce(0) { $0 + blockLength($1.arch) } + 1   // + ret ENOSYS
+        let ret = total - 1, end = total
+        for b in blocks {
+            let start = prog.count, next = start + blockLength(b.arch)
+            func off(_ target: Int, from pc: Int) -> UInt8 { UInt8(target - pc - 1) }
+            prog.append((0x15, 0, off(next == ret ? end : next, from: start), b.arch))   // jeq arch, fall, next/end
+            prog.append((0x20, 0, 0, 0))                                                   // ld [0] (nr)
+            if b.arch == SCMP_ARCH_X86_64_TOKEN {
+                prog.append((0x45, off(end, from: prog.count), 0, 0x4000_0000))           // jset x32 bit: to end
+            }
+            prog.append((0x25, off(ret, from: prog.count), off(end, from: prog.count), b.max))  // jgt max: ENOSYS
+        }
+        prog.append((0x06, 0, 0, SeccompProfile.retErrno | UInt32(ENOSYS)))
+        var out: [UInt8] = []
+        out.reserveCapacity(prog.count * 8)
+        for i in prog {
+            out += [UInt8(i.code & 0xff), UInt8(i.code >> 8), i.jt, i.jf,
+                    UInt8(i.k & 0xff), UInt8((i.k >> 8) & 0xff), UInt8((i.k >> 16) & 0xff), UInt8(i.k >> 24)]
+        }
+        return out
+    }
+
+    /// AUDIT_ARCH_X86_64 and the x32 token (EM_X86_64 | LE), as libseccomp defines them.
+    static let SCMP_ARCH_X86_64_TOKEN: UInt32 = 0xC000_003E
+    static let SCMP_ARCH_X32_TOKEN: UInt32 = 0x4000_003E
 
     /// libseccomp's token for an architecture name ("x86_64"), 0 when this libseccomp does not know it.
     static func archToken(_ name: String) -> UInt32 {

@@ -7,7 +7,7 @@ import Glibc
 /// exists on the host.
 enum SeccompPlanner {
     /// Bumped whenever the compiled output for the same profile would change (part of the cache key).
-    static let formatVersion = "corral-seccomp-1"
+    static let formatVersion = "corral-seccomp-2"
 
     /// `cacheDir` nil compiles every time (unit tests). `note` gets the debug lines "seccomp: cache hit <key> (N
     /// instructions in X ms)" or "seccomp: compiled N instructions in X ms" (tests rely on these words); both times
