@@ -307,8 +307,6 @@ final class ArgumentsTests: XCTestCase {
             (["exec"], "\"exec\" requires a minimum of 1 argument(s)"),
             (["frobnicate"], "No help topic for 'frobnicate'"),
             (["state", "--bogus", "x"], "flag provided but not defined: -bogus"),
-            (["create", "--bundle", "/nonexistent-corral-unit", "--pidfd-socket", "/s", "x"],
-             "--pidfd-socket is not supported by this version of corral"),
         ]
         for (args, message) in cases {
             let (status, records) = try main(args)

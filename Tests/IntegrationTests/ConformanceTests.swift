@@ -239,3 +239,68 @@ final class ConformanceTests: RuntimeTestCase {
         }
     }
 }
+
+/// `--pidfd-socket` (runc 1.2) and socket activation (LISTEN_FDS), the two hand-overs runc makes besides stdio.
+final class ProcessHandOverTests: RuntimeTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 has no --pidfd-socket (added in runc 1.2)") }
+    }
+
+    /// create sends a pidfd of the init ("standard"), exec one of the exec'd process ("setns"); signalling through
+    /// them reaches exactly those processes.
+    func testPidfdSocketHandsOverTheProcess() throws {
+        bundle.setShell("sleep 60")
+        try bundle.writeConfig()
+        let id = rt.id("pidfd")
+        let sock = try ConsoleSocket(path: bundle.dir + "/pidfd.sock")
+        defer { sock.close() }
+        XCTAssertEqual(rt.call(["create", "--bundle", bundle.dir, "--pidfd-socket", sock.path, id]).status, 0)
+        let got = try sock.receive(timeout: 10)
+        defer { for fd in got.fds { close(fd) } }
+        XCTAssertEqual(got.payload, "standard")
+        let initPidfd = try XCTUnwrap(got.fds.first)
+        let pid = try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value)
+        XCTAssertEqual(readFile("/proc/self/fdinfo/\(initPidfd)")?.nonEmptyLines.first { $0.hasPrefix("Pid:") }?
+                        .split(separator: "\t").last.map(String.init), String(pid), "the pidfd names the init")
+        XCTAssertEqual(rt("start", id).status, 0)
+
+        let execSock = try ConsoleSocket(path: bundle.dir + "/exec.sock")
+        defer { execSock.close() }
+        XCTAssertEqual(rt.call(["exec", "--detach", "--pidfd-socket", execSock.path, id, "sleep", "50"]).status, 0)
+        let execGot = try execSock.receive(timeout: 10)
+        defer { for fd in execGot.fds { close(fd) } }
+        XCTAssertEqual(execGot.payload, "setns")
+        XCTAssertEqual(execGot.fds.count, 1)
+
+        var p = pollfd(fd: initPidfd, events: Int16(POLLIN), revents: 0)
+        XCTAssertEqual(poll(&p, 1, 0), 0, "a live process's pidfd is not readable")
+        XCTAssertEqual(rt("kill", id, "KILL").status, 0)
+        XCTAssertEqual(poll(&p, 1, 5000), 1, "the pidfd becomes readable when the init exits")
+    }
+
+    /// LISTEN_FDS/LISTEN_PID naming the runtime: fds 3.. go to the container (before --preserve-fds), with
+    /// LISTEN_FDS=n and LISTEN_PID=1 in its environment.
+    func testSocketActivationFdsReachTheContainer() throws {
+        try writeFile(bundle.dir + "/listen.txt", "activated\n")
+        try writeFile(bundle.dir + "/preserved.txt", "preserved\n")
+        bundle.setShell("echo $LISTEN_FDS $LISTEN_PID; cat <&3; cat <&4")
+        try bundle.writeConfig()
+        let script = "exec 3<\"$4/listen.txt\" 4<\"$4/preserved.txt\"; export LISTEN_PID=$$ LISTEN_FDS=1; " +
+            "exec \"$0\" --root \"$1\" run --preserve-fds 1 --bundle \"$2\" \"$3\""
+        let r = runCommand(["/bin/sh", "-c", script, RuntimeUnderTest.path, rt.root, bundle.dir, rt.id("listen"), bundle.dir])
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(r.stdout.nonEmptyLines, ["1 1", "activated", "preserved"])
+    }
+
+    func testAPidfdSocketThatCannotBeDialedLeavesNothing() throws {
+        try bundle.writeConfig()
+        let id = rt.id("nodial")
+        let before = HostSnapshot.take(root: rt.root, bundle: bundle.dir)
+        let r = rt.call(["create", "--bundle", bundle.dir, "--pidfd-socket", bundle.dir + "/missing.sock", id])
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertTrue(r.stderr.contains("failed to dial"), r.stderr)
+        XCTAssertEqual(HostSnapshot.take(root: rt.root, bundle: bundle.dir), before)
+        XCTAssertNil(rt.stateJSON(id))
+    }
+}

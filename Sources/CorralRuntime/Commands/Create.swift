@@ -13,7 +13,7 @@ extension Commands {
         OptionSpec(["no-pivot"], "do not use pivot root to jail process inside rootfs"),
         OptionSpec(["no-new-keyring"], "do not create a new session keyring for the container"),
         OptionSpec(["preserve-fds"], value: true, "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"),
-        OptionSpec(["pidfd-socket"], value: true, "path to an AF_UNIX socket which will receive the pidfd (not supported)"),
+        OptionSpec(["pidfd-socket"], value: true, "path to an AF_UNIX socket which will receive a file descriptor referencing the init process"),
     ]
 
     static let create = Verb(name: "create", usage: "[command options] <container-id>",
@@ -40,7 +40,6 @@ extension Commands {
     /// Plans, launches and records a container. Any failure removes everything made so far (state dir, fifo,
     /// processes; the mount namespace dies with the process) and is rethrown as "<verb> failed: …".
     static func createContainer(_ ctx: Context, id: String, _ o: ParsedOptions, verb: String, relayTerminal: Bool) throws(RuntimeError) -> Created {
-        if o.has("pidfd-socket") { throw RuntimeError(.unsupported, "--pidfd-socket is not supported by this version of corral") }
         let bundle = Files.absolute(o.string("bundle") ?? ".")
         let preserve = try o.int("preserve-fds", default: 0)
         if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
@@ -50,11 +49,15 @@ extension Commands {
         let consoleSocketPath = o.string("console-socket")
         var options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
+        options.listenFDs = ProcessIO.listenFDs()
         options.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
         options.systemdCgroup = ctx.globals.systemdCgroup
         let plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
 
+        // runc dials the pidfd socket before it creates anything: a wrong path fails with nothing made.
+        let pidfdSocket = try ProcessIO.connectPidfdSocket(o.string("pidfd-socket"))
+        defer { if pidfdSocket >= 0 { close(pidfdSocket) } }
         let store = ctx.store
         let dir = store.dir(id)
         let lockFD = try store.claim(id, log: ctx.log)
@@ -159,6 +162,7 @@ extension Commands {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
                     try Files.writeAtomic(Files.absolute(pidFile), String(launched.pid))
                 }
+                try ProcessIO.sendPidfd(of: launched.pid, to: pidfdSocket, kind: "standard")
                 recorded = state
             }
             lockHandedOver = true

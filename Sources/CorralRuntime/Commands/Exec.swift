@@ -5,7 +5,7 @@ import Glibc
 extension Commands {
     static let execOptions: [OptionSpec] = [
         OptionSpec(["console-socket"], value: true, "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"),
-        OptionSpec(["pidfd-socket"], value: true, "path to an AF_UNIX socket which will receive the pidfd (not supported)"),
+        OptionSpec(["pidfd-socket"], value: true, "path to an AF_UNIX socket which will receive a file descriptor referencing the exec'd process"),
         OptionSpec(["cwd"], value: true, "current working directory in the container"),
         OptionSpec(["e", "env"], value: true, "set environment variables"),
         OptionSpec(["t", "tty"], "allocate a pseudo-TTY"),
@@ -44,7 +44,6 @@ extension Commands {
 enum Exec {
     static func run(_ ctx: Context, _ o: ParsedOptions) throws(RuntimeError) -> Int32 {
         let id = try Commands.containerID(o)
-        if o.has("pidfd-socket") { throw RuntimeError(.unsupported, "--pidfd-socket is not supported by this version of corral") }
         let preserve = try o.int("preserve-fds", default: 0)
         if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
         // Before we open anything ourselves: the preserved fds must be the caller's.
@@ -97,6 +96,8 @@ enum Exec {
             return f
         }
         let pidfd = keep(try Commands.openInit(h.state))
+        let dialed = try ProcessIO.connectPidfdSocket(o.string("pidfd-socket"))
+        let pidfdSocket = dialed >= 0 ? keep(dialed) : -1
         let target = try self.target(h.state.pid, pidfd: pidfd, config: config)
         let plan = try ExecPlanner.plan(config: config, process: process, target: target, id: id,
                                         noNewKeyring: h.state.noNewKeyring, preserveFDs: preserve,
@@ -143,6 +144,7 @@ enum Exec {
                     try Files.writeAtomic(path, String(launched.pid))
                     pidFileWritten = path
                 }
+                try ProcessIO.sendPidfd(of: launched.pid, to: pidfdSocket, kind: "setns")
             }
         } catch {
             if let path = pidFileWritten { unlink(path) }

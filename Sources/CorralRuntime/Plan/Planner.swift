@@ -12,6 +12,9 @@ struct PlanOptions {
     /// `run` in the foreground relays a terminal itself; create/detached runs need a console socket.
     var terminalRelay = false
     var preserveFDs = 0
+    /// Socket activation (runc's LISTEN_FDS): fds 3 .. 3+listenFDs-1 of the caller go to the container before the
+    /// --preserve-fds ones, with LISTEN_FDS=n and LISTEN_PID=1 in its environment.
+    var listenFDs = 0
     /// `--systemd-cgroup`, for the cgroupsPath rules.
     var systemdCgroup = false
     /// The host's cgroup layout; nil reads the live one (tests describe other layouts).
@@ -241,7 +244,8 @@ enum Planner {
             throw RuntimeError(.config, "process.oomScoreAdj: \(adj) is outside -1000..1000")
         }
         plan.keyringName = o.noNewKeyring ? nil : "_ses.\(o.id)"
-        plan.preserveFDs = o.preserveFDs
+        plan.preserveFDs = o.listenFDs + o.preserveFDs
+        if o.listenFDs > 0 { plan.env += ["LISTEN_FDS=" + o.listenFDs.decimal, "LISTEN_PID=1"] }
     }
 
     /// The process attributes `create` and `exec` plan alike: cwd, user, umask, console size, rlimits, the five
