@@ -89,9 +89,8 @@ static int mkdir_walk(int rootfd, const char *path, int last_is_file, uint32_t m
 static int apply_attrs(const struct corral_mount *m, int mfd) {
     int r;
     uint64_t set = m->attr_set, clr = m->attr_clr;
-    if (m->idmap_userns_fd >= 0) set |= MOUNT_ATTR_IDMAP;
     if (set || clr) {
-        r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, set, clr, 0, m->idmap_userns_fd);
+        r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, set, clr, 0, -1);
         if (r < 0) return r;
     }
     if (m->rattr_set || m->rattr_clr) {
@@ -241,7 +240,9 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         return;
     }
     int mfd;
-    if (m->kind == CORRAL_MOUNT_BIND) {
+    if (m->kind == CORRAL_MOUNT_BIND && m->source_fd >= 0) {
+        mfd = m->source_fd;   // opened and given its attributes by the parent
+    } else if (m->kind == CORRAL_MOUNT_BIND) {
         mfd = x_open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
         if (mfd < 0) mount_fail(p, m, i, mfd, "open_tree");
         r = apply_attrs(m, mfd);

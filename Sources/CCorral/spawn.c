@@ -201,7 +201,7 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
 
 /// close_range refused (an older kernel, a seccomp filter around the runtime): close what /proc/self/fd lists from
 /// `lo` up, except the `keep` fds. A closed fd changes the directory, so the walk restarts until nothing is left.
-static void close_by_walking(unsigned lo, const int *keep, int nkeep) {
+static void close_by_walking(unsigned lo, const int *keep, int nkeep, int src_lo, int src_hi) {
     for (int round = 0; round < 16; round++) {
         int dir = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0) return;   // no procfs: the close-on-exec sweep before execve still covers them
@@ -216,7 +216,7 @@ static void close_by_walking(unsigned lo, const int *keep, int nkeep) {
                 if (*c < '0' || *c > '9') continue;
                 unsigned fd = 0;
                 for (; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (unsigned)(*c - '0');
-                int kept = (int)fd == dir || fd < lo;
+                int kept = (int)fd == dir || fd < lo || (src_lo >= 0 && (int)fd >= src_lo && (int)fd <= src_hi);
                 for (int k = 0; k < nkeep && !kept; k++) kept = keep[k] == (int)fd;
                 if (!kept) { x_close((int)fd); closed++; }
             }
@@ -238,6 +238,14 @@ static void close_unneeded_fds(const struct corral_plan *p) {
     for (int i = 0; i < p->njoins && n < (int)(sizeof keep / sizeof keep[0]); i++) keep[n++] = p->joins[i].fd;
     for (int i = 1; i < n; i++)           // insertion sort: a handful of entries
         for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    // Bind sources the parent prepared sit in one contiguous block of fds above everything else it had open.
+    int src_lo = -1, src_hi = -1;
+    for (int i = 0; i < p->nmounts; i++) {
+        int f = p->mounts[i].source_fd;
+        if (f < 0) continue;
+        if (src_lo < 0 || f < src_lo) src_lo = f;
+        if (f > src_hi) src_hi = f;
+    }
     unsigned first = 3 + (unsigned)p->preserve_fds, lo = first;
     long failed = 0;
     for (int i = 0; i < n; i++) {
@@ -245,8 +253,12 @@ static void close_unneeded_fds(const struct corral_plan *p) {
         if ((unsigned)keep[i] > lo && RSYS(SYS_close_range, lo, (unsigned)keep[i] - 1, 0) < 0) failed = 1;
         lo = (unsigned)keep[i] + 1;
     }
+    if (src_lo >= (int)lo) {
+        if ((unsigned)src_lo > lo && RSYS(SYS_close_range, lo, (unsigned)src_lo - 1, 0) < 0) failed = 1;
+        lo = (unsigned)src_hi + 1;
+    }
     if (RSYS(SYS_close_range, lo, ~0U, 0) < 0) failed = 1;
-    if (failed) close_by_walking(first, keep, n);
+    if (failed) close_by_walking(first, keep, n, src_lo, src_hi);
 }
 
 /// Refuses sysctls that would land in a namespace of the host: the namespace the child is actually in after the

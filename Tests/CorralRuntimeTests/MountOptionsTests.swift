@@ -78,8 +78,14 @@ final class MountOptionsTests: XCTestCase {
         for (opt, want) in table {
             XCTAssertEqual(classify([opt]), want, opt)
         }
+        // idmapped mounts (the maps come from the mount or the container, see MountPlanner.idmapOf).
+        for (opts, recursive) in [(["idmap"], false), (["rbind", "ridmap"], true), (["ridmap", "idmap"], true)] {
+            let c = try? MountOptions.classify(opts, path: "mounts[0].options")
+            XCTAssertEqual(c?.idmap, true, "\(opts)")
+            XCTAssertEqual(c?.idmapRecursive, recursive, "\(opts)")
+        }
         // `corral features` lists exactly the options given a meaning here.
-        XCTAssertEqual(MountOptions.recognized, table.map { $0.0 }.sorted())
+        XCTAssertEqual(MountOptions.recognized, (table.map { $0.0 } + ["idmap", "ridmap"]).sorted())
     }
 
     func testKernelValues() {
@@ -130,8 +136,6 @@ final class MountOptionsTests: XCTestCase {
     func testRefusals() {
         let cases: [([String], RuntimeError.Code, String)] = [
             (["rw", ""], .config, "mounts[3].options[1]: empty mount option"),
-            (["idmap"], .unsupported, "mounts[3].options[0]: mount option \"idmap\" is not supported by this version of corral"),
-            (["rbind", "ridmap"], .unsupported, "mounts[3].options[1]: mount option \"ridmap\" is not supported by this version of corral"),
             (["iversion"], .unsupported, "mounts[3].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
         ]
         for (opts, code, message) in cases {

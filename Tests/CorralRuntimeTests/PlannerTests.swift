@@ -650,9 +650,9 @@ final class PlannerTests: XCTestCase {
             ("empty option", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"ro\", \"\"]}", .config,
              "mounts[0].options[1]: empty mount option"),
             ("idmap", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"idmap\"]}",
-             .unsupported, "mounts[0].options[1]: mount option \"idmap\" is not supported by this version of corral"),
+             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
             ("ridmap", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"ridmap\"]}",
-             .unsupported, "mounts[0].options[0]: mount option \"ridmap\" is not supported by this version of corral"),
+             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
             ("iversion", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"iversion\"]}",
              .unsupported, "mounts[0].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
             ("tmpcopyup on a bind", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"tmpcopyup\"]}",
@@ -660,9 +660,9 @@ final class PlannerTests: XCTestCase {
             ("tmpcopyup on sysfs", "{\"destination\": \"/a\", \"type\": \"sysfs\", \"options\": [\"tmpcopyup\"]}",
              .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"sysfs\")"),
             ("idmapped mount", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
-             .unsupported, "mounts[0].uidMappings: idmapped mounts are not supported by this version of corral"),
+             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
             ("idmapped mount (gid)", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
-             .unsupported, "mounts[0].gidMappings: idmapped mounts are not supported by this version of corral"),
+             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
         ]
         for (name, mount, code, message) in cases {
             let o = PlanFixture.run(PlanFixture.config([("mounts", "[\(mount)]")]), bundle: bundle)

@@ -39,7 +39,8 @@ struct corral_mount {
     uint64_t rattr_clr;
     uint64_t propagation;     ///< MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE, 0 for none
     uint32_t mode;            ///< MKDIR mode
-    int idmap_userns_fd;      ///< >= 0: MOUNT_ATTR_IDMAP with this user namespace fd (BIND only)
+    int source_fd;            ///< BIND: >= 0 a detached mount the parent made (open_tree, attributes and idmap
+                              ///< applied there, where the source is reachable): attached as it is
     int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
     int copy_up;              ///< FS (tmpfs): copy the destination directory's tree into the new filesystem first
     int deferred;             ///< REMOUNT applied at the end of the rootfs setup (read-only tmpfs and /dev), not in order
@@ -316,6 +317,18 @@ int corral_devices_bpf_query(int cgroup_fd, uint32_t *ids, int max_ids);
 int corral_devices_bpf_detach_all(int cgroup_fd);
 /// eventfd(initval, EFD_CLOEXEC) (not exported by Swift's Glibc): fd or -errno.
 int corral_eventfd(unsigned int initval);
+
+// -- mounts prepared by the runtime process (userns.c): never called in the container child.
+
+/// A user namespace with these uid_map / gid_map texts ("inside outside count\n" lines), held by a short-lived
+/// child while its fd is opened. fd (O_CLOEXEC) or -errno.
+int corral_userns_fd(const char *uid_map, const char *gid_map);
+/// open_tree(OPEN_TREE_CLONE) of a host path: a detached copy (AT_RECURSIVE with `recursive`). fd or -errno.
+int corral_open_tree_clone(const char *path, int recursive);
+/// mount_setattr on a mount fd (AT_RECURSIVE with `recursive`). 0 or -errno.
+int corral_mount_setattr(int mfd, int recursive, uint64_t set, uint64_t clr);
+/// MOUNT_ATTR_IDMAP through `userns_fd` (the mount must be detached). 0 or -errno.
+int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,9 @@ enum Launcher {
         defer { if childEndOpen { close(childEnd) } }
         let fifo = channels.fifoFD >= 0 ? high(channels.fifoFD) : -1
         let console = channels.consoleSocketFD >= 0 ? high(channels.consoleSocketFD) : -1
+        // Last of our fds, so they form one block above all the others (the child keeps that block).
+        let sourceFDs = try BindSources.prepare(plan)
+        defer { for fd in sourceFDs.values { close(fd) } }
 
         let arena = PlanArena()
         var c = corral_plan()
@@ -101,7 +104,7 @@ enum Launcher {
         c.new_mountns = plan.mountNS ? 1 : 0
         c.root_propagation = plan.rootPropagation
         c.root_propagation_after = plan.rootPropagationAfter
-        c.mounts = arena.copy(plan.mounts.map { m in
+        c.mounts = arena.copy(plan.mounts.enumerated().map { (i, m) in
             var cm = corral_mount()
             cm.kind = m.kind.rawValue
             cm.recursive = m.recursive ? 1 : 0
@@ -117,7 +120,7 @@ enum Launcher {
             cm.rattr_clr = m.rattrClr
             cm.propagation = m.propagation
             cm.mode = m.mode
-            cm.idmap_userns_fd = -1
+            cm.source_fd = sourceFDs[i] ?? -1
             cm.allow_on_proc = m.allowOnProc ? 1 : 0
             cm.copy_up = m.copyUp ? 1 : 0
             cm.deferred = m.deferred ? 1 : 0

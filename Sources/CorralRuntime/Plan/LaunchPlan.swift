@@ -1,3 +1,5 @@
+import CorralSpec
+
 /// One mount operation for the C executor (see `struct corral_mount`).
 struct MountOp: Equatable {
     enum Kind: Int32 { case fs = 1, bind = 2, remount = 3, symlink = 4, mkdir = 5 }
@@ -19,6 +21,9 @@ struct MountOp: Equatable {
     var allowOnProc = false
     /// FS (tmpfs) only: fill the new filesystem with a copy of the destination directory before attaching it.
     var copyUp = false
+    /// Bind only: an idmapped mount through a user namespace with these maps (containerID, hostID, size), made by
+    /// the parent, which also opens the source (the child could not, from inside a user namespace).
+    var idmap: IDMap? = nil
     /// Applied at the end of the rootfs setup (after devices, sysctls and masks), not in list order: runc makes
     /// read-only tmpfs mounts and /dev read-only only then, so what is created below them still can be.
     var deferred = false
@@ -134,4 +139,11 @@ struct SysctlOp: Equatable {
     var value: String
     var name: String
     var namespace: UInt64
+}
+
+/// The id maps of an idmapped mount and whether they apply to its submounts too (`ridmap`).
+struct IDMap: Equatable {
+    var uid: [IDMapping]
+    var gid: [IDMapping]
+    var recursive: Bool
 }

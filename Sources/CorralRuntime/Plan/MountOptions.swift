@@ -40,6 +40,9 @@ struct ClassifiedOptions {
     var superblockFlags: [String] = []
     /// `tmpcopyup`: a new tmpfs starts with a copy of what its destination directory held.
     var copyUp = false
+    /// `idmap` / `ridmap`: an idmapped bind mount (`ridmap`: its submounts too).
+    var idmap = false
+    var idmapRecursive = false
 }
 
 /// Classifies mount options as runc and mount(8) understand them: a later option overrides an earlier one
@@ -55,6 +58,7 @@ enum MountOptions {
         case superblock(String)
         case superblockOff(String) // "async", "nomand", ...: undo an earlier superblock flag
         case copyUp
+        case idmap(recursive: Bool)
         case none
     }
 
@@ -89,13 +93,12 @@ enum MountOptions {
         "noiversion": .none,  // "iversion" is refused (below), so there is nothing to undo
         "defaults": .none, "silent": .none, "loud": .none,
         "tmpcopyup": .copyUp,
+        "idmap": .idmap(recursive: false), "ridmap": .idmap(recursive: true),
     ]
 
     /// Options of the spec's list that corral refuses, with the reason. `iversion` is MS_I_VERSION, a flag only
     /// mount(2) takes: fsconfig has no such parameter (filesystems that keep i_version turn it on themselves).
     static let refused: [String: String] = [
-        "idmap": "is not supported by this version of corral",
-        "ridmap": "is not supported by this version of corral",
         "iversion": "cannot be requested through the new mount API (fsconfig has no i_version flag)",
     ]
 
@@ -130,6 +133,7 @@ enum MountOptions {
             case .superblock(let f): c.data.append(f); c.superblockFlags.append(f)
             case .superblockOff(let f): c.data.removeAll { $0 == f }; c.superblockFlags.removeAll { $0 == f }
             case .copyUp: c.copyUp = true
+            case .idmap(let rec): c.idmap = true; c.idmapRecursive = c.idmapRecursive || rec
             case .none: break
             }
         }

@@ -4,20 +4,19 @@ import Glibc
 
 /// Expands one config mount into executor operations.
 enum MountPlanner {
-    /// Idmapped mounts (`mounts[].uidMappings`/`gidMappings`, options `idmap`/`ridmap`) are refused; `corral
-    /// features` reports `mountExtensions.idmap.enabled` from this.
-    static let idmapMounts = false
+    /// Idmapped bind mounts (`mounts[].uidMappings`/`gidMappings`, options `idmap`/`ridmap`) are supported;
+    /// `corral features` reports `mountExtensions.idmap.enabled` from this.
+    static let idmapMounts = true
 
+    /// `userNS`: the container's own id maps when it gets a new user namespace (what `idmap` without maps of its
+    /// own uses), nil without one.
     static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan,
+                     userNS: (uid: [IDMapping], gid: [IDMapping])? = nil,
                      note: (String) -> Void = { _ in }) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[" + i.decimal + "]"
         let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
-        if !idmapMounts {
-            for (field, maps) in [("uidMappings", m.uidMappings), ("gidMappings", m.gidMappings)] where maps != nil {
-                throw RuntimeError(.unsupported, "\(path).\(field): idmapped mounts are not supported by this version of corral")
-            }
-        }
         let opts = try MountOptions.classify(m.options ?? [], path: path + ".options")
+        let idmap = try idmapOf(m, opts, path: path, userNS: userNS)
         let type = m.type ?? ""
         let isBind = type == "bind" || opts.bind
         if opts.copyUp && (isBind || opts.remount || type != "tmpfs") {
@@ -46,7 +45,11 @@ enum MountPlanner {
                              destIsFile: (st.st_mode & S_IFMT) != S_IFDIR, label: "bind", configIndex: i)
             apply(opts, to: &op)
             op.allowOnProc = onProc
+            op.idmap = idmap
             return [op]
+        }
+        if idmap != nil {
+            throw RuntimeError(.unsupported, "\(path): idmapped mounts are supported for bind mounts only (type \"\(type)\")")
         }
         if type.isEmpty { throw RuntimeError(.config, "\(path).type: required for a mount that is not a bind mount") }
         if type == "cgroup" { return CgroupMount.plan(dest: dest, opts: opts, index: i, cgroups: cgroups) }
@@ -74,6 +77,28 @@ enum MountPlanner {
         // attribute only covers the mount, so pass "ro" to the filesystem as well.
         if opts.attrSet & MountAttr.rdonly != 0 { op.data.insert("ro", at: 0) }
         return [op]
+    }
+
+    /// The id maps of an idmapped mount: its own `uidMappings`/`gidMappings` (both, or neither), else with `idmap` /
+    /// `ridmap` the container's. runc's rule: only in a container with a user namespace of its own.
+    static func idmapOf(_ m: Mount, _ opts: ClassifiedOptions, path: String,
+                        userNS: (uid: [IDMapping], gid: [IDMapping])?) throws(RuntimeError) -> IDMap? {
+        let own = m.uidMappings != nil || m.gidMappings != nil
+        guard own || opts.idmap else { return nil }
+        guard let userNS else {
+            throw RuntimeError(.config, "\(path): idmapped mounts need the container to have a new user namespace")
+        }
+        guard own else { return IDMap(uid: userNS.uid, gid: userNS.gid, recursive: opts.idmapRecursive) }
+        guard let uid = m.uidMappings, let gid = m.gidMappings, !uid.isEmpty, !gid.isEmpty else {
+            throw RuntimeError(.config, "\(path): uidMappings and gidMappings must both be set for an idmapped mount")
+        }
+        for (field, maps) in [("uidMappings", uid), ("gidMappings", gid)] {
+            if maps.count > Planner.maxIDMappings {
+                throw RuntimeError(.config, "\(path).\(field): too many entries: \(maps.count) (at most \(Planner.maxIDMappings))")
+            }
+            for (k, map) in maps.enumerated() { try Planner.checkIDRange(map, field: "\(path).\(field)[\(k)]") }
+        }
+        return IDMap(uid: uid, gid: gid, recursive: opts.idmapRecursive)
     }
 
     /// Files under /proc that may be mounted over (what lxcfs emulates), as runc allows.
