@@ -770,6 +770,26 @@ final class PlannerTests: XCTestCase {
 
     // MARK: refused fields
 
+    /// linux.netDevices: only into a new network namespace, names as the kernel takes them, no two alike.
+    func testNetDevices() throws {
+        let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.netDevices", #"{"veth1": {"name": "eth0"}, "eth9": {}}"#)]),
+                                               bundle: bundle))
+        XCTAssertEqual(p.netDevices.map { "\($0.host)>\($0.name)" }, ["eth9>eth9", "veth1>eth0"])
+        let cases: [([(String, String?)], String)] = [
+            ([("linux.netDevices", #"{"eth0": {}}"#), ("linux.namespaces", #"[{"type": "mount"}]"#)],
+             "linux.netDevices: moving network devices needs a new network namespace"),
+            ([("linux.netDevices", #"{"eth0": {}}"#), ("linux.namespaces", #"[{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]"#)],
+             "linux.netDevices: moving network devices needs a new network namespace"),
+            ([("linux.netDevices", #"{"a/b": {}}"#)], #"linux.netDevices["a/b"]: invalid network device name"#),
+            ([("linux.netDevices", #"{"eth0": {"name": "a-name-longer-than-15"}}"#)],
+             #"linux.netDevices["eth0"].name: invalid network device name "a-name-longer-than-15""#),
+            ([("linux.netDevices", #"{"eth0": {"name": "x"}, "eth1": {"name": "x"}}"#)], #"linux.netDevices["eth1"].name: "x" is given to two devices"#),
+        ]
+        for (edits, message) in cases {
+            PlanFixture.expectError(PlanFixture.config(edits), bundle: bundle, .config, message)
+        }
+    }
+
     func testUnsupportedFieldsAreRefused() {
         var cases: [(String, [(String, String?)], String)] = [
             ("scheduler", [("process.scheduler", "{\"policy\": \"SCHED_OTHER\"}")], "process.scheduler: not supported by this version of corral"),
@@ -780,7 +800,6 @@ final class PlannerTests: XCTestCase {
             ("intelRdt", [("linux.intelRdt", "{\"closID\": \"x\"}")], "linux.intelRdt: not supported by this version of corral"),
             ("memoryPolicy", [("linux.memoryPolicy", "{\"mode\": \"MPOL_BIND\", \"nodes\": \"0\"}")],
              "linux.memoryPolicy: not supported by this version of corral"),
-            ("netDevices", [("linux.netDevices", "{\"eth0\": {}}")], "linux.netDevices: not supported by this version of corral"),
             ("personality flags", [("linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"ADDR_NO_RANDOMIZE\"]}")],
              "linux.personality.flags: unsupported value \"ADDR_NO_RANDOMIZE\" (no flags are supported)"),
         ]

@@ -64,7 +64,7 @@ final class FeaturesTests: IsolationTestCase {
             XCTAssertTrue(namespaces.contains("time"))
             XCTAssertEqual(linux["cgroup"]?["systemd"], false, "no systemd cgroup driver")
             XCTAssertEqual(linux["intelRdt"]?["enabled"], false)
-            XCTAssertEqual(linux["netDevices"]?["enabled"], false)
+            XCTAssertEqual(linux["netDevices"]?["enabled"], true)
             XCTAssertNotNil(linux["mountExtensions"]?["idmap"]?["enabled"]?.boolValue)
             XCTAssertEqual(doc["annotations"]?["corral.version"]?.stringValue?.isEmpty, false)
             XCTAssertEqual(doc["potentiallyUnsafeConfigAnnotations"], [], "no config annotation changes what corral does")

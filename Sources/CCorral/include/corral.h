@@ -330,6 +330,13 @@ int corral_mount_setattr(int mfd, int recursive, uint64_t set, uint64_t clr);
 /// MOUNT_ATTR_IDMAP through `userns_fd` (the mount must be detached). 0 or -errno.
 int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
 
+// -- network devices (netdev.c): runtime process only.
+
+/// linux.netDevices: moves the host interface `host_name` into the network namespace `netns_fd`, renamed to
+/// `new_name` in the same request, then restores its addresses and up state there. 0 or -errno; `what` (room
+/// `what_len`) names the step that failed.
+int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd, char *what, int what_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,6 +142,9 @@ extension Commands {
             // and if it fails the launcher kills it.
             var recorded: ContainerState?
             _ = try Launcher.launch(plan, channels: channels, log: ctx.log) { launched throws(RuntimeError) in
+                // Before anything is recorded: a device that cannot be moved fails create, and the namespace dies
+                // with the init (a physical device returns to the host, a virtual one goes with it).
+                try NetDevices.move(plan.netDevices, into: launched.pid)
                 if let adj = plan.oomScoreAdj {
                     let r = corral_write_proc(launched.pid, "oom_score_adj", String(adj))
                     if r < 0 { throw RuntimeError(.system, "write oom_score_adj \(adj): \(errnoText(-r))") }

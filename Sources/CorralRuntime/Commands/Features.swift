@@ -55,10 +55,10 @@ enum Features {
         l["seccomp"] = .object(seccomp)
         l["apparmor"] = ["enabled": JSONValue(LSM.appArmorEnabled)]
         l["selinux"] = ["enabled": JSONValue(LSM.seLinuxEnabled)]
-        // linux.intelRdt and linux.netDevices are refused by the planner (Planner.planUnsupported).
+        // linux.intelRdt is refused by the planner (Planner.planUnsupported).
         l["intelRdt"] = ["enabled": false]
         l["mountExtensions"] = ["idmap": ["enabled": JSONValue(MountPlanner.idmapMounts)]]
-        l["netDevices"] = ["enabled": false]
+        l["netDevices"] = ["enabled": true]
         return l
     }
 }

@@ -73,6 +73,8 @@ struct LaunchPlan {
     var rootPropagation: UInt64 = Propagation.slave | Propagation.rec
     var rootPropagationAfter: UInt64 = 0
     var mounts: [MountOp] = []
+    /// linux.netDevices: host interface → its name in the container; moved by the runtime once the init is ready.
+    var netDevices: [(host: String, name: String)] = []
     /// The config mounts a procfs at /proc (without one, the child reaches its exec fifo through the runtime's).
     var hasProcMount = false
     var devices: [DeviceOp] = []

@@ -55,6 +55,7 @@ enum Planner {
             plan.personality = p.domain == .LINUX32 ? 0x0008 : 0x0000
         }
         plan.hooks = try HookPlan.plan(spec.hooks)
+        plan.netDevices = try planNetDevices(spec)
         try planUnsupported(spec)
         // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
         plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
@@ -360,6 +361,36 @@ enum Planner {
         plan.mounts.append(MountOp(kind: .mkdir, dest: plan.cwd, label: "cwd", configIndex: -1))
     }
 
+    // MARK: network devices
+
+    /// linux.netDevices: host interfaces moved into the container's network namespace, which must be a new one
+    /// (moving into the host's, or into one shared by path, is refused as runc does). Names as the kernel takes
+    /// them: at most 15 bytes, not "." or "..", no "/", ":" or whitespace.
+    static func planNetDevices(_ spec: Spec) throws(RuntimeError) -> [(host: String, name: String)] {
+        guard let devices = spec.linux?.netDevices, !devices.isEmpty else { return [] }
+        let net = spec.linux?.namespaces?.first { $0.type == .network }
+        guard let net, net.path?.isEmpty ?? true else {
+            throw RuntimeError(.config, "linux.netDevices: moving network devices needs a new network namespace")
+        }
+        func valid(_ n: String) -> Bool {
+            !n.isEmpty && n.utf8.count <= 15 && n != "." && n != ".." &&
+                !n.utf8.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 == 0x7f }
+        }
+        var out: [(host: String, name: String)] = []
+        var names = Set<String>()
+        for host in devices.keys.sorted() {
+            let field = "linux.netDevices[" + JSONValue.quoted(host) + "]"
+            if !valid(host) { throw RuntimeError(.config, "\(field): invalid network device name") }
+            let name = devices[host]?.name.flatMap { $0.isEmpty ? nil : $0 } ?? host
+            if !valid(name) { throw RuntimeError(.config, "\(field).name: invalid network device name \(JSONValue.quoted(name))") }
+            if !names.insert(name).inserted {
+                throw RuntimeError(.config, "\(field).name: \(JSONValue.quoted(name)) is given to two devices")
+            }
+            out.append((host, name))
+        }
+        return out
+    }
+
     // MARK: not yet implemented
 
     /// Process fields this version cannot honour yet (the config's process at create, the exec'd one at exec).
@@ -380,7 +411,6 @@ enum Planner {
         let l = spec.linux
         if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
         if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
-        if let nd = l?.netDevices, !nd.isEmpty { throw refuse("linux.netDevices") }
         if let p = spec.process { try refuseUnsupported(p) }
     }
 }

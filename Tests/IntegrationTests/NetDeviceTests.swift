@@ -1,0 +1,56 @@
+// linux.netDevices (runtime-spec 1.3): a host interface moves into the container's network namespace under its
+// new name, with its addresses and up state; the host no longer has it.
+import XCTest
+import Glibc
+import CorralSpec
+
+final class NetDeviceTests: RuntimeTestCase {
+    private var device = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 has no linux.netDevices (added in runc 1.3)") }
+        guard runCommand(["ip", "-V"]).status == 0 else { throw XCTSkip("no ip(8) (iproute2) on this host") }
+        device = "crlnd" + randomHex(6)
+        // A veth pair (this kernel has no dummy driver); the end that stays is removed in tearDown.
+        let add = runCommand(["ip", "link", "add", device, "type", "veth", "peer", "name", device + "p"])
+        guard add.status == 0 else { throw XCTSkip("cannot create a veth pair: \(add.stderr)") }
+        XCTAssertEqual(runCommand(["ip", "addr", "add", "10.213.91.7/24", "dev", device]).status, 0)
+        XCTAssertEqual(runCommand(["ip", "link", "set", device, "up"]).status, 0)
+    }
+
+    override func tearDown() {
+        if !device.isEmpty {
+            _ = runCommand(["ip", "link", "del", device])
+            _ = runCommand(["ip", "link", "del", device + "p"])
+        }
+        super.tearDown()
+    }
+
+    func testAHostInterfaceMovesInWithItsAddressAndName() throws {
+        bundle.config["linux"]?["netDevices"] = [device: ["name": "eth7"]]
+        bundle.setShell("sleep 30")
+        let id = rt.id("netdev")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        XCTAssertNotEqual(runCommand(["ip", "link", "show", device]).status, 0, "the host no longer has \(device)")
+        let r = rt("exec", id, "/bin/sh", "-c", "ip -o -4 addr show eth7 | awk '{print $4}'; ip -o link show eth7")
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(r.stdout.nonEmptyLines.first, "10.213.91.7/24", r.stdout)
+        XCTAssertTrue(r.stdout.contains("UP"), "the interface is up again: \(r.stdout)")
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
+    }
+
+    func testNetDevicesNeedANewNetworkNamespace() throws {
+        bundle.removeNamespace("network")
+        bundle.config["linux"]?["netDevices"] = [device: [:]]
+        try bundle.writeConfig()
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("netdev"), message: "moving network devices needs a new network namespace")
+        XCTAssertEqual(runCommand(["ip", "link", "show", device]).status, 0, "the device stays on the host")
+    }
+
+    func testAMissingDeviceFailsCleanly() throws {
+        bundle.config["linux"]?["netDevices"] = ["crl-missing0": [:]]
+        try bundle.writeConfig()
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("netdev"), message: "no such device")
+    }
+}
