@@ -23,7 +23,8 @@ let package = Package(
         // Thin entry point.
         .executableTarget(name: "corral", dependencies: ["CorralRuntime", "CCorral"]),
         .testTarget(name: "CorralSpecTests", dependencies: ["CorralSpec"]),
-        .testTarget(name: "CorralRuntimeTests", dependencies: ["CorralRuntime", "CorralSpec"]),
+        // Fixtures/: recorded data (D-Bus traffic) that tests read from disk, not sources.
+        .testTarget(name: "CorralRuntimeTests", dependencies: ["CorralRuntime", "CorralSpec"], exclude: ["Fixtures"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CorralSpec"]),
     ],
     swiftLanguageModes: [.v5]
