@@ -144,7 +144,8 @@ final class ProcessAttributePlannerTests: XCTestCase {
             (",", #"f: invalid list ",": no members"#), (" ", #"f: invalid list " ": no members"#),
             ("0-x", #"f: invalid list "0-x": "x" is not a number"#), ("-1", #"f: invalid list "-1": "" is not a number"#),
             ("3-1", #"f: invalid list "3-1": range "3-1" goes backwards"#), ("0-1-2", #"f: invalid list "0-1-2": "1-2" is not a number"#),
-            ("65536", #"f: invalid list "65536": 65536 is above 65535"#), ("1 2", #"f: invalid list "1 2": "1 2" is not a number"#),
+            ("65536", #"f: invalid list "65536": 65536 is above 65535"#),
+            ("0-99999999999999999999", #"f: invalid list "0-99999999999999999999": 99999999999999999999 is above 65535"#), ("1 2", #"f: invalid list "1 2": "1 2" is not a number"#),
         ]
         for (text, message) in bad {
             do throws(RuntimeError) { _ = try CPUList.parse(text, field: "f"); XCTFail("accepted \"\(text)\"") } catch {

@@ -195,14 +195,14 @@ struct corral_plan {
 
     // -- scheduling and memory placement (sched.c), applied after the rlimits while the child is still privileged
     int set_scheduler;         ///< apply `scheduler` with sched_setattr(2) (process.scheduler)
-    struct corral_sched scheduler;
+    struct corral_sched scheduler; ///< process.scheduler, validated by the planner (SchedulingPlanner)
     int ioprio;                ///< ioprio_set(IOPRIO_WHO_PROCESS, 0, ioprio): class << 13 | level; -1 to leave it
-    /// exec's process.execCPUAffinity as sched_setaffinity(2) masks of `n` 64-bit words (NULL: not given).
+    /// exec's process.execCPUAffinity as sched_setaffinity(2) masks of `ncpus_*` 64-bit words (NULL: not given).
     /// `initial` is set first thing, before the cgroup placement and every namespace step; `final` at the end of
     /// the setup, before the user switch and the seccomp filter (so no profile decides over it). With `initial`
     /// alone, the end of the setup resets the affinity to every CPU, which the kernel narrows to the cgroup's cpuset.
-    const uint64_t *cpus_initial; int ncpus_initial;
-    const uint64_t *cpus_final; int ncpus_final;
+    const uint64_t *cpus_initial; int ncpus_initial; ///< execCPUAffinity.initial
+    const uint64_t *cpus_final; int ncpus_final;     ///< execCPUAffinity.final
     int set_mempolicy;         ///< apply linux.memoryPolicy with set_mempolicy(2)
     int mempolicy_mode;        ///< MPOL_* mode ORed with MPOL_F_* flags
     const uint64_t *mempolicy_nodes; int nmempolicy_words; ///< node mask (bit n = node n); NULL for none

@@ -22,11 +22,11 @@ struct CPUList: Equatable, CustomStringConvertible {
         }
         func number(_ s: Substring) throws(RuntimeError) -> Int {
             let b = Array(s.utf8)
-            guard !b.isEmpty, b.count <= 10, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            guard !b.isEmpty, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 throw fail("\(JSONValue.quoted(String(s))) is not a number")
             }
-            let v = b.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            if v > maxID { throw fail("\(v) is above \(maxID)") }
+            let v = b.count > 9 ? Int.max : b.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            if v > maxID { throw fail("\(String(s)) is above \(maxID)") }
             return v
         }
         var ids: [Int] = []
