@@ -289,6 +289,22 @@ final class ProcessAttributeTests: IsolationTestCase {
         XCTAssertEqual(cpusAllowed(initPid), initCPUs)
     }
 
+    /// A `final` list outside the container's cpuset: the kernel refuses the mask, and exec fails naming the field.
+    func testExecCPUAffinityOutsideTheCpusetFails() throws {
+        try skipUnderRunc("process.execCPUAffinity", spec: "1.2.1")
+        try requireTwoCPUs()
+        bundle.setLinux("resources", ["cpu": ["cpus": "1"]])
+        bundle.setProcess("execCPUAffinity", ["final": "0"])
+        bundle.setArgs(["sleep", "300"])
+        let id = runtime.id("affbad")
+        _ = try startDetached(bundle, id: id)
+        let r = runtime.call(["exec", id, "true"])
+        XCTAssertEqual(r.status, 255, "\(r)")
+        // (stderr is a logfmt record: the quotes inside the message come escaped)
+        XCTAssertTrue(r.stderr.contains("exec failed: error during container init: process.execCPUAffinity.final: sched_setaffinity ")
+                      && r.stderr.contains(": invalid argument (no CPU of the list is in the cpuset of the container's cgroup)"), r.stderr)
+    }
+
     /// execCPUAffinity.initial covers the whole setup of the exec'd process, from before its cgroup placement: an
     /// exec into a paused container is frozen right after that placement, with the initial CPUs; once resumed it
     /// runs on `final`.

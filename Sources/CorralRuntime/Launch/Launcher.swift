@@ -374,7 +374,11 @@ enum ChildError {
             case 1: "process.execCPUAffinity.final: sched_setaffinity \(JSONValue.quoted(a?.finalText ?? ""))"
             default: "process.execCPUAffinity: resetting the CPU affinity after execCPUAffinity.initial"
             }
-            return RuntimeError(.childSetup, "error during container init: \(what): \(err)")
+            // The kernel intersects the mask with the cpuset of the cgroup the process is in: the runtime's for
+            // `initial`, the container's for `final`.
+            let hint = m.err == EINVAL && m.index < 2
+                ? " (no CPU of the list is in the cpuset of \(m.index == 0 ? "the runtime's cgroup" : "the container's cgroup"))" : ""
+            return RuntimeError(.childSetup, "error during container init: \(what): \(err)\(hint)")
         case CORRAL_STAGE_MEMPOLICY:
             let hint = m.err == EINVAL ? " (are the nodes in the container's cpuset.mems?)" : ""
             return RuntimeError(.childSetup, "error during container init: linux.memoryPolicy: set_mempolicy \(plan.memoryPolicy?.text ?? ""): \(err)\(hint)")
