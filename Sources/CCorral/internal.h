@@ -78,6 +78,11 @@ int cloexec_from(unsigned lo);
 /// Applies process.rlimits once (setup_process skips them when this already ran). exec calls it before joining
 /// the container's user namespace, where raising a hard limit would need CAP_SYS_RESOURCE of the host.
 void apply_rlimits(const struct corral_plan *p);
+/// exec: process.execCPUAffinity.initial, set first thing in the child (before the cgroup placement). No-op without.
+void apply_initial_affinity(const struct corral_plan *p);
+/// linux.memoryPolicy, the final CPU affinity, process.scheduler and process.ioPriority (sched.c), in that order;
+/// called after the rlimits, while the child still has its privileges and before any seccomp filter.
+void apply_scheduling(const struct corral_plan *p);
 /// Loads the parent-compiled seccomp filter (no-op without one); hands a notify listener to the parent.
 void load_seccomp(const struct corral_plan *p);
 /// Finds the executable like Go's exec.LookPath in the container; fills out[CORRAL_PATH_MAX] or fails the child.

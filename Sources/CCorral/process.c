@@ -113,6 +113,9 @@ void setup_process(const struct corral_plan *p) {
     if (p->apparmor_exec) write_lsm_attr(p, "apparmor/exec", p->apparmor_exec);
     if (p->selinux_exec) write_lsm_attr(p, "exec", p->selinux_exec);
     apply_rlimits(p);
+    // After the rlimits (RLIMIT_RTPRIO / RLIMIT_NICE may be what allows the policy in a user namespace), before
+    // the capabilities are dropped and any seccomp filter goes on.
+    apply_scheduling(p);
     // The five sets are always applied (an absent one is empty): bounding first, and keep the permitted set
     // across the uid switch so capset can grant exactly what the config asks for (runc's order).
     for (int c = 0; c <= p->last_cap && c < 64; c++) {

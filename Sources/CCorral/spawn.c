@@ -283,6 +283,8 @@ static void check_sysctl_namespaces(const struct corral_plan *p) {
 }
 
 __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
+    // exec's execCPUAffinity.initial: the whole setup, from before the cgroup placement on, runs on those CPUs.
+    apply_initial_affinity(p);
     // Non-dumpable during setup (CVE-2016-9962): nothing in the container can ptrace us or open our /proc files.
     prctl(PR_SET_DUMPABLE, 0);
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);

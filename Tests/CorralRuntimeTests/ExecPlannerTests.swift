@@ -166,7 +166,11 @@ final class ExecPlannerTests: XCTestCase {
         XCTAssertEqual(p.preserveFDs, 2)
         XCTAssertEqual(p.env, ["PATH=/bin", "HOME=/"])
         XCTAssertNil(p.oomScoreAdj, "oom_score_adj is inherited, as with runc 1.1")
-        XCTAssertNil(p.personality)
+        XCTAssertNil(p.personality, "no linux.personality in the config")
+        XCTAssertNil(p.scheduler)
+        XCTAssertNil(p.ioPriority)
+        XCTAssertNil(p.cpuAffinity)
+        XCTAssertNil(p.memoryPolicy)
 
         process.rlimits = [POSIXRlimit(type: .RLIMIT_NPROC, hard: 9, soft: 8)]
         process.noNewPrivileges = true
@@ -179,11 +183,11 @@ final class ExecPlannerTests: XCTestCase {
     func testPlanRefusesWhatCreateRefuses() throws {
         let config = try spec()
         var process = try XCTUnwrap(config.process)
-        process.ioPriority = IOPriority(class: .IOPRIO_CLASS_BE, priority: 1)
+        process.scheduler = Scheduler(policy: .SCHED_RR)
         XCTAssertThrowsError(try plan(config, process)) { e in
-            XCTAssertEqual((e as? RuntimeError)?.message, "process.ioPriority: not supported by this version of corral")
+            XCTAssertEqual((e as? RuntimeError)?.message, "process.scheduler.priority: SCHED_RR needs a priority in 1..99 (got 0)")
         }
-        process.ioPriority = nil
+        process.scheduler = nil
         process.rlimits = [POSIXRlimit(type: .RLIMIT_NOFILE, hard: 1, soft: 2)]
         XCTAssertThrowsError(try plan(config, process)) { e in
             XCTAssertEqual((e as? RuntimeError)?.message, "process.rlimits: RLIMIT_NOFILE: soft limit 2 is above the hard limit 1")

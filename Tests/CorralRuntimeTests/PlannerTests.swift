@@ -791,17 +791,10 @@ final class PlannerTests: XCTestCase {
     }
 
     func testUnsupportedFieldsAreRefused() {
+        // process.scheduler, ioPriority, execCPUAffinity, linux.memoryPolicy and personality.flags are planned
+        // (ProcessAttributePlannerTests).
         var cases: [(String, [(String, String?)], String)] = [
-            ("scheduler", [("process.scheduler", "{\"policy\": \"SCHED_OTHER\"}")], "process.scheduler: not supported by this version of corral"),
-            ("ioPriority", [("process.ioPriority", "{\"class\": \"IOPRIO_CLASS_BE\", \"priority\": 4}")],
-             "process.ioPriority: not supported by this version of corral"),
-            ("execCPUAffinity", [("process.execCPUAffinity", "{\"initial\": \"0\"}")],
-             "process.execCPUAffinity: not supported by this version of corral"),
             ("intelRdt", [("linux.intelRdt", "{\"closID\": \"x\"}")], "linux.intelRdt: not supported by this version of corral"),
-            ("memoryPolicy", [("linux.memoryPolicy", "{\"mode\": \"MPOL_BIND\", \"nodes\": \"0\"}")],
-             "linux.memoryPolicy: not supported by this version of corral"),
-            ("personality flags", [("linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"ADDR_NO_RANDOMIZE\"]}")],
-             "linux.personality.flags: unsupported value \"ADDR_NO_RANDOMIZE\" (no flags are supported)"),
         ]
         if !LSM.appArmorEnabled {
             cases.append(("apparmorProfile", [("process.apparmorProfile", "\"docker-default\"")],

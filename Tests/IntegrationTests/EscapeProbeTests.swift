@@ -20,20 +20,30 @@ import XCTest
 import Glibc
 import CorralSpec
 
-/// The probe programs, compiled with the host's C compiler (`cc -static -O2`) into /tmp/corral-it/probes and reused
-/// while their sources are unchanged (a stamp records the sources' sizes and mtimes). Each binary is compiled to a
-/// temporary name and renamed into place, so a concurrent test process never runs a half-written one.
+/// The probe programs of Tests/Probes (escape_probe, pty_run, and attr_probe for ProcessAttributeTests), compiled
+/// with the host's C compiler (`cc -static -O2`) into /tmp/corral-it/probes and reused while their sources are
+/// unchanged (a stamp records the sources' sizes and mtimes). Each binary is compiled to a temporary name and renamed
+/// into place, so a concurrent test process never runs a half-written one.
 enum EscapeProbes {
-    private static var built: (probe: String, ptyRun: String)?
+    private static var builtDir: String?
 
     static let sourceDir = packageRoot + "/Tests/Probes"
+    static let names = ["escape_probe", "pty_run", "attr_probe"]
 
     /// Paths of the static escape_probe and pty_run binaries; skips without a C compiler.
     static func binaries() throws -> (probe: String, ptyRun: String) {
-        if let built { return built }
+        let dir = try buildAll()
+        return (dir + "/escape_probe", dir + "/pty_run")
+    }
+
+    /// Path of the static attr_probe binary; skips without a C compiler.
+    static func attrProbe() throws -> String { try buildAll() + "/attr_probe" }
+
+    /// Builds every probe of `names` when a source changed; returns the directory holding the binaries.
+    private static func buildAll() throws -> String {
+        if let builtDir { return builtDir }
         let dir = integrationTmpBase + "/probes"
         try makeDirectories(dir)
-        let names = ["escape_probe", "pty_run"]
         func fileStamp(_ path: String) -> String {
             var st = stat()
             guard stat(path, &st) == 0 else { return "missing" }
@@ -55,8 +65,8 @@ enum EscapeProbes {
             }
             try writeFile(dir + "/stamp", stamp)
         }
-        built = (dir + "/escape_probe", dir + "/pty_run")
-        return built!
+        builtDir = dir
+        return dir
     }
 
     /// Every probe name of escape_probe.c's table (`{"name", p_...}`), in table order.

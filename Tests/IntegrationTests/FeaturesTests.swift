@@ -238,6 +238,34 @@ final class FeaturesTests: IsolationTestCase {
         }
     }
 
+    /// linux.memoryPolicy: every listed mode (with a host node where the mode needs one) and every listed flag (with
+    /// MPOL_BIND) runs a container; nothing is listed on a host without NUMA support.
+    func testListedMemoryPolicyModesAndFlagsWork() throws {
+        let mpol = try features()["linux"]?["memoryPolicy"]
+        guard RuntimeUnderTest.isCorral else {
+            // runc 1.1.5 predates linux.memoryPolicy (runtime-spec 1.3) and lists nothing for it.
+            XCTAssertNil(mpol, "runc 1.1.5 has no memoryPolicy entry")
+            throw XCTSkip("runc 1.1.5 predates linux.memoryPolicy (runtime-spec 1.3): nothing listed, nothing to run")
+        }
+        let modes = strings(mpol?["modes"]), flags = strings(mpol?["flags"])
+        guard let node = (readFile("/sys/devices/system/node/online") ?? "").trimmed.split(separator: ",").first
+            .flatMap({ $0.split(separator: "-").first }).map(String.init) else {
+            XCTAssertEqual(modes + flags, [], "no NUMA support here: nothing may be listed")
+            return
+        }
+        XCTAssertFalse(modes.isEmpty, "a NUMA host lists its modes")
+        var policies: [JSONValue] = modes.map { m in
+            m == "MPOL_DEFAULT" || m == "MPOL_LOCAL" ? ["mode": .string(m)] : ["mode": .string(m), "nodes": .string(node)]
+        }
+        policies += flags.map { f in ["mode": "MPOL_BIND", "nodes": .string(node), "flags": [.string(f)]] }
+        for policy in policies {
+            bundle.setLinux("memoryPolicy", policy)
+            bundle.setShell("true")
+            let r = runtime.run(bundle)
+            XCTAssertEqual(r.status, 0, "listed, so create takes it: \(policy.serialized()): \(r)")
+        }
+    }
+
     func testListedHooksAreAcceptedByCreate() throws {
         let hooks = strings(try features()["hooks"])
         var config: JSONValue = [:]

@@ -59,6 +59,15 @@ struct corral_device {
 
 struct corral_rlimit { int resource; uint64_t soft, hard; };
 
+/// process.scheduler: the fields of the kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0) for sched_setattr(2).
+struct corral_sched {
+    uint32_t policy;          ///< SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5, DEADLINE 6
+    uint64_t flags;           ///< SCHED_FLAG_* bits
+    int32_t nice;
+    uint32_t priority;        ///< 1..99 for FIFO/RR, else 0
+    uint64_t runtime, deadline, period; ///< SCHED_DEADLINE only, in ns
+};
+
 /// Namespace to join by path: an fd opened by the parent (O_RDONLY|O_CLOEXEC) and its CLONE_NEW* type.
 struct corral_join { int fd; int nstype; };
 
@@ -70,6 +79,10 @@ enum corral_stage {
     CORRAL_STAGE_RLIMIT, CORRAL_STAGE_USER, CORRAL_STAGE_CAPS, CORRAL_STAGE_NNP, CORRAL_STAGE_CWD,
     CORRAL_STAGE_EXEC_LOOKUP, CORRAL_STAGE_FIFO, CORRAL_STAGE_EXEC, CORRAL_STAGE_TIMENS, CORRAL_STAGE_SECCOMP, CORRAL_STAGE_LSM, CORRAL_STAGE_PERSONALITY,
     CORRAL_STAGE_SYSCTL_HOST_NS, ///< sysctl `index` would be written into a namespace of the host (refused)
+    CORRAL_STAGE_SCHEDULER,      ///< sched_setattr(2) of process.scheduler
+    CORRAL_STAGE_IOPRIO,         ///< ioprio_set(2) of process.ioPriority
+    CORRAL_STAGE_CPU_AFFINITY,   ///< sched_setaffinity(2): `index` 0 execCPUAffinity.initial, 1 .final, 2 the reset
+    CORRAL_STAGE_MEMPOLICY,      ///< set_mempolicy(2) of linux.memoryPolicy
 };
 
 enum corral_msg_type {
@@ -176,9 +189,24 @@ struct corral_plan {
     const char *const *envp;
     const char *path_env;      ///< the PATH value of envp, NULL if none
     uint64_t self_dev, self_ino; ///< the runtime binary (stat of /proc/self/exe): never exec'd in the container
-    int personality;           ///< personality(2) domain (PER_LINUX / PER_LINUX32), -1 to leave it
+    int personality;           ///< personality(2) persona: the domain (PER_LINUX / PER_LINUX32) ORed with the
+                               ///< linux.personality.flags bits (ADDR_NO_RANDOMIZE, ...); -1 to leave it
     const char *apparmor_exec; ///< "exec <profile>" for /proc/self/attr/apparmor/exec, NULL for none
     const char *selinux_exec;  ///< label for /proc/self/attr/exec, NULL for none
+
+    // -- scheduling and memory placement (sched.c), applied after the rlimits while the child is still privileged
+    int set_scheduler;         ///< apply `scheduler` with sched_setattr(2) (process.scheduler)
+    struct corral_sched scheduler; ///< process.scheduler, validated by the planner (SchedulingPlanner)
+    int ioprio;                ///< ioprio_set(IOPRIO_WHO_PROCESS, 0, ioprio): class << 13 | level; -1 to leave it
+    /// exec's process.execCPUAffinity as sched_setaffinity(2) masks of `ncpus_*` 64-bit words (NULL: not given).
+    /// `initial` is set first thing, before the cgroup placement and every namespace step; `final` at the end of
+    /// the setup, before the user switch and the seccomp filter (so no profile decides over it). With `initial`
+    /// alone, the end of the setup resets the affinity to every CPU, which the kernel narrows to the cgroup's cpuset.
+    const uint64_t *cpus_initial; int ncpus_initial; ///< execCPUAffinity.initial
+    const uint64_t *cpus_final; int ncpus_final;     ///< execCPUAffinity.final
+    int set_mempolicy;         ///< apply linux.memoryPolicy with set_mempolicy(2)
+    int mempolicy_mode;        ///< MPOL_* mode ORed with MPOL_F_* flags
+    const uint64_t *mempolicy_nodes; int nmempolicy_words; ///< node mask (bit n = node n); NULL for none
 
     // -- hooks (hooks.c)
     int hooks_sync;            ///< send HOOKS after the mounts (before pivot_root) and wait for HOOKS_DONE
@@ -336,6 +364,12 @@ int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
 /// `new_name` in the same request, then restores its addresses and up state there. 0 or -errno; `what` (room
 /// `what_len`) names the step that failed.
 int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd, char *what, int what_len);
+
+// -- memory policy probe (sched.c): runs in the runtime process only.
+
+/// Whether the kernel takes memory policy `mode` (MPOL_* | MPOL_F_*) with node `node` (-1: no nodes): mbind(2) of
+/// a scratch page, unmapped again, so the runtime's own policy is never touched. 0 or -errno.
+int corral_mempolicy_probe(int mode, int node);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,11 @@ enum Features {
         l["selinux"] = ["enabled": JSONValue(LSM.seLinuxEnabled)]
         // linux.intelRdt is refused by the planner (Planner.planUnsupported).
         l["intelRdt"] = ["enabled": false]
+        // The modes and flags this kernel takes (MemoryPolicyPlanner probes them as `create` does); empty lists on
+        // a host without NUMA support, where `create` refuses linux.memoryPolicy. The spec has no features entry
+        // for process.scheduler, ioPriority, execCPUAffinity or linux.personality.
+        let mpol = MemoryPolicyPlanner.supported()
+        l["memoryPolicy"] = ["modes": JSONValue(mpol.modes), "flags": JSONValue(mpol.flags)]
         l["mountExtensions"] = ["idmap": ["enabled": JSONValue(MountPlanner.idmapMounts)]]
         l["netDevices"] = ["enabled": true]
         return l

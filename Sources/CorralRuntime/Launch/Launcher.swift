@@ -1,4 +1,5 @@
 import CCorral
+import CorralSpec
 import Glibc
 
 /// The parent side of starting a container process: opens what the child needs, clone3()s it through the C
@@ -173,6 +174,21 @@ enum Launcher {
         let path = plan.env.last(where: { $0.hasBytePrefix("PATH=") }).map { String($0.dropFirst(5)) }
         c.path_env = arena.string(path)
         c.personality = plan.personality ?? -1
+        if let s = plan.scheduler {
+            c.set_scheduler = 1
+            c.scheduler = corral_sched(policy: s.policy, flags: s.flags, nice: s.nice, priority: s.priority,
+                                       runtime: s.runtime, deadline: s.deadline, period: s.period)
+        }
+        c.ioprio = plan.ioPriority?.value ?? -1
+        if let a = plan.cpuAffinity {
+            if !a.initial.isEmpty { c.cpus_initial = arena.copy(a.initial); c.ncpus_initial = Int32(a.initial.count) }
+            if !a.final.isEmpty { c.cpus_final = arena.copy(a.final); c.ncpus_final = Int32(a.final.count) }
+        }
+        if let m = plan.memoryPolicy {
+            c.set_mempolicy = 1
+            c.mempolicy_mode = m.mode
+            if !m.nodes.isEmpty { c.mempolicy_nodes = arena.copy(m.nodes); c.nmempolicy_words = Int32(m.nodes.count) }
+        }
         c.apparmor_exec = arena.string(plan.appArmorExec)
         c.selinux_exec = arena.string(plan.seLinuxExec)
         c.hooks_sync = plan.hooks.runsBeforePivot ? 1 : 0
@@ -342,6 +358,35 @@ enum ChildError {
             default:
                 return RuntimeError(.config, "linux.sysctl: sysctl \"\(name)\" not allowed in host network namespace")
             }
+        case CORRAL_STAGE_SCHEDULER:
+            var hint = ""
+            if m.err == EPERM, let s = plan.scheduler, s.isRealTime || s.isDeadline {
+                hint = s.isRealTime
+                    ? " (a real-time policy needs CAP_SYS_NICE outside a user namespace, and real-time runtime in the container's cpu cgroup where the kernel has RT group scheduling: linux.resources.cpu.realtimeRuntime)"
+                    : " (SCHED_DEADLINE needs CAP_SYS_NICE outside a user namespace and a CPU affinity spanning its whole scheduling domain)"
+            } else if m.err == EBUSY, plan.scheduler?.isDeadline == true {
+                hint = " (the kernel's SCHED_DEADLINE admission control: not enough deadline bandwidth left)"
+            }
+            return RuntimeError(.childSetup, "error during container init: process.scheduler: sched_setattr \(plan.scheduler?.text ?? ""): \(err)\(hint)")
+        case CORRAL_STAGE_IOPRIO:
+            return RuntimeError(.childSetup, "error during container init: process.ioPriority: ioprio_set \(plan.ioPriority?.text ?? ""): \(err)")
+        case CORRAL_STAGE_CPU_AFFINITY:
+            let a = plan.cpuAffinity
+            let what = switch m.index {
+            case 0: "process.execCPUAffinity.initial: sched_setaffinity \(JSONValue.quoted(a?.initialText ?? ""))"
+            case 1: "process.execCPUAffinity.final: sched_setaffinity \(JSONValue.quoted(a?.finalText ?? ""))"
+            default: "process.execCPUAffinity: resetting the CPU affinity after execCPUAffinity.initial"
+            }
+            // The kernel intersects the mask with the cpuset of the cgroup the process is in: the runtime's for
+            // `initial`, the container's for `final`.
+            let hint = m.err == EINVAL && m.index < 2
+                ? " (no CPU of the list is in the cpuset of \(m.index == 0 ? "the runtime's cgroup" : "the container's cgroup"))" : ""
+            return RuntimeError(.childSetup, "error during container init: \(what): \(err)\(hint)")
+        case CORRAL_STAGE_MEMPOLICY:
+            let hint = m.err == EINVAL ? " (are the nodes in the container's cpuset.mems?)" : ""
+            return RuntimeError(.childSetup, "error during container init: linux.memoryPolicy: set_mempolicy \(plan.memoryPolicy?.text ?? ""): \(err)\(hint)")
+        case CORRAL_STAGE_PERSONALITY:
+            return RuntimeError(.childSetup, "error during container init: linux.personality: personality 0x\(String(UInt32(bitPattern: plan.personality ?? 0), radix: 16)): \(err)")
         case CORRAL_STAGE_CWD:
             return RuntimeError(.childSetup, "error during container init: chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(err)")
         default:

@@ -154,20 +154,23 @@ enum ExecPlanner {
         return out
     }
 
-    /// The launch plan. `process` is the exec'd process (validated); rlimits, AppArmor profile and SELinux label
-    /// default to the container's when the process has none (runc's newInitConfig); seccomp is always the
-    /// container's. The umask is the process's, else 0022; oom_score_adj and personality are inherited, as with
+    /// The launch plan. `process` is the exec'd process (validated); rlimits, AppArmor profile, SELinux label,
+    /// scheduler, I/O priority and execCPUAffinity default to the container's when the process has none (runc's
+    /// newInitConfig); seccomp, memory policy and personality are always the container's (runc applies both to
+    /// exec'd processes since 1.2). The umask is the process's, else 0022; oom_score_adj is inherited, as with
     /// runc 1.1.
     static func plan(config: Spec, process: Process, target: ExecTarget, id: String, noNewKeyring: Bool,
                      preserveFDs: Int, seccompCacheDir: String?, warn: (String) -> Void,
                      note: (String) -> Void = { _ in }) throws(RuntimeError) -> LaunchPlan {
         try validate(process)
-        try Planner.refuseUnsupported(process)
         var p = process
         let saved = config.process
         if (p.rlimits ?? []).isEmpty { p.rlimits = saved?.rlimits }
         if (p.apparmorProfile ?? "").isEmpty { p.apparmorProfile = saved?.apparmorProfile }
         if (p.selinuxLabel ?? "").isEmpty { p.selinuxLabel = saved?.selinuxLabel }
+        if p.scheduler == nil { p.scheduler = saved?.scheduler }
+        if p.ioPriority == nil { p.ioPriority = saved?.ioPriority }
+        if p.execCPUAffinity == nil { p.execCPUAffinity = saved?.execCPUAffinity }
 
         var plan = LaunchPlan()
         plan.mustFork = true          // a joined pid or time namespace applies to children only
@@ -177,6 +180,8 @@ enum ExecPlanner {
         plan.terminal = p.terminal ?? false
         try Planner.planProcessAttributes(p, accountsRoot: target.accountsRoot, &plan, warn: warn, note: note)
         plan.setGroups = target.setGroupsAllowed
+        plan.memoryPolicy = try MemoryPolicyPlanner.plan(config.linux?.memoryPolicy)
+        plan.personality = try Planner.personality(config.linux?.personality)
         plan.keyringName = noNewKeyring ? nil : "_ses.\(id)"
         plan.preserveFDs = preserveFDs
         var lsm = config

@@ -101,8 +101,16 @@ struct LaunchPlan {
     var seccomp: SeccompProgram? = nil
     var oomScoreAdj: Int? = nil
     var keyringName: String? = nil
-    /// personality(2) domain, nil to leave it.
+    /// personality(2) persona (domain | flags), nil to leave it.
     var personality: Int32? = nil
+    /// process.scheduler, nil to leave the runtime's.
+    var scheduler: SchedulerPlan? = nil
+    /// process.ioPriority, nil to leave the runtime's.
+    var ioPriority: IOPriorityPlan? = nil
+    /// process.execCPUAffinity: exec only (the spec exempts the container's init; create validates it).
+    var cpuAffinity: CPUAffinityPlan? = nil
+    /// linux.memoryPolicy, nil to leave the runtime's.
+    var memoryPolicy: MemoryPolicyPlan? = nil
     var appArmorExec: String? = nil
     var seLinuxExec: String? = nil
 

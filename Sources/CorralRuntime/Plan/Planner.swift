@@ -48,14 +48,14 @@ enum Planner {
         plan.cgroups = cgroups
         try planFilesystem(spec, options, cgroups, &plan, note: note)
         try LSM.plan(spec, &plan)
-        if let p = spec.linux?.personality {
-            if let f = p.flags, !f.isEmpty {
-                throw RuntimeError(.unsupported, "linux.personality.flags: unsupported value \"\(f[0])\" (no flags are supported)")
-            }
-            plan.personality = p.domain == .LINUX32 ? 0x0008 : 0x0000
-        }
+        plan.personality = try personality(spec.linux?.personality)
+        plan.memoryPolicy = try MemoryPolicyPlanner.plan(spec.linux?.memoryPolicy)
         plan.hooks = try HookPlan.plan(spec.hooks)
         plan.netDevices = try planNetDevices(spec)
+        if let s = plan.scheduler, s.isDeadline, s.flags & SchedulingPlanner.resetOnFork == 0,
+           !plan.hooks[.startContainer].isEmpty {
+            throw RuntimeError(.config, "process.scheduler.policy: SCHED_DEADLINE without SCHED_FLAG_RESET_ON_FORK cannot run startContainer hooks (a SCHED_DEADLINE process cannot fork)")
+        }
         try planUnsupported(spec)
         // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
         plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
@@ -247,11 +247,15 @@ enum Planner {
         plan.keyringName = o.noNewKeyring ? nil : "_ses.\(o.id)"
         plan.preserveFDs = o.listenFDs + o.preserveFDs
         if o.listenFDs > 0 { plan.env += ["LISTEN_FDS=" + o.listenFDs.decimal, "LISTEN_PID=1"] }
+        // The spec exempts the container's init from execCPUAffinity: validated above, it is the default of the
+        // processes `exec` starts (runc's rule).
+        plan.cpuAffinity = nil
     }
 
     /// The process attributes `create` and `exec` plan alike: cwd, user, umask, console size, rlimits, the five
-    /// capability sets, no_new_privs, and the supplementary groups and HOME from the image's /etc/passwd and
-    /// /etc/group, read below `accountsRoot` (the rootfs at create, the init's /proc/<pid>/root at exec).
+    /// capability sets, no_new_privs, scheduler, I/O priority and CPU affinity, and the supplementary groups and
+    /// HOME from the image's /etc/passwd and /etc/group, read below `accountsRoot` (the rootfs at create, the
+    /// init's /proc/<pid>/root at exec).
     static func planProcessAttributes(_ process: Process, accountsRoot: String, _ plan: inout LaunchPlan,
                                       warn: (String) -> Void, note: (String) -> Void) throws(RuntimeError) {
         plan.cwd = Files.clean(process.cwd)
@@ -286,6 +290,9 @@ enum Planner {
         }
         plan.capabilities = sets
         plan.noNewPrivileges = process.noNewPrivileges ?? false
+        plan.scheduler = try SchedulingPlanner.scheduler(process.scheduler)
+        plan.ioPriority = try SchedulingPlanner.ioPriority(process.ioPriority)
+        plan.cpuAffinity = try SchedulingPlanner.cpuAffinity(process.execCPUAffinity)
 
         // The supplementary groups are additionalGids exactly: engines resolve the image's /etc/group into it
         // (containerd, CRI), and adding memberships they left out would defeat Kubernetes'
@@ -391,17 +398,35 @@ enum Planner {
         return out
     }
 
-    // MARK: not yet implemented
+    // MARK: personality
 
-    /// Process fields this version cannot honour yet (the config's process at create, the exec'd one at exec).
-    static func refuseUnsupported(_ p: Process) throws(RuntimeError) {
-        func refuse(_ path: String) -> RuntimeError {
-            RuntimeError(.unsupported, "\(path): not supported by this version of corral")
+    /// The flag names of linux.personality.flags: the kernel's (uapi/linux/personality.h). The spec defines none
+    /// yet ("currently no flag values are supported"); runc ignores the list with a warning and crun ignores it.
+    /// corral applies them rather than ignore a field: a process may set any of them itself with personality(2)
+    /// unless its seccomp profile says no (Docker's allows only UNAME26 of these), and the kernel clears the
+    /// address-space ones (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, MMAP_PAGE_ZERO, ADDR_COMPAT_LAYOUT) when an
+    /// execve gains privileges.
+    static let personalityFlags: [(name: String, bit: Int32)] = [
+        ("UNAME26", 0x0020000), ("ADDR_NO_RANDOMIZE", 0x0040000), ("FDPIC_FUNCPTRS", 0x0080000),
+        ("MMAP_PAGE_ZERO", 0x0100000), ("ADDR_COMPAT_LAYOUT", 0x0200000), ("READ_IMPLIES_EXEC", 0x0400000),
+        ("ADDR_LIMIT_32BIT", 0x0800000), ("SHORT_INODE", 0x1000000), ("WHOLE_SECONDS", 0x2000000),
+        ("STICKY_TIMEOUTS", 0x4000000), ("ADDR_LIMIT_3GB", 0x8000000),
+    ]
+
+    /// linux.personality as personality(2)'s persona: PER_LINUX (0) or PER_LINUX32 (8), ORed with the flags.
+    static func personality(_ p: Personality?) throws(RuntimeError) -> Int32? {
+        guard let p else { return nil }
+        var persona: Int32 = p.domain == .LINUX32 ? 0x0008 : 0x0000
+        for (i, f) in (p.flags ?? []).enumerated() {
+            guard let bit = personalityFlags.first(where: { $0.name == f })?.bit else {
+                throw RuntimeError(.unsupported, "linux.personality.flags[\(i)]: unsupported value \(JSONValue.quoted(f)) (supported: \(personalityFlags.map(\.name).joined(separator: ", ")))")
+            }
+            persona |= bit
         }
-        if p.scheduler != nil { throw refuse("process.scheduler") }
-        if p.ioPriority != nil { throw refuse("process.ioPriority") }
-        if p.execCPUAffinity != nil { throw refuse("process.execCPUAffinity") }
+        return persona
     }
+
+    // MARK: not yet implemented
 
     /// Fields this version cannot honour yet are refused, never ignored.
     private static func planUnsupported(_ spec: Spec) throws(RuntimeError) {
@@ -410,8 +435,6 @@ enum Planner {
         }
         let l = spec.linux
         if l?.intelRdt != nil { throw refuse("linux.intelRdt") }
-        if l?.memoryPolicy != nil { throw refuse("linux.memoryPolicy") }
-        if let p = spec.process { try refuseUnsupported(p) }
     }
 }
 
