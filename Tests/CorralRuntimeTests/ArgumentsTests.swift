@@ -328,6 +328,29 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertEqual(records.first?["msg"]?.stringValue, "exec failed: container does not exist")
     }
 
+    /// --preserve-fds beyond any fd a process can have is refused while parsing: `3 + N` trapped (Int overflow) in
+    /// exec before the container was looked up, and the launcher's Int32 fd floor trapped at create after the state
+    /// directory existed.
+    func testPreserveFDsBeyondAnyFdIsRefused() throws {
+        func count(_ v: String) throws(RuntimeError) -> Int {
+            try Commands.preserveFDs(ArgParser.parse(["--preserve-fds", v, "x"], Commands.createOptions))
+        }
+        XCTAssertEqual(try count("0"), 0)
+        XCTAssertEqual(try count("\(Commands.maxPreserveFDs)"), Commands.maxPreserveFDs)
+        for v in ["\(Commands.maxPreserveFDs + 1)", "4294967296", "9223372036854775807"] {
+            XCTAssertThrowsError(try count(v)) { e in
+                XCTAssertEqual((e as? RuntimeError)?.message, "--preserve-fds: \(v) is more file descriptors than a process can have")
+            }
+        }
+        let (status, records) = try main(["exec", "--preserve-fds", "9223372036854775807", "nope", "sh"])
+        XCTAssertEqual(status, 255)
+        XCTAssertEqual(records.first?["msg"]?.stringValue,
+                       "exec failed: --preserve-fds: 9223372036854775807 is more file descriptors than a process can have")
+        let (createStatus, createRecords) = try main(["create", "--preserve-fds", "4294967296", "--bundle", "/nonexistent-corral-unit", "x"])
+        XCTAssertEqual(createStatus, 1)
+        XCTAssertEqual(createRecords.first?["msg"]?.stringValue, "--preserve-fds: 4294967296 is more file descriptors than a process can have")
+    }
+
     func testMainForceDeleteOfUnknownIdSucceeds() throws {
         let (status, records) = try main(["delete", "--force", "nope"])
         XCTAssertEqual(status, 0)

@@ -42,6 +42,10 @@ final class SignalsTests: XCTestCase {
             ("RTMIN+31", "unknown signal \"RTMIN+31\""), ("RTMIN-1", "unknown signal \"RTMIN-1\""),
             ("RTMAX+1", "unknown signal \"RTMAX+1\""), ("RTMIN+", "unknown signal \"RTMIN+\""),
             ("RTMINX", "unknown signal \"RTMINX\""),
+            // scripts/fuzz (args target): the offset overflowed Int32 when added to the base and trapped.
+            ("RTMIN+2147483647", "unknown signal \"RTMIN+2147483647\""),
+            ("SIGRTMAX-2147483648", "unknown signal \"SIGRTMAX-2147483648\""),
+            ("RTMAX+2147483647", "unknown signal \"RTMAX+2147483647\""),
         ]
         for (text, message) in cases {
             do {

@@ -31,6 +31,18 @@ extension Commands {
         return id
     }
 
+    /// --preserve-fds of create, run and exec. The container keeps fds 3..<3+N, and no fd can reach 2^31 - 64 (the
+    /// kernel's ceiling for fs.nr_open), so a larger N names fds that cannot exist; refusing it here keeps `3 + N`
+    /// and the Int32 fd arithmetic after it (Launcher, exec's fd floor) from trapping.
+    static func preserveFDs(_ o: ParsedOptions) throws(RuntimeError) -> Int {
+        let n = try o.int("preserve-fds", default: 0)
+        if n < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
+        if n > maxPreserveFDs { throw RuntimeError(.usage, "--preserve-fds: \(n) is more file descriptors than a process can have") }
+        return n
+    }
+
+    static let maxPreserveFDs = Int(Int32.max) - 64 - 3
+
     /// What `createContainer` hands back to `run`.
     struct Created {
         var handle: StateStore.Handle
@@ -41,8 +53,7 @@ extension Commands {
     /// processes; the mount namespace dies with the process) and is rethrown as "<verb> failed: …".
     static func createContainer(_ ctx: Context, id: String, _ o: ParsedOptions, verb: String, relayTerminal: Bool) throws(RuntimeError) -> Created {
         let bundle = Files.absolute(o.string("bundle") ?? ".")
-        let preserve = try o.int("preserve-fds", default: 0)
-        if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
+        let preserve = try preserveFDs(o)
         let raw = try Files.read(bundle + "/config.json", limit: Spec.maxDocumentBytes)
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }

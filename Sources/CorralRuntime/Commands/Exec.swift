@@ -44,8 +44,7 @@ extension Commands {
 enum Exec {
     static func run(_ ctx: Context, _ o: ParsedOptions) throws(RuntimeError) -> Int32 {
         let id = try Commands.containerID(o)
-        let preserve = try o.int("preserve-fds", default: 0)
-        if preserve < 0 { throw RuntimeError(.usage, "--preserve-fds: must be a non-negative number") }
+        let preserve = try Commands.preserveFDs(o)
         // Before we open anything ourselves: the preserved fds must be the caller's.
         for fd in 3..<(3 + preserve) {
             var st = stat()

@@ -265,7 +265,8 @@ enum Signals {
             let base: Int32 = name.hasBytePrefix("RTMIN") ? 34 : 64
             let rest = name.dropFirst(5)
             if rest.isEmpty { return base }
-            if let off = Int32(rest), base + off >= 34, base + off <= 64 { return base + off }
+            // The offset is checked before it is added: "RTMIN+2147483647" must not overflow Int32 (fuzz finding).
+            if let off = Int32(rest), off >= 34 - base, off <= 64 - base { return base + off }
         }
         guard let n = names[name] else { throw RuntimeError(.invalidArgument, "unknown signal \"\(s)\"") }
         return n
