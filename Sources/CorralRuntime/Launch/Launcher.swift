@@ -213,10 +213,14 @@ enum Launcher {
         let childPidfd = result.child_pidfd
         defer { close(childPidfd) }
 
-        var initPid: Int32 = plan.mustFork ? 0 : child
-        var ready = false
-        // With a second fork the init's HOOKS can overtake the intermediate's PID message: hold it until then.
-        var hooksPending = false
+        var expect = Handshake.Expectations()
+        expect.cgroupPlacement = channels.placeInCgroups != nil
+        expect.userNamespace = plan.newUserNS
+        expect.intermediate = plan.mustFork
+        expect.hooks = plan.hooks.runsBeforePivot
+        expect.listener = (plan.seccomp?.flags ?? 0) & SeccompProfile.flagNewListener != 0
+        var handshake = Handshake(expect, firstChild: child)
+        var initPid: Int32 { handshake.initPid }
         func runCreateHooks() throws(RuntimeError) {
             guard let run = channels.createHooks else {
                 throw RuntimeError(.childSetup, "unexpected hooks request from the container process")
@@ -225,7 +229,7 @@ enum Launcher {
             try reply(parentEnd, CORRAL_MSG_HOOKS_DONE)
         }
         do throws(RuntimeError) {
-            while !ready || initPid == 0 {
+            while !handshake.complete {
                 var m = corral_msg()
                 var passed: Int32 = -1
                 let r = corral_recv_msg_fd(parentEnd, &m, &passed, messageTimeoutMS)
@@ -233,31 +237,36 @@ enum Launcher {
                 if r < 0 {
                     throw RuntimeError(.childSetup, "container init exited unexpectedly" + exitText(child, plan.mustFork))
                 }
-                switch m.type {
-                case Int32(CORRAL_MSG_HELLO.rawValue):
+                if m.type == Int32(CORRAL_MSG_ERROR.rawValue) {
+                    if passed >= 0 { close(passed) }
+                    throw ChildError.describe(m, plan: plan)
+                }
+                let action: Handshake.Action
+                do throws(RuntimeError) {
+                    action = try handshake.receive(m.type, pid: m.pid)
+                } catch {
+                    if passed >= 0 { close(passed) }
+                    throw error
+                }
+                if passed >= 0 && action != .handOverListener { close(passed); passed = -1 }
+                switch action {
+                case .placeInCgroups:
                     try channels.placeInCgroups?(child)
                     try reply(parentEnd, CORRAL_MSG_GO)
-                case Int32(CORRAL_MSG_SECCOMP_FD.rawValue):
+                case .writeIDMaps:
+                    try writeIDMaps(plan, pid: child)
+                    try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
+                case .runHooks:
+                    try runCreateHooks()
+                case .handOverListener:
                     guard passed >= 0, let hand = channels.seccompListener else {
                         if passed >= 0 { close(passed) }
-                        throw RuntimeError(.childSetup, "unexpected seccomp listener from the container process")
+                        throw RuntimeError(.childSetup, "seccomp listener announced without an fd, or nobody to take it")
                     }
                     try hand(passed, initPid == 0 ? child : initPid)
                     try reply(parentEnd, CORRAL_MSG_SECCOMP_DONE)
-                case Int32(CORRAL_MSG_MAPS_PLEASE.rawValue):
-                    try writeIDMaps(plan, pid: child)
-                    try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
-                case Int32(CORRAL_MSG_PID.rawValue):
-                    initPid = m.pid
-                    if hooksPending { hooksPending = false; try runCreateHooks() }
-                case Int32(CORRAL_MSG_HOOKS.rawValue):
-                    if initPid == 0 { hooksPending = true } else { try runCreateHooks() }
-                case Int32(CORRAL_MSG_READY.rawValue):
-                    ready = true
-                case Int32(CORRAL_MSG_ERROR.rawValue):
-                    throw ChildError.describe(m, plan: plan)
-                default:
-                    throw RuntimeError(.childSetup, "unexpected message \(m.type) from the container process")
+                case .initPid, .holdHooks, .none:
+                    break
                 }
             }
             if plan.mustFork { var s: Int32 = 0; waitpid(child, &s, 0) }  // the intermediate exits after forking
