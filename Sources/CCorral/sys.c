@@ -125,26 +125,9 @@ void child_fail(const struct corral_plan *p, int stage, int err, int index, cons
     __builtin_unreachable();
 }
 
-int corral_write_proc(pid_t pid, const char *file, const char *text) {
-    char path[128] = "/proc/", num[24];
-    c_utoa((uint64_t)pid, num);
-    c_strlcat(path, num, sizeof path); c_strlcat(path, "/", sizeof path); c_strlcat(path, file, sizeof path);
-    int fd = (int)RSYS(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return fd;
-    size_t len = c_strlen(text);
-    long n = RSYS(SYS_write, fd, text, len);       // id maps must arrive in one write
-    x_close(fd);
-    if (n < 0) return (int)n;
-    return (size_t)n == len ? 0 : -EIO;
-}
 
-int corral_pidfd_open(pid_t pid) { return (int)RSYS(SYS_pidfd_open, pid, 0); }
 
-int corral_pidfd_send_signal(int pidfd, int sig) { return (int)RSYS(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
 
-int corral_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve) {
-    return x_openat2(dirfd, path, flags, mode, resolve);
-}
 
 int corral_fcntl_setfd(int fd, int cloexec) {
     return fcntl(fd, F_SETFD, cloexec ? FD_CLOEXEC : 0) < 0 ? -errno : 0;
@@ -155,10 +138,6 @@ int corral_ioctl_winsize(int fd, uint16_t rows, uint16_t cols) {
     return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
 }
 
-int corral_ns_type(int fd) {
-    int r = ioctl(fd, NS_GET_NSTYPE);
-    return r < 0 ? -errno : r;
-}
 
 /// sendmsg of `len` bytes at `buf` with `fd` attached (SCM_RIGHTS): the one place that builds the control message.
 static int send_with_fd(int sock, const void *buf, size_t len, int fd) {
@@ -248,36 +227,9 @@ const char *corral_errno_text(int err) {
     }
 }
 
-int corral_connect_unix(const char *path) {
-    struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; } addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (c_strlen(path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
-    c_strlcpy(addr.sun_path, path, sizeof addr.sun_path);
-    int fd = (int)RSYS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fd;
-    long r = RSYS(SYS_connect, fd, &addr, sizeof addr);
-    if (r < 0) { x_close(fd); return (int)r; }
-    return fd;
-}
 
-int corral_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0; }
 
-int corral_signalfd_all(void) {
-    sigset_t all;
-    sigfillset(&all);
-    if (sigprocmask(SIG_BLOCK, &all, NULL) < 0) return -errno;
-    int fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
-    return fd < 0 ? -errno : fd;
-}
 
-int corral_signalfd_read(int fd) {
-    struct signalfd_siginfo info;
-    long n = RSYS(SYS_read, fd, &info, sizeof info);
-    if (n == -EAGAIN) return 0;
-    if (n < 0) return (int)n;
-    return n == sizeof info ? (int)info.ssi_signo : -EIO;
-}
 
 int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd) {
     return send_with_fd(sock, msg, sizeof *msg, fd);
@@ -303,7 +255,3 @@ int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms
     return 0;
 }
 
-long corral_fs_type(const char *path) {
-    struct statfs sfs;
-    return statfs(path, &sfs) < 0 ? -errno : (long)sfs.f_type;
-}

@@ -1,5 +1,6 @@
 // ArgParser and the CLI tables (no root): the exact argv lines containerd's shim (go-runc) and Podman/conmon pass
 // to runc, as recorded in /work/shared/data/engines/argv-contract-runc.log, parsed the way Corral.main does it.
+import CCorralHost
 import XCTest
 import Glibc
 @testable import CorralRuntime

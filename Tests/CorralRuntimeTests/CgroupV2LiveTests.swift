@@ -1,6 +1,7 @@
 // cgroup v2 code paths against this host's real cgroup2 mount (hybrid: /sys/fs/cgroup/unified, which has the
 // core files but no controllers bound). Placement (cgroup.procs), freezing (cgroup.freeze / cgroup.events),
 // cgroup.kill, populated events, removal, and the eBPF device program enforced by the kernel.
+import CCorralHost
 import XCTest
 import Glibc
 import CCorral

@@ -224,55 +224,26 @@ struct corral_spawn_result {
 /// The parent keeps `plan` memory alive until it has its READY or ERROR message.
 int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out);
 
-/// Writes `text` to /proc/<pid>/<file> in a single write(2). Returns 0 or -errno.
-int corral_write_proc(pid_t pid, const char *file, const char *text);
+// -- the exchange on the sync socket, and fd passing: used by both sides.
 
 /// Sends one message on a SOCK_SEQPACKET socket / receives one (with a timeout in ms, -1 = forever). 0 or -errno.
 int corral_send_msg(int fd, const struct corral_msg *msg);
 int corral_recv_msg(int fd, struct corral_msg *msg, int timeout_ms);
-
-/// Small syscall wrappers for the Swift side (glibc lacks some, or Swift cannot call variadic/macro forms).
-int corral_pidfd_open(pid_t pid);
-int corral_pidfd_send_signal(int pidfd, int sig);
-int corral_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
-int corral_fcntl_setfd(int fd, int cloexec);
-int corral_ioctl_winsize(int fd, uint16_t rows, uint16_t cols);
-/// Receive one fd by SCM_RIGHTS (tests and tools); returns fd or -errno, name copied into buf.
-int corral_recv_fd(int sock, char *buf, int buflen);
-/// Namespace type (CLONE_NEW*) of a namespace fd, or -errno (ENOTTY / EINVAL when it is not a namespace file).
-int corral_ns_type(int fd);
-/// Sends `fd` with payload `name` over a connected unix socket (SCM_RIGHTS). 0 or -errno.
-int corral_send_fd(int sock, int fd, const char *name);
-/// Connects a SOCK_STREAM unix socket to `path` (O_CLOEXEC). fd or -errno.
-int corral_connect_unix(const char *path);
-/// O_PATH for Swift (the Glibc module does not export it).
-#define CORRAL_O_PATH 010000000
-/// prctl(PR_SET_CHILD_SUBREAPER, 1). 0 or -errno.
-int corral_set_child_subreaper(void);
-/// signalfd for every signal except SIGKILL/SIGSTOP, which it also blocks; returns fd or -errno.
-int corral_signalfd_all(void);
-/// Reads one signal from a signalfd: the signal number, 0 when none is pending, or -errno.
-int corral_signalfd_read(int fd);
 /// Sends `msg` with `fd` attached (SCM_RIGHTS) on the sync socket / receives one such message. 0 or -errno.
 int corral_send_msg_fd(int sock, const struct corral_msg *msg, int fd);
 int corral_recv_msg_fd(int sock, struct corral_msg *msg, int *fd, int timeout_ms);
-/// 1 when /proc/self/exe is on a read-only mount, 0 when not, -errno on failure.
-int corral_exe_is_readonly(void);
-/// Re-executes the running binary from a read-only detached mount of itself (CVE-2019-5736) unless it already
-/// runs from a read-only mount. Returns 0 when nothing was needed, -errno on failure; never returns on success.
-int corral_reexec_readonly(char *const argv[]);
-/// The process's argc/argv as the start-up code saw them (0/NULL before it ran). The executable reads its
-/// arguments here rather than through CommandLine, whose one-time set-up code sits in a part of the standard
-/// library that nothing else on the command paths touches (one more 64 KiB window of the binary in memory).
-int corral_argc(void);
-char **corral_argv(void);
-/// The verb as Corral.main's argument parser finds it, for the start-up seal: the first argument that is neither an
-/// option nor the value of a value-taking global option (`--root X`; `--root=X` carries its own); NULL when there is
-/// none. Keeps its own list of those options (Swift has not started): ArgumentsTests checks it against
-/// Corral.globalOptions. A miss would only cost the early seal; Corral.main seals again.
-const char *corral_early_verb(int argc, char **argv);
-/// statfs(2) f_type of `path` (e.g. 0x9fa0 for procfs), or -errno.
-long corral_fs_type(const char *path);
+/// Sends `fd` with payload `name` over a connected unix socket (SCM_RIGHTS): the pty master to --console-socket,
+/// a pidfd to --pidfd-socket. 0 or -errno.
+int corral_send_fd(int sock, int fd, const char *name);
+/// Receives one fd by SCM_RIGHTS (the relayed terminal, tests); returns fd or -errno, the payload copied into buf.
+int corral_recv_fd(int sock, char *buf, int buflen);
+
+// -- small utilities, safe on both sides.
+
+/// FD_CLOEXEC on or off. 0 or -errno.
+int corral_fcntl_setfd(int fd, int cloexec);
+/// TIOCSWINSZ. 0 or -errno.
+int corral_ioctl_winsize(int fd, uint16_t rows, uint16_t cols);
 /// Lowercase Go-style errno text ("no such file or directory").
 const char *corral_errno_text(int err);
 
@@ -323,53 +294,8 @@ size_t corral_hook_describe(const char *kind, int index, const struct corral_hoo
 /// A sealed memfd holding `len` bytes of `data` (the state for hooks' stdin): fd (O_CLOEXEC) or -errno.
 int corral_sealed_memfd(const char *name, const void *data, size_t len);
 
-// -- cgroups (devices_bpf.c): runs in the runtime process only.
-
-/// One device-cgroup exception for the cgroup v2 device program (the emulated rule list, never type 'a').
-struct corral_dev_rule {
-    char type;                ///< 'c' or 'b'
-    int64_t major, minor;     ///< -1 = wildcard
-    uint32_t access;          ///< BPF_DEVCG_ACC_* bits: mknod 1, read 2, write 4
-    int allow;
-};
-/// Writes runc's device filter (BPF_PROG_TYPE_CGROUP_DEVICE) into `insns` (struct bpf_insn, 8 bytes each, room for
-/// `max_insns`): the exceptions, then `default_allow`. Returns the instruction count or -E2BIG / -EINVAL.
-int corral_devices_bpf_gen(const struct corral_dev_rule *rules, int nrules, int default_allow, void *insns, int max_insns);
-/// BPF_PROG_LOAD of such a program (license "Apache"). fd or -errno; on failure `log` holds the verifier's log.
-int corral_devices_bpf_load(const void *insns, int ninsns, char *log, int loglen);
-/// BPF_PROG_ATTACH (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) to a cgroup2 directory fd. 0 or -errno.
-int corral_devices_bpf_attach(int cgroup_fd, int prog_fd);
-/// Ids of the device programs attached to the cgroup (up to max_ids); returns the count or -errno.
-int corral_devices_bpf_query(int cgroup_fd, uint32_t *ids, int max_ids);
-/// Detaches every device program attached to the cgroup; returns how many or -errno.
-int corral_devices_bpf_detach_all(int cgroup_fd);
-/// eventfd(initval, EFD_CLOEXEC) (not exported by Swift's Glibc): fd or -errno.
-int corral_eventfd(unsigned int initval);
-
-// -- mounts prepared by the runtime process (userns.c): never called in the container child.
-
-/// A user namespace with these uid_map / gid_map texts ("inside outside count\n" lines), held by a short-lived
-/// child while its fd is opened. fd (O_CLOEXEC) or -errno.
-int corral_userns_fd(const char *uid_map, const char *gid_map);
-/// open_tree(OPEN_TREE_CLONE) of a host path: a detached copy (AT_RECURSIVE with `recursive`). fd or -errno.
-int corral_open_tree_clone(const char *path, int recursive);
-/// mount_setattr on a mount fd (AT_RECURSIVE with `recursive`). 0 or -errno.
-int corral_mount_setattr(int mfd, int recursive, uint64_t set, uint64_t clr);
-/// MOUNT_ATTR_IDMAP through `userns_fd` (the mount must be detached). 0 or -errno.
-int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
-
-// -- network devices (netdev.c): runtime process only.
-
-/// linux.netDevices: moves the host interface `host_name` into the network namespace `netns_fd`, renamed to
-/// `new_name` in the same request, then restores its addresses and up state there. 0 or -errno; `what` (room
-/// `what_len`) names the step that failed.
-int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd, char *what, int what_len);
-
-// -- memory policy probe (sched.c): runs in the runtime process only.
-
-/// Whether the kernel takes memory policy `mode` (MPOL_* | MPOL_F_*) with node `node` (-1: no nodes): mbind(2) of
-/// a scratch page, unmapped again, so the runtime's own policy is never touched. 0 or -errno.
-int corral_mempolicy_probe(int mode, int node);
+// Everything that runs only in the runtime process (pidfds, signalfd, the exe seal, the device eBPF program,
+// idmapped mount preparation, network devices, probes) is in the CCorralHost target, one header per concern.
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,4 @@
+import CCorralHost
 import CCorral
 import CorralSpec
 import Glibc

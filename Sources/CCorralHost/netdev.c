@@ -1,13 +1,16 @@
 // Host side, run by the runtime process only (never in the container child): linux.netDevices. A host network
 // interface is moved into the container's network namespace and renamed in one RTM_NEWLINK, its addresses are
 // carried over (a move drops them) and it is brought up again if it was up, as runc and youki do.
-#include "internal.h"
+#include "host.h"
+#include "corral_netdev.h"
 
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -95,18 +98,18 @@ static int save_addrs(int fd, int ifindex, struct saved_addr *addrs, int max) {
 }
 
 int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd, char *what, int what_len) {
-    c_strlcpy(what, "find the interface", (size_t)what_len);
+    snprintf(what, (size_t)what_len, "%s", "find the interface");
     unsigned ifindex = if_nametoindex(host_name);
     if (ifindex == 0) return -ENODEV;
     int fd = nl_socket();
     if (fd < 0) return fd;
     struct saved_addr addrs[32];
-    c_strlcpy(what, "read its addresses", (size_t)what_len);
+    snprintf(what, (size_t)what_len, "%s", "read its addresses");
     int naddrs = save_addrs(fd, (int)ifindex, addrs, 32);
     if (naddrs < 0) { x_close(fd); return naddrs; }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    c_strlcpy(ifr.ifr_name, host_name, sizeof ifr.ifr_name);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", host_name);
     int sock = (int)RSYS(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int was_up = sock >= 0 && ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
     x_close(sock);
@@ -121,8 +124,8 @@ int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd
     ifi->ifi_index = (int)ifindex;
     uint32_t nsfd = (uint32_t)netns_fd;
     int e = nl_attr(&r, IFLA_NET_NS_FD, &nsfd, sizeof nsfd);
-    if (e == 0) e = nl_attr(&r, IFLA_IFNAME, new_name, c_strlen(new_name) + 1);
-    c_strlcpy(what, "move it into the container's network namespace", (size_t)what_len);
+    if (e == 0) e = nl_attr(&r, IFLA_IFNAME, new_name, strlen(new_name) + 1);
+    snprintf(what, (size_t)what_len, "%s", "move it into the container's network namespace");
     if (e == 0) e = nl_talk(fd, &r);
     x_close(fd);
     if (e < 0) return e;
@@ -130,7 +133,7 @@ int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd
     // Inside: addresses back, and up again if it was. A netlink socket works in the namespace it was made in.
     int self = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (self < 0) return self;
-    c_strlcpy(what, "enter the container's network namespace", (size_t)what_len);
+    snprintf(what, (size_t)what_len, "%s", "enter the container's network namespace");
     if (RSYS(SYS_setns, netns_fd, CLONE_NEWNET) < 0) { e = -errno; x_close(self); return e; }
     fd = nl_socket();
     RSYS(SYS_setns, self, CLONE_NEWNET);   // back at once; the socket stays in the container's namespace
@@ -143,8 +146,8 @@ int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd
     r.h.nlmsg_type = RTM_GETLINK;
     r.h.nlmsg_flags = NLM_F_REQUEST;
     r.h.nlmsg_seq = 0x7fff0002;
-    nl_attr(&r, IFLA_IFNAME, new_name, c_strlen(new_name) + 1);
-    c_strlcpy(what, "find it in the container", (size_t)what_len);
+    nl_attr(&r, IFLA_IFNAME, new_name, strlen(new_name) + 1);
+    snprintf(what, (size_t)what_len, "%s", "find it in the container");
     if (RSYS(SYS_sendto, fd, &r, r.h.nlmsg_len, 0, NULL, 0) < 0) { e = -errno; x_close(fd); return e; }
     {
         char buf[4096] __attribute__((aligned(4)));
@@ -169,7 +172,7 @@ int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd
         if (s->has_local) e = nl_attr(&r, IFA_LOCAL, s->local, alen);
         if (e == 0 && s->has_address) e = nl_attr(&r, IFA_ADDRESS, s->address, alen);
         if (e == 0 && s->has_broadcast) e = nl_attr(&r, IFA_BROADCAST, s->broadcast, 4);
-        c_strlcpy(what, "restore its addresses", (size_t)what_len);
+        snprintf(what, (size_t)what_len, "%s", "restore its addresses");
         if (e == 0) e = nl_talk(fd, &r);
         if (e < 0 && e != -EEXIST) { x_close(fd); return e; }
     }
@@ -182,7 +185,7 @@ int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd
         up->ifi_index = (int)inside;
         up->ifi_flags = IFF_UP;
         up->ifi_change = IFF_UP;
-        c_strlcpy(what, "bring it up", (size_t)what_len);
+        snprintf(what, (size_t)what_len, "%s", "bring it up");
         e = nl_talk(fd, &r);
         if (e < 0) { x_close(fd); return e; }
     }

@@ -3,7 +3,8 @@
 // /proc/<pid>/exe and write through it once no runtime is running. We re-exec once from a read-only detached
 // mount of the same file (crun's approach): the same inode and page cache, so it costs one execve of a static
 // binary, and /proc/<pid>/exe then leads to a read-only mount (EROFS) instead of the host file's own mount.
-#include "internal.h"
+#include "host.h"
+#include "corral_exeseal.h"
 
 #include <string.h>
 #include <sys/statfs.h>

@@ -3,7 +3,8 @@
 // cgroup code needs that Swift's Glibc module does not export (eventfd for v1 OOM notification).
 //
 // Runs in the runtime process only (never in the cloned child), so ordinary libc is fine here.
-#include "internal.h"
+#include "host.h"
+#include "corral_devices_bpf.h"
 
 #include <linux/bpf.h>
 #include <string.h>
@@ -96,7 +97,7 @@ int corral_devices_bpf_load(const void *insns, int ninsns, char *log, int loglen
     attr.license = (uint64_t)(uintptr_t)license;
     long fd = sys_bpf(BPF_PROG_LOAD, &attr);
     if (fd >= 0) {
-        corral_fcntl_setfd((int)fd, 1);
+        fcntl((int)fd, F_SETFD, FD_CLOEXEC);
         return (int)fd;
     }
     // Again with the verifier's log, so the error can say why.
@@ -106,7 +107,7 @@ int corral_devices_bpf_load(const void *insns, int ninsns, char *log, int loglen
         attr.log_size = (uint32_t)loglen;
         attr.log_level = 1;
         long again = sys_bpf(BPF_PROG_LOAD, &attr);
-        if (again >= 0) { corral_fcntl_setfd((int)again, 1); return (int)again; }
+        if (again >= 0) { fcntl((int)again, F_SETFD, FD_CLOEXEC); return (int)again; }
     }
     return (int)fd;
 }

@@ -1,9 +1,13 @@
 // Host side, run by the runtime process only (never in the container child): a user namespace with given id
 // maps, for idmapped mounts (MOUNT_ATTR_IDMAP takes a user namespace fd).
-#include "internal.h"
+#include "host.h"
+#include "corral_idmap.h"
 
 #include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include "corral_procfs.h"
 
 int corral_userns_fd(const char *uid_map, const char *gid_map) {
     int pfd[2];
@@ -29,10 +33,8 @@ int corral_userns_fd(const char *uid_map, const char *gid_map) {
     int fd = corral_write_proc((pid_t)pid, "uid_map", uid_map);
     if (fd == 0) fd = corral_write_proc((pid_t)pid, "gid_map", gid_map);
     if (fd == 0) {
-        char path[64] = "/proc/", num[24];
-        c_utoa((uint64_t)pid, num);
-        c_strlcat(path, num, sizeof path);
-        c_strlcat(path, "/ns/user", sizeof path);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
         fd = (int)RSYS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
     }
     x_close(pfd[1]);
