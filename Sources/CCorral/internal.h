@@ -23,6 +23,13 @@
 static inline long rsys(long r) { return r < 0 ? -errno : r; }
 #define RSYS(...) rsys(syscall(__VA_ARGS__))
 
+/// One round trip with the parent: sends `ask` (with `fd` attached when >= 0) and waits for `answer`. A failure to
+/// send, a closed socket or any other answer fails the child at `stage` with `what`. The protocol is drawn in
+/// Sources/CorralRuntime/Launch/Handshake.swift.
+void child_exchange(const struct corral_plan *p, int ask, int fd, int answer, int stage, const char *what);
+/// Sends one message without waiting for an answer (PID, READY, COMMIT_ACK); a dead parent ends the child.
+void child_tell(const struct corral_plan *p, int type, int pid);
+
 /// Child-side failure: report to the parent on the sync socket and _exit(1). Never returns.
 void child_fail(const struct corral_plan *p, int stage, int err, int index, const char *d1, const char *d2)
     __attribute__((noreturn));
@@ -75,8 +82,8 @@ void finish_rootfs(const struct corral_plan *p);
 void setup_process(const struct corral_plan *p);
 /// Marks every fd from `lo` up close-on-exec (close_range, or a /proc/self/fd walk where it is refused). 0 or -errno.
 int cloexec_from(unsigned lo);
-/// Applies process.rlimits once (setup_process skips them when this already ran). exec calls it before joining
-/// the container's user namespace, where raising a hard limit would need CAP_SYS_RESOURCE of the host.
+/// Applies process.rlimits. create: in setup_process; exec: before joining the container's user namespace (where
+/// raising a hard limit would need CAP_SYS_RESOURCE of the host), and setup_process then leaves them.
 void apply_rlimits(const struct corral_plan *p);
 /// exec: process.execCPUAffinity.initial, set first thing in the child (before the cgroup placement). No-op without.
 void apply_initial_affinity(const struct corral_plan *p);

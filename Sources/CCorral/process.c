@@ -47,11 +47,7 @@ static void write_lsm_attr(const struct corral_plan *p, const char *file, const 
     x_close(proc);
 }
 
-static int rlimits_applied;
-
 void apply_rlimits(const struct corral_plan *p) {
-    if (rlimits_applied) return;
-    rlimits_applied = 1;
     for (int i = 0; i < p->nrlimits; i++) {
         struct rlimit64 { uint64_t cur, max; } lim = { p->rlimits[i].soft, p->rlimits[i].hard };
         long r = RSYS(SYS_prlimit64, 0, p->rlimits[i].resource, &lim, NULL);
@@ -112,7 +108,7 @@ void setup_process(const struct corral_plan *p) {
     }
     if (p->apparmor_exec) write_lsm_attr(p, "apparmor/exec", p->apparmor_exec);
     if (p->selinux_exec) write_lsm_attr(p, "exec", p->selinux_exec);
-    apply_rlimits(p);
+    if (!p->join_pidfd_flags) apply_rlimits(p);   // exec applied them before it joined the container's namespaces
     // After the rlimits (RLIMIT_RTPRIO / RLIMIT_NICE may be what allows the policy in a user namespace), before
     // the capabilities are dropped and any seccomp filter goes on.
     apply_scheduling(p);
@@ -198,7 +194,7 @@ int is_self_binary(uint64_t dev, uint64_t ino, const char *path, int depth) {
 void lookup_exec(const struct corral_plan *p, char *out) {
     lookup_exec_path(p, out);
     if (p->self_ino && is_self_binary(p->self_dev, p->self_ino, out, 0))
-        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, EPERM, 3, p->argv[0], NULL);
+        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, EPERM, CORRAL_EXEC_RUNTIME_BINARY, p->argv[0], NULL);
 }
 
 static void lookup_exec_path(const struct corral_plan *p, char *out) {
@@ -209,7 +205,7 @@ static void lookup_exec_path(const struct corral_plan *p, char *out) {
     if (has_slash) {
         if (find_executable(name, &err)) { c_strlcpy(out, name, CORRAL_PATH_MAX); return; }
         // runc (Go's exec.LookPath): `exec: "/x": stat /x: no such file or directory`
-        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, err, err == EACCES ? 1 : 0, name, NULL);
+        child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, err, err == EACCES ? CORRAL_EXEC_NOT_EXECUTABLE : CORRAL_EXEC_STAT, name, NULL);
     }
     const char *path = p->path_env ? p->path_env : "";
     const char *s = path;
@@ -226,6 +222,5 @@ static void lookup_exec_path(const struct corral_plan *p, char *out) {
         if (!*e) break;
         s = e + 1;
     }
-    // index 2: not found in $PATH
-    child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, ENOENT, 2, name, NULL);
+    child_fail(p, CORRAL_STAGE_EXEC_LOOKUP, ENOENT, CORRAL_EXEC_NOT_IN_PATH, name, NULL);
 }

@@ -85,6 +85,21 @@ static int mkdir_walk(int rootfd, const char *path, int last_is_file, uint32_t m
     return parent;
 }
 
+/// Opens (creating it when missing) the parent directory of `path` inside the root and copies the last component
+/// into name[256]: where a symlink or a device node is then made relative to a verified fd. fd or -errno.
+static int open_parent_in_root(const char *path, char *name) {
+    char parent[CORRAL_PATH_MAX];
+    c_strlcpy(parent, path, sizeof parent);
+    size_t n = c_strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
+    char *slash = parent + n;
+    while (slash > parent && *slash != '/') slash--;
+    if (c_strlen(slash + 1) >= 256) return -ENAMETOOLONG;
+    c_strlcpy(name, slash + 1, 256);
+    if (slash == parent) parent[1] = 0; else *slash = 0;
+    return resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
+}
+
 /// Applies the mount's attributes to a detached or attached mount fd.
 static int apply_attrs(const struct corral_mount *m, int mfd) {
     int r;
@@ -100,9 +115,9 @@ static int apply_attrs(const struct corral_mount *m, int mfd) {
     return 0;
 }
 
-static void mount_fail(const struct corral_plan *p, const struct corral_mount *m, int i, int err, const char *what) {
+/// Fails mount `i` of the plan: the parent names it by its source and destination.
+__attribute__((noreturn)) static void mount_fail(const struct corral_plan *p, int i, int err, const char *what) {
     child_fail(p, CORRAL_STAGE_MOUNT, err, i, what, NULL);
-    (void)m;
 }
 
 /// Creates a new filesystem instance configured by the fsconfig parameters in m->data; returns the mount fd.
@@ -110,10 +125,10 @@ static void mount_fail(const struct corral_plan *p, const struct corral_mount *m
 /// says otherwise (runc prepends "mode=" of an existing destination).
 static int make_fs_mount(const struct corral_plan *p, const struct corral_mount *m, int i, int dir_mode) {
     int fs = x_fsopen(m->fstype, FSOPEN_CLOEXEC);
-    if (fs < 0) mount_fail(p, m, i, fs, "fsopen");
+    if (fs < 0) mount_fail(p, i, fs, "fsopen");
     if (m->source && m->source[0]) {
         int r = x_fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0);
-        if (r < 0) mount_fail(p, m, i, r, "fsconfig source");
+        if (r < 0) mount_fail(p, i, r, "fsconfig source");
     }
     if (dir_mode >= 0) {
         char octal[8];
@@ -121,14 +136,14 @@ static int make_fs_mount(const struct corral_plan *p, const struct corral_mount 
         for (int shift = 9; shift >= 0; shift -= 3) octal[n++] = (char)('0' + ((dir_mode >> shift) & 7));
         octal[n] = 0;
         int r = x_fsconfig(fs, FSCONFIG_SET_STRING, "mode", octal, 0);
-        if (r < 0) mount_fail(p, m, i, r, "fsconfig mode of the existing directory");
+        if (r < 0) mount_fail(p, i, r, "fsconfig mode of the existing directory");
     }
     for (const char *const *d = m->data; d && *d; d++) {
         char key[256];
         const char *eq = *d;
         while (*eq && *eq != '=') eq++;
         size_t klen = (size_t)(eq - *d);
-        if (klen >= sizeof key) mount_fail(p, m, i, ENAMETOOLONG, *d);
+        if (klen >= sizeof key) mount_fail(p, i, ENAMETOOLONG, *d);
         memcpy(key, *d, klen); key[klen] = 0;
         int r = *eq ? x_fsconfig(fs, FSCONFIG_SET_STRING, key, eq + 1, 0)
                     : x_fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0);
@@ -139,14 +154,14 @@ static int make_fs_mount(const struct corral_plan *p, const struct corral_mount 
         }
     }
     int r = x_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
-    if (r < 0) mount_fail(p, m, i, r, "fsconfig create");
+    if (r < 0) mount_fail(p, i, r, "fsconfig create");
     int mfd = x_fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)m->attr_set);
-    if (mfd < 0) mount_fail(p, m, i, mfd, "fsmount");
+    if (mfd < 0) mount_fail(p, i, mfd, "fsmount");
     x_close(fs);
     if (c_streq(m->fstype, "proc")) {
         // CVE-2019-16884 family: what we attach must really be procfs.
         struct statfs st;
-        if (fstatfs(mfd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) mount_fail(p, m, i, EINVAL, "verify procfs");
+        if (fstatfs(mfd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) mount_fail(p, i, EINVAL, "verify procfs");
     }
     return mfd;
 }
@@ -158,9 +173,9 @@ static int make_fs_mount(const struct corral_plan *p, const struct corral_mount 
 static void copy_up(const struct corral_plan *p, const struct corral_mount *m, int i, int dest, int mfd, int existed) {
     if (!existed) return;
     int src = (int)RSYS(SYS_openat, dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (src < 0) mount_fail(p, m, i, src, "tmpcopyup: open the destination directory");
+    if (src < 0) mount_fail(p, i, src, "tmpcopyup: open the destination directory");
     int dst = (int)RSYS(SYS_openat, mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dst < 0) mount_fail(p, m, i, dst, "tmpcopyup: open the new tmpfs");
+    if (dst < 0) mount_fail(p, i, dst, "tmpcopyup: open the new tmpfs");
     char where[CORRAL_PATH_MAX];
     c_strlcpy(where, m->dest, sizeof where);
     int r = corral_copy_tree(src, dst, where, sizeof where);
@@ -175,16 +190,9 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     int r;
     if (m->kind == CORRAL_MOUNT_SYMLINK) {
         // Parent directory inside the root, then the link relative to it (never following the name).
-        char parent[CORRAL_PATH_MAX];
-        c_strlcpy(parent, m->dest, sizeof parent);
-        size_t n = c_strlen(parent);
-        while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
-        char *slash = parent + n; while (slash > parent && *slash != '/') slash--;
-        const char *name = slash + 1;
-        char namebuf[256]; c_strlcpy(namebuf, name, sizeof namebuf);
-        if (slash == parent) parent[1] = 0; else *slash = 0;
-        int dfd = resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
-        if (dfd < 0) mount_fail(p, m, i, dfd, "create parent of symlink");
+        char namebuf[256];
+        int dfd = open_parent_in_root(m->dest, namebuf);
+        if (dfd < 0) mount_fail(p, i, dfd, "create parent of symlink");
         r = (int)RSYS(SYS_symlinkat, m->source, dfd, namebuf);
         if (r == -EEXIST) {
             char cur[CORRAL_PATH_MAX];
@@ -194,7 +202,7 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
             if (r && RSYS(SYS_unlinkat, dfd, namebuf, 0) == 0) r = (int)RSYS(SYS_symlinkat, m->source, dfd, namebuf);
         }
         x_close(dfd);
-        if (r < 0) mount_fail(p, m, i, r, "symlink");
+        if (r < 0) mount_fail(p, i, r, "symlink");
         return;
     }
     int existed = 1, dir_mode = -1;
@@ -216,25 +224,25 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
             char what[64] = "filesystem \"";
             c_strlcat(what, m->fstype, sizeof what);
             c_strlcat(what, "\" must be mounted on ordinary directory", sizeof what);
-            mount_fail(p, m, i, ENOTDIR, what);
+            mount_fail(p, i, ENOTDIR, what);
         }
         x_close(probe);
     }
     int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
-    if (dest < 0) mount_fail(p, m, i, dest, "create mount point");
+    if (dest < 0) mount_fail(p, i, dest, "create mount point");
     if (m->kind == CORRAL_MOUNT_MKDIR) { x_close(dest); return; }
     if (!m->allow_on_proc) {
         // Whatever path led here (a symlink in the image included), nothing but lxcfs-style overlays may be
         // mounted onto procfs: it would hide masked paths or redirect procfs writes (CVE-2019-19921).
         struct statfs tsfs;
-        if (fstatfs(dest, &tsfs) == 0 && tsfs.f_type == PROC_SUPER_MAGIC) mount_fail(p, m, i, EPERM, "mount target is inside procfs");
+        if (fstatfs(dest, &tsfs) == 0 && tsfs.f_type == PROC_SUPER_MAGIC) mount_fail(p, i, EPERM, "mount target is inside procfs");
     }
     if (m->kind == CORRAL_MOUNT_REMOUNT) {
         r = apply_attrs(m, dest);
-        if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+        if (r < 0) mount_fail(p, i, r, "mount_setattr");
         if (m->propagation) {
             r = x_mount_setattr(dest, "", AT_EMPTY_PATH | (m->propagation_recursive ? AT_RECURSIVE : 0), 0, 0, m->propagation, -1);
-            if (r < 0) mount_fail(p, m, i, r, "set propagation");
+            if (r < 0) mount_fail(p, i, r, "set propagation");
         }
         x_close(dest);
         return;
@@ -244,23 +252,23 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         mfd = m->source_fd;   // opened and given its attributes by the parent
     } else if (m->kind == CORRAL_MOUNT_BIND) {
         mfd = x_open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
-        if (mfd < 0) mount_fail(p, m, i, mfd, "open_tree");
+        if (mfd < 0) mount_fail(p, i, mfd, "open_tree");
         r = apply_attrs(m, mfd);
-        if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+        if (r < 0) mount_fail(p, i, r, "mount_setattr");
     } else {
         mfd = make_fs_mount(p, m, i, dir_mode);
         if (m->copy_up) copy_up(p, m, i, dest, mfd, existed);
         if (m->rattr_set || m->rattr_clr) {
             r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
-            if (r < 0) mount_fail(p, m, i, r, "mount_setattr");
+            if (r < 0) mount_fail(p, i, r, "mount_setattr");
         }
     }
     r = x_move_mount(mfd, "", dest, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-    if (r < 0) mount_fail(p, m, i, r, "move_mount");
+    if (r < 0) mount_fail(p, i, r, "move_mount");
     if (m->propagation) {
         // The mount fd now names the attached mount; propagation can only be set on attached mounts.
         r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | (m->propagation_recursive ? AT_RECURSIVE : 0), 0, 0, m->propagation, -1);
-        if (r < 0) mount_fail(p, m, i, r, "set propagation");
+        if (r < 0) mount_fail(p, i, r, "set propagation");
     }
     x_close(mfd);
     x_close(dest);
@@ -313,13 +321,8 @@ static void make_rootfs_parent_private(const struct corral_plan *p) {
 static void setup_devices(const struct corral_plan *p) {
     for (int i = 0; i < p->ndevices; i++) {
         const struct corral_device *d = &p->devices[i];
-        char parent[CORRAL_PATH_MAX];
-        c_strlcpy(parent, d->path, sizeof parent);
-        size_t n = c_strlen(parent);
-        char *slash = parent + n; while (slash > parent && *slash != '/') slash--;
-        char name[256]; c_strlcpy(name, slash + 1, sizeof name);
-        if (slash == parent) parent[1] = 0; else *slash = 0;
-        int dfd = resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
+        char name[256];
+        int dfd = open_parent_in_root(d->path, name);
         if (dfd < 0) child_fail(p, CORRAL_STAGE_DEVICES, dfd, i, "create directory for device ", d->path);
         if (d->bind_from_host) {
             int f = (int)RSYS(SYS_openat, dfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);

@@ -13,13 +13,7 @@ void load_seccomp(const struct corral_plan *p) {
     if (r < 0) child_fail(p, CORRAL_STAGE_SECCOMP, (int)r, -1, "load seccomp filter", NULL);
     if (p->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
         // The listener goes to the parent, which hands it to linux.seccomp.listenerPath with the state.
-        struct corral_msg m;
-        memset(&m, 0, sizeof m);
-        m.type = CORRAL_MSG_SECCOMP_FD;
-        int e = corral_send_msg_fd(p->sync_fd, &m, (int)r);
-        if (e < 0) child_fail(p, CORRAL_STAGE_SECCOMP, e, -1, "send seccomp listener", NULL);
-        e = corral_recv_msg(p->sync_fd, &m, -1);
-        if (e < 0 || m.type != CORRAL_MSG_SECCOMP_DONE) child_fail(p, CORRAL_STAGE_SECCOMP, e < 0 ? e : EPROTO, -1, "hand over seccomp listener", NULL);
+        child_exchange(p, CORRAL_MSG_SECCOMP_FD, (int)r, CORRAL_MSG_SECCOMP_DONE, CORRAL_STAGE_SECCOMP, "hand over seccomp listener");
         x_close((int)r);
     }
 }

@@ -14,20 +14,9 @@
 
 sigset_t corral_saved_sigmask;
 
-static void send_simple(const struct corral_plan *p, int type, int pid) {
-    struct corral_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = type; m.pid = pid;
-    int r = corral_send_msg(p->sync_fd, &m);
-    if (r < 0) syscall(SYS_exit_group, 1);  // the parent is gone: nobody to report to
-}
-
 /// Asks the parent to write our uid/gid maps and waits for it, then becomes root of the new user namespace.
 static void wait_for_maps(const struct corral_plan *p) {
-    struct corral_msg m;
-    send_simple(p, CORRAL_MSG_MAPS_PLEASE, 0);
-    int r = corral_recv_msg(p->sync_fd, &m, -1);
-    if (r < 0 || m.type != CORRAL_MSG_MAPS_DONE) child_fail(p, CORRAL_STAGE_USERMAP, r < 0 ? r : EPROTO, -1, "waiting for id maps", NULL);
+    child_exchange(p, CORRAL_MSG_MAPS_PLEASE, -1, CORRAL_MSG_MAPS_DONE, CORRAL_STAGE_USERMAP, "waiting for id maps");
 }
 
 /// Becomes uid/gid 0 of the (new or joined) user namespace when 0 is mapped there; EINVAL means it is not.
@@ -41,10 +30,8 @@ static void become_ns_root(const struct corral_plan *p) {
 /// Mounts are done and the old root is still reachable: the parent runs prestart, createRuntime and
 /// createContainer hooks now (runc's "procHooks" point). A failed hook makes the parent kill us.
 static void wait_for_hooks(const struct corral_plan *p) {
-    struct corral_msg m;
-    send_simple(p, CORRAL_MSG_HOOKS, 0);
-    int r = corral_recv_msg(p->sync_fd, &m, -1);
-    if (r < 0 || m.type != CORRAL_MSG_HOOKS_DONE) syscall(SYS_exit_group, 1);
+    // A failed hook makes the parent kill us; any other answer is a protocol error.
+    child_exchange(p, CORRAL_MSG_HOOKS, -1, CORRAL_MSG_HOOKS_DONE, CORRAL_STAGE_SETUP, "waiting for the create-time hooks");
 }
 
 void reset_signals(void) {
@@ -119,64 +106,62 @@ static void enter_namespaces_by_fork(const struct corral_plan *p) {
     long pid = RSYS(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
     if (pid < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)pid, -1, "fork into the namespaces", NULL);
     if (pid > 0) {
-        send_simple(p, CORRAL_MSG_PID, (int)pid);
+        child_tell(p, CORRAL_MSG_PID, (int)pid);
         syscall(SYS_exit_group, 0);
     }
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
 }
 
-/// The exec fifo is reopened through the container's own /proc (verified to be procfs): "self/fd/N". A container
-/// without a procfs at /proc uses the runtime's, opened before pivot_root (`early_proc_fd`).
-static char fifo_name[48];
-static int proc_fd = -1;
-static int early_proc_fd = -1;
+/// How the parked init reaches its exec fifo: through a verified procfs, as "self/fd/N" (never a directory fd of the
+/// state dir, CVE-2024-21626). Normally the container's own /proc; a container without one uses the runtime's,
+/// taken before pivot_root.
+struct fifo_way {
+    int proc;            ///< O_PATH fd of a verified procfs, -1 before it is known
+    char name[48];       ///< "self/fd/N" relative to it
+};
 
 /// Before pivot_root: the runtime's /proc, for a container that mounts none (its pid namespace does not matter:
 /// "self" is this process in any procfs that shows it).
-static void take_early_proc(const struct corral_plan *p) {
+static void take_early_proc(const struct corral_plan *p, struct fifo_way *w) {
     if (p->exec_fifo_fd < 0 || !p->fifo_via_host_proc) return;
-    early_proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    w->proc = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
     struct statfs sfs;
-    if (early_proc_fd < 0 || fstatfs(early_proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-        child_fail(p, CORRAL_STAGE_FIFO, early_proc_fd < 0 ? early_proc_fd : EINVAL, -1, "exec fifo: the runtime's /proc is not procfs", NULL);
+    if (w->proc < 0 || fstatfs(w->proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_FIFO, w->proc < 0 ? w->proc : EINVAL, -1, "exec fifo: the runtime's /proc is not procfs", NULL);
 }
 
-static void prepare_fifo_reopen(const struct corral_plan *p) {
+static void prepare_fifo_reopen(const struct corral_plan *p, struct fifo_way *w) {
     if (p->exec_fifo_fd < 0) return;
-    if (early_proc_fd >= 0) {
-        proc_fd = early_proc_fd;
-    } else {
-        proc_fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    }
+    if (w->proc < 0) w->proc = (int)RSYS(SYS_openat, AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
     struct statfs sfs;
-    if (proc_fd < 0 || fstatfs(proc_fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-        child_fail(p, CORRAL_STAGE_FIFO, proc_fd < 0 ? proc_fd : EINVAL, -1, "exec fifo: /proc in the container is not procfs", NULL);
+    if (w->proc < 0 || fstatfs(w->proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        child_fail(p, CORRAL_STAGE_FIFO, w->proc < 0 ? w->proc : EINVAL, -1, "exec fifo: /proc in the container is not procfs", NULL);
     char num[24];
     c_utoa((uint64_t)p->exec_fifo_fd, num);
-    c_strlcpy(fifo_name, "self/fd/", sizeof fifo_name);
-    c_strlcat(fifo_name, num, sizeof fifo_name);
+    c_strlcpy(w->name, "self/fd/", sizeof w->name);
+    c_strlcat(w->name, num, sizeof w->name);
     struct stat st;
-    long r = RSYS(SYS_newfstatat, proc_fd, fifo_name, &st, 0);
+    long r = RSYS(SYS_newfstatat, w->proc, w->name, &st, 0);
     if (r < 0 || !S_ISFIFO(st.st_mode))
         child_fail(p, CORRAL_STAGE_FIFO, r < 0 ? (int)r : EINVAL, -1, "exec fifo: cannot reach /proc/self/fd/", num);
 }
 
-static void park_and_exec(const struct corral_plan *p, const char *exe) {
+static void park_and_exec(const struct corral_plan *p, const char *exe, struct fifo_way *w) {
     // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
     // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
     // half-way leaves no parked process behind. After COMMIT, `create` exits on purpose and we must survive.
-    send_simple(p, CORRAL_MSG_READY, 0);
+    child_tell(p, CORRAL_MSG_READY, 0);
     struct corral_msg m;
     int state_fd = -1;   // with startContainer hooks, COMMIT carries their state (a sealed memfd)
     int r = corral_recv_msg_fd(p->sync_fd, &m, &state_fd, -1);
     if (r < 0 || m.type != CORRAL_MSG_COMMIT) syscall(SYS_exit_group, 1);
     prctl(PR_SET_PDEATHSIG, 0);
-    send_simple(p, CORRAL_MSG_COMMIT_ACK, 0);
+    child_tell(p, CORRAL_MSG_COMMIT_ACK, 0);
     x_close(p->sync_fd);
     if (p->exec_fifo_fd >= 0) {
         // Blocks until `start` opens the fifo for reading (runc's exec.fifo protocol: tools look for that file).
         int fd;
-        do fd = (int)RSYS(SYS_openat, proc_fd, fifo_name, O_WRONLY | O_CLOEXEC);
+        do fd = (int)RSYS(SYS_openat, w->proc, w->name, O_WRONLY | O_CLOEXEC);
         while (fd == -EINTR);
         if (fd < 0) syscall(SYS_exit_group, 255);
         // `start` is reading: startContainer hooks run now, and only their success lets "0" through.
@@ -187,7 +172,7 @@ static void park_and_exec(const struct corral_plan *p, const char *exe) {
     }
     x_close(state_fd);
     // Nothing but stdio and the preserved fds is open when execve resolves its path.
-    x_close(proc_fd);
+    x_close(w->proc);
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     long e = RSYS(SYS_execve, exe, p->argv, p->envp);
     // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
@@ -283,6 +268,7 @@ static void check_sysctl_namespaces(const struct corral_plan *p) {
 }
 
 __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
+    struct fifo_way fifo = { .proc = -1, .name = "" };
     // exec's execCPUAffinity.initial: the whole setup, from before the cgroup placement on, runs on those CPUs.
     apply_initial_affinity(p);
     // Non-dumpable during setup (CVE-2016-9962): nothing in the container can ptrace us or open our /proc files.
@@ -292,12 +278,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     close_unneeded_fds(p);
     RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later
 
-    if (p->cgroup_sync) {
-        struct corral_msg m;
-        send_simple(p, CORRAL_MSG_HELLO, 0);
-        int r = corral_recv_msg(p->sync_fd, &m, -1);
-        if (r < 0 || m.type != CORRAL_MSG_GO) child_fail(p, CORRAL_STAGE_SETUP, r < 0 ? r : EPROTO, -1, "waiting for cgroup placement", NULL);
-    }
+    if (p->cgroup_sync) child_exchange(p, CORRAL_MSG_HELLO, -1, CORRAL_MSG_GO, CORRAL_STAGE_SETUP, "waiting for cgroup placement");
     // exec: rlimits while still in the host's user namespace (a joined one could not raise a hard limit).
     if (p->join_pidfd_flags) apply_rlimits(p);
     if (p->must_fork) {
@@ -336,7 +317,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
         if (r < 0) child_fail(p, CORRAL_STAGE_HOSTNAME, (int)r, -1, "setdomainname ", p->domainname);
     }
     if (p->new_mountns) {
-        take_early_proc(p);
+        take_early_proc(p, &fifo);
         setup_rootfs(p);
         if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p);
@@ -353,10 +334,10 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     setup_process(p);
     char exe[CORRAL_PATH_MAX];
     lookup_exec(p, exe);
-    prepare_fifo_reopen(p);
+    prepare_fifo_reopen(p, &fifo);
     // With no_new_privs the filter goes on as late as possible, but before READY so a failure is reported.
     if (p->no_new_privs) load_seccomp(p);
-    park_and_exec(p, exe);
+    park_and_exec(p, exe, &fifo);
     syscall(SYS_exit_group, 255);
     __builtin_unreachable();
 }

@@ -114,6 +114,23 @@ int corral_recv_msg(int fd, struct corral_msg *msg, int timeout_ms) {
     }
 }
 
+void child_tell(const struct corral_plan *p, int type, int pid) {
+    struct corral_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type; m.pid = pid;
+    if (corral_send_msg(p->sync_fd, &m) < 0) syscall(SYS_exit_group, 1);  // the parent is gone: nobody to report to
+}
+
+void child_exchange(const struct corral_plan *p, int ask, int fd, int answer, int stage, const char *what) {
+    struct corral_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = ask;
+    int r = fd >= 0 ? corral_send_msg_fd(p->sync_fd, &m, fd) : corral_send_msg(p->sync_fd, &m);
+    if (r < 0) child_fail(p, stage, r, -1, what, NULL);
+    r = corral_recv_msg(p->sync_fd, &m, -1);
+    if (r < 0 || m.type != answer) child_fail(p, stage, r < 0 ? r : EPROTO, -1, what, NULL);
+}
+
 void child_fail(const struct corral_plan *p, int stage, int err, int index, const char *d1, const char *d2) {
     struct corral_msg m;
     memset(&m, 0, sizeof m);

@@ -85,6 +85,14 @@ enum corral_stage {
     CORRAL_STAGE_MEMPOLICY,      ///< set_mempolicy(2) of linux.memoryPolicy
 };
 
+/// Why the executable lookup failed: corral_msg.index with CORRAL_STAGE_EXEC_LOOKUP.
+enum corral_exec_lookup {
+    CORRAL_EXEC_STAT = 0,            ///< a name with a slash could not be stat'ed (err says why)
+    CORRAL_EXEC_NOT_EXECUTABLE = 1,  ///< it is a directory or has no x bit
+    CORRAL_EXEC_NOT_IN_PATH = 2,     ///< no directory of PATH has it
+    CORRAL_EXEC_RUNTIME_BINARY = 3,  ///< it is the runtime's own binary (CVE-2019-5736)
+};
+
 enum corral_msg_type {
     CORRAL_MSG_MAPS_PLEASE = 1, ///< child -> parent: I am in my new user namespace, write my id maps
     CORRAL_MSG_MAPS_DONE,       ///< parent -> child
@@ -158,7 +166,6 @@ struct corral_plan {
     uint64_t root_propagation_after; ///< applied to the new "/" after pivot_root, 0 for none
     const struct corral_mount *mounts; int nmounts;
     const struct corral_device *devices; int ndevices;
-    int setup_dev;             ///< create /dev symlinks (fd, stdin, ...) and the ptmx link
     int no_pivot;
     int readonly_root;
     const char *const *sysctl_keys; const char *const *sysctl_values; int nsysctl; ///< keys as /proc/sys paths ("net/ipv4/ip_forward")

@@ -136,7 +136,6 @@ enum Launcher {
                           gid: d.gid, bind_from_host: d.bindFromHost ? 1 : 0)
         })
         c.ndevices = Int32(plan.devices.count)
-        c.setup_dev = 0
         c.no_pivot = plan.noPivot ? 1 : 0
         c.readonly_root = plan.readonlyRoot ? 1 : 0
         c.sysctl_keys = arena.strings(plan.sysctl.map { $0.path })
@@ -342,10 +341,10 @@ enum ChildError {
         switch stage {
         case CORRAL_STAGE_EXEC_LOOKUP:
             // Go's exec.LookPath wording; Docker maps "executable file not found" / "no such file" to exit 127.
-            switch m.index {
-            case 2: return RuntimeError(.childSetup, "exec: \"\(detail)\": executable file not found in $PATH")
-            case 1: return RuntimeError(.childSetup, "exec: \"\(detail)\": permission denied")
-            case 3: return RuntimeError(.childSetup, "exec: \"\(detail)\": refusing to run the container runtime's own binary inside the container (CVE-2019-5736)")
+            switch corral_exec_lookup(rawValue: UInt32(bitPattern: m.index)) {
+            case CORRAL_EXEC_NOT_IN_PATH: return RuntimeError(.childSetup, "exec: \"\(detail)\": executable file not found in $PATH")
+            case CORRAL_EXEC_NOT_EXECUTABLE: return RuntimeError(.childSetup, "exec: \"\(detail)\": permission denied")
+            case CORRAL_EXEC_RUNTIME_BINARY: return RuntimeError(.childSetup, "exec: \"\(detail)\": refusing to run the container runtime's own binary inside the container (CVE-2019-5736)")
             default: return RuntimeError(.childSetup, "exec: \"\(detail)\": stat \(detail): \(err)")
             }
         case CORRAL_STAGE_MOUNT:
