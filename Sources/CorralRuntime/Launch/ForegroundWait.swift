@@ -1,0 +1,56 @@
+import CCorral
+import CCorralHost
+import Glibc
+
+/// `run` in the foreground: forwards signals to the init, relays the terminal if we allocated one, reaps
+/// orphans as a subreaper, and returns the init's exit status (128+signal when killed, as a shell reports it).
+enum ForegroundWait {
+    static func wait(initPid: Int32, relaySocket: Int32, signalFD sfd: Int32) -> Int32 {
+        var master: Int32 = -1
+        if relaySocket >= 0 {
+            var name = [CChar](repeating: 0, count: 128)
+            master = corral_recv_fd(relaySocket, &name, Int32(name.count))
+            close(relaySocket)
+        }
+        let relay = master >= 0 ? TerminalRelay(master: master) : nil
+        var exitCode: Int32?
+        while exitCode == nil || (relay?.draining ?? false) {
+            var fds = [pollfd(fd: sfd, events: Int16(POLLIN), revents: 0)]
+            if let relay { fds += relay.pollFDs() }
+            let timeout: Int32 = exitCode == nil ? -1 : 100
+            let r = poll(&fds, nfds_t(fds.count), timeout)
+            if r < 0 { if errno == EINTR { continue }; break }
+            if r == 0 { break }  // draining the terminal after exit timed out
+            if fds[0].revents & Int16(POLLIN) != 0 {
+                while true {
+                    let sig = corral_signalfd_read(sfd)
+                    if sig <= 0 { break }
+                    if sig == SIGCHLD {
+                        var status: Int32 = 0
+                        while true {
+                            let pid = waitpid(-1, &status, WNOHANG)
+                            if pid <= 0 { break }
+                            if pid == initPid { exitCode = decode(status) }
+                        }
+                    } else if sig == SIGWINCH, let relay {
+                        relay.copyWindowSize()
+                    } else {
+                        Glibc.kill(initPid, sig)
+                    }
+                }
+            }
+            relay?.service(Array(fds.dropFirst()))
+        }
+        relay?.restore()
+        if exitCode == nil {
+            var status: Int32 = 0
+            if waitpid(initPid, &status, 0) == initPid { exitCode = decode(status) }
+        }
+        return exitCode ?? 255
+    }
+
+    static func decode(_ status: Int32) -> Int32 {
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}
