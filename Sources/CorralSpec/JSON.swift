@@ -674,6 +674,7 @@ extension JSONValue {
     }
 }
 
+/// Serialises a JSONValue with Go's escaping (what runc writes), compact or indented.
 struct JSONWriter {
     var out: [UInt8] = []
     let indent: [UInt8]?

@@ -105,6 +105,7 @@ public struct Hooks: Equatable, Sendable {
     }
 }
 
+/// One entry of `hooks.<kind>`: a program, its args and env, and a timeout in seconds.
 public struct Hook: Equatable, Sendable {
     public var path: String
     public var args: [String]?

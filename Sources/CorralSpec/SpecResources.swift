@@ -183,6 +183,7 @@ public struct Network: Equatable, Sendable {
     }
 }
 
+/// `linux.resources.network.priorities[]`: a net_prio priority for one interface.
 public struct InterfacePriority: Equatable, Sendable {
     public var name: String
     public var priority: UInt32

@@ -1,7 +1,7 @@
 import Glibc
 
-// MOUNT_ATTR_* (linux/mount.h) and MS_* propagation flags, spelled out: the Swift importer does not see every
-// macro, and the values are kernel ABI.
+/// MOUNT_ATTR_* (linux/mount.h), spelled out: the Swift importer does not see every macro, and the values are
+/// kernel ABI.
 enum MountAttr {
     static let rdonly: UInt64 = 0x1
     static let nosuid: UInt64 = 0x2
@@ -15,6 +15,7 @@ enum MountAttr {
     static let nosymfollow: UInt64 = 0x200000
 }
 
+/// MS_* propagation flags (linux/mount.h), as mount(2) and mount_setattr take them.
 enum Propagation {
     static let rec: UInt64 = 0x4000
     static let unbindable: UInt64 = 0x20000
