@@ -337,6 +337,25 @@ int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
 /// `what_len`) names the step that failed.
 int corral_netdev_move(const char *host_name, const char *new_name, int netns_fd, char *what, int what_len);
 
+// -- criu (criu.c): runtime process only.
+
+/// Steps of corral_criu_spawn's child that can fail before criu runs (reported with their errno).
+enum corral_criu_step {
+    CORRAL_CRIU_STEP_UNSHARE = 1, ///< unshare(CLONE_NEWNS)
+    CORRAL_CRIU_STEP_PRIVATE,     ///< making the new mount namespace private
+    CORRAL_CRIU_STEP_BIND,        ///< bind-mounting the rootfs on criu's root directory
+    CORRAL_CRIU_STEP_EXEC,        ///< execve of the criu binary
+};
+/// Forks the child that execs criu (`path`, `argv`, `envp`; our fds without CLOEXEC are criu's). With `root_src`
+/// and `root_dst`, the child first enters a private mount namespace and bind-mounts (MS_REC) the first on the
+/// second. With `gated`, it then waits for one byte on *gate_fd (closing that fd without writing makes it exit
+/// without running criu). *report_fd reaches EOF once execve succeeded; corral_criu_report reads a failure.
+/// Returns the pid or -errno. The child dies with the runtime (PDEATHSIG).
+int corral_criu_spawn(const char *path, const char *const argv[], const char *const envp[], const char *root_src,
+                      const char *root_dst, int gated, int *gate_fd, int *report_fd);
+/// Reads the child's report: 1 with *step (enum corral_criu_step) and *err when a step failed, 0 when criu runs.
+int corral_criu_report(int report_fd, int *step, int *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,176 @@
+import CCorral
+import CorralSpec
+import Glibc
+
+extension Commands {
+    static let restoreOptions: [OptionSpec] = [
+        OptionSpec(["console-socket"], value: true, "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal"),
+        OptionSpec(["image-path"], value: true, "path to criu image files for restoring"),
+        OptionSpec(["work-path"], value: true, "path for saving work files and logs"),
+        OptionSpec(["tcp-established"], "allow open tcp connections"),
+        OptionSpec(["ext-unix-sk"], "allow external unix sockets"),
+        OptionSpec(["shell-job"], "allow shell jobs"),
+        OptionSpec(["file-locks"], "handle file locks, for safety"),
+        OptionSpec(["manage-cgroups-mode"], value: true, "cgroups mode: 'soft' (default), 'full', 'strict' and 'ignore'"),
+        OptionSpec(["b", "bundle"], value: true, "path to the root of the bundle directory"),
+        OptionSpec(["d", "detach"], "detach from the container's process"),
+        OptionSpec(["pid-file"], value: true, "specify the file to write the process id to"),
+        OptionSpec(["no-subreaper"], "disable the use of the subreaper used to reap reparented processes"),
+        OptionSpec(["no-pivot"], "do not use pivot root to jail process inside rootfs.  This should be used whenever the rootfs is on top of a ramdisk"),
+        OptionSpec(["empty-ns"], value: true, "create a namespace, but don't restore its properties"),
+        OptionSpec(["auto-dedup"], "enable auto deduplication of memory images"),
+        OptionSpec(["lazy-pages"], "use userfaultfd to lazily restore memory pages"),
+        OptionSpec(["lsm-profile"], value: true, "Specify an LSM profile to be used during restore in the form of TYPE:NAME."),
+        OptionSpec(["lsm-mount-context"], value: true, "Specify an LSM mount context to be used during restore."),
+    ]
+
+    static let restore = Verb(name: "restore", usage: "[command options] <container-id>",
+                              summary: "restore a container from a previous checkpoint", options: restoreOptions) { ctx, o throws(RuntimeError) in
+        try Restore.run(ctx, id: try containerID(o), o)
+    }
+}
+
+/// `restore`: a new container (this id, the bundle's config.json) whose processes criu brings back from the
+/// images. It is recorded and placed exactly as `create` records and places a container (state, cgroups with
+/// the config's limits, the saved config), so every other verb treats it as any running container. criu runs
+/// with --restore-sibling, so the restored init is our child: `--detach` leaves it to our parent's reaper, in the
+/// foreground we wait for it as `run` does and delete the container after it exits.
+enum Restore {
+    static func run(_ ctx: Context, id: String, _ o: ParsedOptions) throws(RuntimeError) -> Int32 {
+        let opts = try CriuOptions.parse(o, creatingImages: false)
+        let detach = o.bool("detach")
+        let binary = try CriuInvocation.resolveBinary(ctx.globals.criu)
+        let bundle = Files.absolute(o.string("bundle") ?? ".")
+        let raw = try Files.read(bundle + "/config.json", limit: Spec.maxDocumentBytes)
+        let spec: Spec
+        do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
+        let consoleSocket = o.string("console-socket")
+        var planOptions = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"),
+                                      hasConsoleSocket: consoleSocket != nil, terminalRelay: !detach)
+        planOptions.systemdCgroup = ctx.globals.systemdCgroup
+        planOptions.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
+        let plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
+        if (plan.terminal && !opts.shellJob) || consoleSocket != nil {
+            // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.
+            throw RuntimeError(.unsupported, "restore of a container with a terminal (process.terminal, --console-socket) is not supported by this version of corral")
+        }
+        for kind in [HookKind.prestart, .createRuntime, .createContainer] where !plan.hooks[kind].isEmpty {
+            ctx.log.warn("\(kind.rawValue) hooks are not run on restore")
+        }
+        let imageFD = open(opts.imagePath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if imageFD < 0 { throw .system("open \(opts.imagePath)", errno) }
+        close(imageFD)
+        let descriptorsPath = opts.imagePath + "/" + CriuInvocation.descriptorsFile
+        let descriptors: [String]
+        do {
+            descriptors = (try JSONValue.parse(try Files.read(descriptorsPath)).arrayValue ?? []).map { $0.stringValue ?? "" }
+        } catch let e as RuntimeError {
+            throw e
+        } catch {
+            throw RuntimeError(.system, "\(descriptorsPath): invalid JSON")
+        }
+        if let w = opts.workPath { try Files.mkdirAll(w, mode: 0o700) }
+
+        var criu = CriuInvocation(binary: binary, logPath: opts.logPath(CriuInvocation.restoreLog))
+        criu.args = ["restore"]
+        criu.common(opts, config: spec, log: CriuInvocation.restoreLog)
+        // Namespaces the config joins: network and pid ones by the key the dump gave them, the others by path.
+        var inherited: [Int32] = []
+        defer { for fd in inherited { close(fd) } }
+        for join in plan.joins {
+            switch join.type {
+            case "network", "pid":
+                let fd = open(join.path, O_RDONLY)   // no CLOEXEC: criu's own fd
+                if fd < 0 { throw RuntimeError(.system, "Requested \(join.type) namespace \(join.path) does not exist") }
+                inherited.append(fd)
+                criu.args += ["--inherit-fd", "fd[\(fd)]:\(Checkpoint.externalKey(join.type))"]
+            case "cgroup":
+                throw RuntimeError(.unsupported, "Do not know how to handle namespace cgroup")
+            default:
+                criu.args += ["--join-ns", "\(join.type == "mount" ? "mnt" : join.type):\(join.path)"]
+            }
+        }
+        // Our stdio replaces the pipes the init had at dump (runc's descriptors.json).
+        for (fd, what) in descriptors.enumerated() where fd < 3 && what.contains("pipe:") {
+            criu.args += ["--inherit-fd", "fd[\(fd)]:\(what)"]
+        }
+        for (key, value) in CriuInvocation.externalMounts(plan, maskedFiles: [], dump: false) {
+            criu.external(mount: key, value)
+        }
+        // The restored tree goes where this container's cgroups are (criu's cgroup roots, per controller).
+        for h in cgroupPlan.hierarchies {
+            guard let dir = cgroupPlan.directory(mountedAt: h.mountPoint) else { continue }
+            let inHierarchy = Files.clean(h.root + "/" + String(Substring(dir.utf8.dropFirst(h.mountPoint.utf8.count))))
+            let keys = h.isV2 ? [""] : h.key.splitASCII(",").map(String.init)
+            for k in keys { criu.args += ["--cgroup-root", k + ":" + inHierarchy] }
+        }
+        if let p = opts.lsmProfile { criu.args += ["--lsm-profile", p] }
+        if let c = opts.lsmMountContext { criu.args += ["--lsm-mount-context", c] }
+
+        if !detach && !o.bool("no-subreaper") { _ = corral_set_child_subreaper() }
+        let store = ctx.store
+        let dir = store.dir(id)
+        let lockFD = try store.claim(id, log: ctx.log)
+        var lockHandedOver = false
+        defer { if !lockHandedOver { close(lockFD) } }
+        var cgroupsMade: CgroupManager?
+        let criuRoot = dir + "/criu-root"
+        let pidFile = dir + "/criu.pid"
+        criu.args += ["--root", criuRoot, "--restore-detached", "--restore-sibling", "--pidfile", pidFile, "--evasive-devices"]
+        let state: ContainerState
+        do throws(RuntimeError) {
+            // As in create: the record first, so a restore that is killed leaves something delete can remove.
+            var record = ContainerState(id: id, pid: 0, pidStartTime: 0, bundle: bundle, rootfs: plan.rootfs,
+                                        created: Clock.rfc3339Nano(Clock.now()), owner: Owner.name(getuid()),
+                                        annotations: spec.annotations ?? [:], ociVersion: Version.spec)
+            record.cgroups = cgroupPlan.set
+            record.creator = try StateStore.creatorIdentity()
+            try store.writeState(dir, record)
+            let cgroups = try CgroupManager.create(cgroupPlan)
+            cgroupsMade = cgroups
+            record.cgroupsCreated = cgroups.created
+            try store.writeState(dir, record)
+            if mkdir(criuRoot, 0o755) != 0 { throw .system("mkdir \(criuRoot)", errno) }
+            try criu.run(root: (plan.rootfs, criuRoot), log: ctx.log) { pid throws(RuntimeError) in
+                try cgroups.place(pid)
+            }
+            rmdir(criuRoot)
+            guard let text = Files.readString(pidFile), let pid = Int32(text.cgTrimmed), pid > 0,
+                  let st = Proc.stat(pid), st.state != "Z" else {
+                throw RuntimeError(.system, "criu restored no running init (pid file \(pidFile))\nlog file: \(criu.logPath)")
+            }
+            unlink(pidFile)
+            var s = ContainerState(id: id, pid: pid, pidStartTime: st.startTime, bundle: bundle, rootfs: plan.rootfs,
+                                   created: Clock.rfc3339Nano(Clock.now()), owner: Owner.name(getuid()),
+                                   annotations: spec.annotations ?? [:], ociVersion: Version.spec)
+            s.cgroups = cgroupPlan.set
+            if let file = HookFile.contents(plan.hooks) {
+                try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
+            }
+            try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
+            try store.writeState(dir, s)
+            if let path = o.string("pid-file") { try Files.writeAtomic(Files.absolute(path), String(pid)) }
+            state = s
+        } catch {
+            // criu kills what it restored when it fails; whatever is still in the cgroups dies with them.
+            cgroupsMade?.removeCreated()
+            rmdir(criuRoot)
+            StateStore.removeContainerDir(dir, lockFD: lockFD)
+            throw error.context("corral restore failed")
+        }
+        lockHandedOver = true
+        let h = StateStore.Handle(id: id, dir: dir, fd: lockFD, state: state)
+        if detach { return 0 }
+        // In the foreground: forward signals, wait for the init, then remove the container (runc's restore).
+        let signals = corral_signalfd_all()
+        flock(h.fd, LOCK_UN)
+        Glibc.kill(getpid(), SIGCHLD)   // the init may have exited before the signalfd existed
+        let code = ForegroundWait.wait(initPid: state.pid, relaySocket: -1, signalFD: signals)
+        if flock(h.fd, LOCK_EX) == 0, let now = try? store.open(id, lock: false),
+           now.state.pid == state.pid, now.state.pidStartTime == state.pidStartTime {
+            try? Commands.destroy(now, force: true, log: ctx.log)
+        }
+        return code
+    }
+}
