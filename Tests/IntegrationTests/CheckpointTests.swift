@@ -105,12 +105,14 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertTrue(waitUntil(timeout: 5) { !processIsAlive(Int(pid)) }, "the init is gone")
         XCTAssertEqual(HostSnapshot.take(root: rt.root, bundle: bundle.dir).cgroupDirs, before.cgroupDirs)
 
-        let (rs, rsTime) = restore(id, images: images)
+        let pidFile = images + "/restored.pid"
+        let (rs, rsTime) = restore(id, images: images, extra: ["--pid-file", pidFile])
         XCTAssertEqual(rs.status, 0, "\(rs)")
         let state = try XCTUnwrap(rt.stateJSON(id), "state of the restored container")
         XCTAssertEqual(state["status"]?.stringValue, "running")
         let newPid = state["pid"]?.int64Value ?? 0
         XCTAssertGreaterThan(newPid, 0)
+        XCTAssertEqual(readFile(pidFile), "\(newPid)", "--pid-file holds the restored init's pid, bare digits")
         XCTAssertTrue(processIsAlive(Int(newPid)))
         // It counts on from where it was: a fresh start would be far below `seen`.
         let first = try XCTUnwrap(count(id), "the counter after restore")
@@ -175,6 +177,57 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertGreaterThanOrEqual(count(copy) ?? 0, seen)
         XCTAssertEqual(rt("delete", "--force", copy).status, 0)
         XCTAssertEqual(rt("delete", "--force", id).status, 0)
+    }
+
+    func testForegroundRestoreWaitsAndReturnsTheExitStatus() throws {
+        // Without --detach, restore runs the container like `run`: it waits, returns its exit status, removes it.
+        let id = rt.id("crfg")
+        XCTAssertEqual(try startCounter(id, script: "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done; echo done $i; exit 7").status, 0)
+        XCTAssertNotNil(waitForCount(id, atLeast: 5))
+        let images = try makeTempDir("images")
+        XCTAssertEqual(checkpoint(id, images: images).0.status, 0)
+        let r = rt.call(criu + ["restore", "--image-path", images, "--bundle", bundle.dir, id], stdin: [], timeout: 60)
+        XCTAssertEqual(r.status, 7, "the container's exit status: \(r)")
+        XCTAssertEqual(r.stdout, "done 30\n", "the restored process writes to restore's own stdout (runc's inherited pipes)")
+        XCTAssertNil(rt.stateJSON(id), "the container is removed after it exits")
+    }
+
+    func testRestoreRunsPrestartAndCreateRuntimeHooks() throws {
+        // runc runs them when criu has made the namespaces (criu's setup-namespaces), with the restored init's pid.
+        let out = try makeTempDir("hookout")
+        let script = out + "/hook.sh"
+        try writeFile(script, "#!/bin/sh\ncat > \"$2/$1.state\"\npwd > \"$2/$1.cwd\"\n", mode: 0o755)
+        let id = rt.id("crhook")
+        XCTAssertEqual(try startCounter(id).status, 0)
+        XCTAssertNotNil(waitForCount(id, atLeast: 3))
+        let images = try makeTempDir("images")
+        XCTAssertEqual(checkpoint(id, images: images).0.status, 0)
+        func hook(_ label: String) -> JSONValue { ["path": .string(script), "args": ["hook.sh", .string(label), .string(out)]] }
+        bundle.config["hooks"] = ["prestart": [hook("prestart")], "createRuntime": [hook("createRuntime")]]
+        try bundle.writeConfig()
+        let (rs, _) = restore(id, images: images)
+        XCTAssertEqual(rs.status, 0, "\(rs)")
+        let pid = try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value)
+        for kind in ["prestart", "createRuntime"] {
+            let state = try XCTUnwrap(readFile(out + "/\(kind).state").flatMap { try? JSONValue.parse($0) }, "\(kind) ran")
+            XCTAssertEqual(state["id"]?.stringValue, id, kind)
+            XCTAssertEqual(state["pid"]?.int64Value, pid, "\(kind) gets the restored init's pid")
+            XCTAssertEqual(state["bundle"]?.stringValue, bundle.dir, kind)
+            XCTAssertEqual(readFile(out + "/\(kind).cwd"), bundle.dir + "\n", "\(kind) starts in the bundle")
+        }
+        XCTAssertEqual(rt.status(id), "running")
+
+        // A failing hook fails the restore with its text and leaves nothing behind.
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
+        bundle.config["hooks"] = ["createRuntime": [["path": "/bin/sh", "args": ["sh", "-c", "cat >/dev/null; exit 3"]]]]
+        try bundle.writeConfig()
+        let before = HostSnapshot.take(root: rt.root, bundle: bundle.dir)
+        let again = rt.id("crhookfail")
+        let (bad, _) = restore(again, images: images)
+        XCTAssertEqual(bad.status, 1, "\(bad)")
+        XCTAssertTrue(bad.stderr.contains("exit status 3"), bad.stderr)
+        XCTAssertNil(rt.stateJSON(again))
+        XCTAssertEqual(HostSnapshot.take(root: rt.root, bundle: bundle.dir), before, "a failed hook left something behind")
     }
 
     func testCheckpointOfACreatedOrStoppedContainerFails() throws {

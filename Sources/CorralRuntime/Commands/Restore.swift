@@ -55,8 +55,8 @@ enum Restore {
             // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.
             throw RuntimeError(.unsupported, "restore of a container with a terminal (process.terminal, --console-socket) is not supported by this version of corral")
         }
-        for kind in [HookKind.prestart, .createRuntime, .createContainer] where !plan.hooks[kind].isEmpty {
-            ctx.log.warn("\(kind.rawValue) hooks are not run on restore")
+        if !plan.hooks[.createContainer].isEmpty {
+            ctx.log.warn("createContainer hooks are not run on restore (as with runc)")
         }
         let imageFD = open(opts.imagePath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if imageFD < 0 { throw .system("open \(opts.imagePath)", errno) }
@@ -118,6 +118,33 @@ enum Restore {
         let criuRoot = dir + "/criu-root"
         let pidFile = dir + "/criu.pid"
         criu.args += ["--root", criuRoot, "--restore-detached", "--restore-sibling", "--pidfile", pidFile, "--evasive-devices"]
+        // prestart and createRuntime hooks run when criu has made the namespaces (its setup-namespaces action, runc's
+        // moment): criu runs this binary as its action script, which asks us over a socket in the state directory.
+        var service: CriuInvocation.Service?
+        var hookFailure: RuntimeError?
+        var listener: Int32 = -1
+        defer { if listener >= 0 { close(listener) } }
+        let hooks = plan.hooks
+        let hookSocket = store.dir(id) + "/" + RestoreHooks.socketName
+        if !hooks[.prestart].isEmpty || !hooks[.createRuntime].isEmpty {
+            guard let me = Files.readLink("/proc/self/exe") else { throw .system("readlink /proc/self/exe", errno) }
+            criu.args += ["--action-script", me]
+            criu.environment = ["\(RestoreHooks.socketVariable)=\(hookSocket)"]
+            let annotations = spec.annotations ?? [:]
+            service = CriuInvocation.Service(fd: -1) { fd in
+                RestoreHooks.answer(fd) { pid throws(RuntimeError) in
+                    let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle,
+                                                         annotations: annotations)
+                    do throws(RuntimeError) {
+                        try HookRunner.run(.prestart, hooks[.prestart], state: state, cwd: bundle)
+                        try HookRunner.run(.createRuntime, hooks[.createRuntime], state: state, cwd: bundle)
+                    } catch {
+                        hookFailure = error
+                        throw error
+                    }
+                }
+            }
+        }
         let state: ContainerState
         do throws(RuntimeError) {
             // As in create: the record first, so a restore that is killed leaves something delete can remove.
@@ -132,10 +159,22 @@ enum Restore {
             record.cgroupsCreated = cgroups.created
             try store.writeState(dir, record)
             if mkdir(criuRoot, 0o755) != 0 { throw .system("mkdir \(criuRoot)", errno) }
-            try criu.run(root: (plan.rootfs, criuRoot), log: ctx.log) { pid throws(RuntimeError) in
-                try cgroups.place(pid)
+            if service != nil {
+                // In the state directory (root-only), bound only now that the id is ours.
+                listener = corral_listen_unix(hookSocket)
+                if listener < 0 { throw .system("listen on \(hookSocket)", -listener) }
+                service!.fd = listener
+            }
+            do throws(RuntimeError) {
+                try criu.run(root: (plan.rootfs, criuRoot), log: ctx.log, service: service) { pid throws(RuntimeError) in
+                    try cgroups.place(pid)
+                }
+            } catch {
+                // A failed hook is what made criu fail: say that, as create does.
+                throw hookFailure ?? error
             }
             rmdir(criuRoot)
+            if listener >= 0 { close(listener); listener = -1; unlink(hookSocket) }
             guard let text = Files.readString(pidFile), let pid = Int32(text.cgTrimmed), pid > 0,
                   let st = Proc.stat(pid), st.state != "Z" else {
                 throw RuntimeError(.system, "criu restored no running init (pid file \(pidFile))\nlog file: \(criu.logPath)")
@@ -172,5 +211,56 @@ enum Restore {
             try? Commands.destroy(now, force: true, log: ctx.log)
         }
         return code
+    }
+}
+
+/// The two ends of restore's hooks: criu runs the corral binary as its action script (no arguments; criu's
+/// environment with CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID and our socket's fd number), and on
+/// "setup-namespaces" it sends the restored init's pid to the restoring runtime, which runs the hooks and answers
+/// "0" or the hook's error text (criu then fails the restore).
+enum RestoreHooks {
+    static let socketName = "hooks.sock"
+    static let socketVariable = "CORRAL_RESTORE_HOOK_SOCKET"
+
+    /// When this process is criu's action script: its exit status; nil otherwise. criu closes every inherited fd
+    /// but stdio before it runs a script, hence a socket by path.
+    static func actionScript() -> Int32? {
+        guard let a = getenv("CRTOOLS_SCRIPT_ACTION"), let path = getenv(socketVariable) else { return nil }
+        guard String(cString: a) == "setup-namespaces" else { return 0 }
+        let pid = getenv("CRTOOLS_INIT_PID").map { String(cString: $0) } ?? ""
+        let fd = corral_connect_unix(path)
+        if fd < 0 { printErr("restore hooks: connect to \(String(cString: path)): \(errnoText(-fd))"); return 1 }
+        defer { close(fd) }
+        let sent = Array(pid.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if sent <= 0 { printErr("restore hooks: write: \(errnoText(errno))"); return 1 }
+        var reply: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { reply += buf[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
+        if reply == [UInt8(ascii: "0")] { return 0 }
+        printErr(reply.isEmpty ? "restore hooks: no answer from corral" : String(decoding: reply, as: UTF8.self))
+        return 1
+    }
+
+    /// The runtime's side: accept one connection, read the pid, run the hooks, answer "0" or the error text.
+    static func answer(_ listener: Int32, _ run: (Int32) throws(RuntimeError) -> Void) {
+        let fd = accept(listener, nil, nil)
+        if fd < 0 { return }
+        _ = corral_fcntl_setfd(fd, 1)
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return }
+        var reply = "0"
+        if let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self)), pid > 0 {
+            do throws(RuntimeError) { try run(pid) } catch { reply = error.message }
+        } else {
+            reply = "restore hooks: bad request"
+        }
+        _ = Array(reply.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 }

@@ -67,7 +67,7 @@ struct CriuOptions {
         }
         if let m = o.string("manage-cgroups-mode") {
             guard ["", "soft", "full", "strict", "ignore"].contains(m) else {
-                throw RuntimeError(.usage, "invalid manage-cgroups-mode value")
+                throw RuntimeError(.usage, "Invalid manage cgroups mode")
             }
             c.manageCgroupsMode = m
         }
@@ -95,6 +95,15 @@ struct CriuInvocation {
     var binary: String
     var args: [String] = []
     var logPath: String
+    /// Added to criu's environment (which its action scripts inherit).
+    var environment: [String] = []
+
+    /// A socket the runtime answers on while criu runs (restore's hooks): `handle` gets called with `fd` whenever
+    /// it is readable.
+    struct Service {
+        var fd: Int32
+        var handle: (Int32) -> Void
+    }
 
     /// `--criu PATH`, or "criu" looked up in $PATH as Go's exec.LookPath does (runc's text when it is missing).
     static func resolveBinary(_ name: String) throws(RuntimeError) -> String {
@@ -158,13 +167,15 @@ struct CriuInvocation {
     /// Runs criu and waits for it. `root`: (rootfs, mount point) for restore's private bind; `placed` runs once the
     /// child exists and before it execs (restore puts it into the container's cgroups there). A failure names
     /// criu's exit status and its log, and quotes the log's error lines at warning level (runc's logCriuErrors).
-    func run(root: (String, String)? = nil, log: Logger, placed: ((Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) {
+    func run(root: (String, String)? = nil, log: Logger, service: Service? = nil,
+             placed: ((Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) {
         log.debug("criu: \(binary) \(args.joined(separator: " "))")
         let arena = PlanArena()
         let argv = arena.strings([binary] + args)
         var env: [String] = []
         var i = 0
         while let e = environ[i] { env.append(String(cString: e)); i += 1 }
+        env += environment
         let envp = arena.strings(env)
         var gate: Int32 = -1, report: Int32 = -1
         let pid = corral_criu_spawn(binary, argv, envp, root.map { arena.string($0.0) } ?? nil,
@@ -186,6 +197,19 @@ struct CriuInvocation {
         }
         var step: Int32 = 0, err: Int32 = 0
         let failedEarly = corral_criu_report(report, &step, &err) == 1
+        if !failedEarly, let service {
+            // Answer the service until criu exits (its pidfd becomes readable).
+            let pidfd = corral_pidfd_open(pid)
+            while pidfd >= 0 {
+                var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: service.fd, events: Int16(POLLIN), revents: 0)]
+                let r = poll(&fds, 2, -1)
+                if r < 0 { if errno == EINTR { continue }; break }
+                if fds[1].revents & Int16(POLLIN) != 0 { service.handle(service.fd) }
+                if fds[0].revents != 0 { break }
+            }
+            if pidfd >= 0 { close(pidfd) }
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         if failedEarly {
