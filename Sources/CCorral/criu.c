@@ -25,7 +25,7 @@ __attribute__((noreturn)) static void criu_fail(int fd, int step, int err) {
 }
 
 int corral_criu_spawn(const char *path, const char *const argv[], const char *const envp[], const char *root_src,
-                      const char *root_dst, int gated, int *gate_fd, int *report_fd) {
+                      const char *root_dst, int gated, int quiet, int *gate_fd, int *report_fd) {
     int report[2], gate[2] = { -1, -1 };
     if (pipe2(report, O_CLOEXEC) != 0) return -errno;
     if (gated && pipe2(gate, O_CLOEXEC) != 0) {
@@ -62,6 +62,10 @@ int corral_criu_spawn(const char *path, const char *const argv[], const char *co
             // The runtime closes the gate without a byte when placing us failed: never run criu then.
             if (n != 1) syscall(SYS_exit_group, 126);
             close(gate[0]);
+        }
+        if (quiet) {
+            int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) criu_fail(report[1], CORRAL_CRIU_STEP_EXEC, errno);
         }
         execve(path, (char *const *)argv, (char *const *)envp);
         criu_fail(report[1], CORRAL_CRIU_STEP_EXEC, errno);

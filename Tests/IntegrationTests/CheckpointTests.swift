@@ -230,6 +230,25 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertEqual(HostSnapshot.take(root: rt.root, bundle: bundle.dir), before, "a failed hook left something behind")
     }
 
+    func testPreDumpKeepsTheContainerRunningOrNamesTheMissingFeature() throws {
+        // --pre-dump needs the kernel's soft-dirty tracking (criu check --feature mem_dirty_track); runc asks criu
+        // first and says "CRIU is missing features" without it. Either way the container runs on.
+        let id = rt.id("crpre")
+        XCTAssertEqual(try startCounter(id).status, 0)
+        XCTAssertNotNil(waitForCount(id, atLeast: 3))
+        let images = try makeTempDir("images")
+        let (r, _) = checkpoint(id, images: images, extra: ["--pre-dump"])
+        let tracks = runCommand([TestCriu.path!, "check", "--feature", "mem_dirty_track"], timeout: 30).status == 0
+        if tracks {
+            XCTAssertEqual(r.status, 0, "\(r)")
+            XCTAssertTrue(access(images + "/inventory.img", F_OK) == 0, "the pre-dump wrote images")
+        } else {
+            XCTAssertEqual(r.status, 1, "\(r)")
+            XCTAssertTrue(r.stderr.contains("CRIU is missing features"), r.stderr)
+        }
+        XCTAssertEqual(rt.status(id), "running", "a pre-dump leaves the container running")
+    }
+
     func testCheckpointOfACreatedOrStoppedContainerFails() throws {
         let id = rt.id("crst")
         bundle.setShell("exit 0")

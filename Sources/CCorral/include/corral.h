@@ -349,10 +349,10 @@ enum corral_criu_step {
 /// Forks the child that execs criu (`path`, `argv`, `envp`; our fds without CLOEXEC are criu's). With `root_src`
 /// and `root_dst`, the child first enters a private mount namespace and bind-mounts (MS_REC) the first on the
 /// second. With `gated`, it then waits for one byte on *gate_fd (closing that fd without writing makes it exit
-/// without running criu). *report_fd reaches EOF once execve succeeded; corral_criu_report reads a failure.
+/// without running criu). With `quiet`, criu's stdout and stderr go to /dev/null. *report_fd reaches EOF once execve succeeded; corral_criu_report reads a failure.
 /// Returns the pid or -errno. The child dies with the runtime (PDEATHSIG).
 int corral_criu_spawn(const char *path, const char *const argv[], const char *const envp[], const char *root_src,
-                      const char *root_dst, int gated, int *gate_fd, int *report_fd);
+                      const char *root_dst, int gated, int quiet, int *gate_fd, int *report_fd);
 /// A listening SOCK_STREAM unix socket bound to `path` (O_CLOEXEC): restore's hook service. fd or -errno.
 int corral_listen_unix(const char *path);
 /// Reads the child's report: 1 with *step (enum corral_criu_step) and *err when a step failed, 0 when criu runs.

@@ -60,6 +60,14 @@ enum Checkpoint {
             if flags < 0 { throw .system("invalid --status-fd argument \(opts.statusFD)", errno) }
             if flags & O_ACCMODE == O_RDONLY { throw RuntimeError(.invalidArgument, "invalid --status-fd argument \(opts.statusFD): not writable") }
         }
+        // runc asks criu first whether it can track memory (pre-dump) and restore lazily; criu itself would fail
+        // later, with less to say (a pre-dump without soft-dirty tracking aborts).
+        var missing: [String] = []
+        if opts.preDump && !CriuInvocation.hasFeature(binary, "mem_dirty_track", log: ctx.log) { missing.append("MemTrack") }
+        if opts.lazyPages && !CriuInvocation.hasFeature(binary, "uffd-noncoop", log: ctx.log) { missing.append("LazyPages") }
+        if !missing.isEmpty {
+            throw RuntimeError(.unsupported, "CRIU is missing features: [\(missing.joined(separator: " "))]")
+        }
         try Files.mkdirAll(opts.imagePath, mode: 0o700)
         if let w = opts.workPath { try Files.mkdirAll(w, mode: 0o700) }
 

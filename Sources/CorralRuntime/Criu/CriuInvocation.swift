@@ -167,7 +167,14 @@ struct CriuInvocation {
     /// Runs criu and waits for it. `root`: (rootfs, mount point) for restore's private bind; `placed` runs once the
     /// child exists and before it execs (restore puts it into the container's cgroups there). A failure names
     /// criu's exit status and its log, and quotes the log's error lines at warning level (runc's logCriuErrors).
-    func run(root: (String, String)? = nil, log: Logger, service: Service? = nil,
+    /// `criu check --feature NAME` (what runc asks criu's RPC before a pre-dump or a lazy-pages dump).
+    static func hasFeature(_ binary: String, _ name: String, log: Logger) -> Bool {
+        let probe = CriuInvocation(binary: binary, args: ["check", "--feature", name], logPath: "")
+        do { try probe.run(log: log, quiet: true) } catch { return false }
+        return true
+    }
+
+    func run(root: (String, String)? = nil, log: Logger, quiet: Bool = false, service: Service? = nil,
              placed: ((Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) {
         log.debug("criu: \(binary) \(args.joined(separator: " "))")
         let arena = PlanArena()
@@ -179,7 +186,8 @@ struct CriuInvocation {
         let envp = arena.strings(env)
         var gate: Int32 = -1, report: Int32 = -1
         let pid = corral_criu_spawn(binary, argv, envp, root.map { arena.string($0.0) } ?? nil,
-                                    root.map { arena.string($0.1) } ?? nil, placed == nil ? 0 : 1, &gate, &report)
+                                    root.map { arena.string($0.1) } ?? nil, placed == nil ? 0 : 1, quiet ? 1 : 0,
+                                    &gate, &report)
         if pid < 0 { throw .system("start criu", -pid) }
         defer { close(report) }
         if let placed {
@@ -223,6 +231,7 @@ struct CriuInvocation {
             throw .system(what, err)
         }
         if status != 0 {
+            if logPath.isEmpty { throw RuntimeError(.system, "criu failed: exit status \((status >> 8) & 0xff)") }
             quoteErrors(log: log)
             let how = status & 0x7f == 0 ? "exit status \((status >> 8) & 0xff)" : "signal: \(status & 0x7f)"
             throw RuntimeError(.system, "criu failed: \(how)\nlog file: \(logPath)")
