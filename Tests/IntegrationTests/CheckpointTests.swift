@@ -147,9 +147,17 @@ final class CheckpointTests: RuntimeTestCase {
         usleep(300_000)
         XCTAssertEqual(Int((readFile(shared + "/count") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)), atDump,
                        "nothing counts while the container is checkpointed")
+        // Restored from another bundle whose rootfs is a fresh copy (no /shared mount point yet), the way a
+        // container moves to another host: the runtime makes the mount point again.
+        let other = try TestBundle()
+        defer { other.remove() }
+        other.config = bundle.config
+        try other.writeConfig()
+        XCTAssertFalse(access(other.rootfs + "/shared", F_OK) == 0, "the fresh rootfs has no /shared")
         let newId = rt.id("crdst")
-        let (rs, _) = restore(newId, images: images)
+        let rs = rt.call(criu + ["restore", "--detach", "--image-path", images, "--bundle", other.dir, newId], stdin: [], timeout: 60)
         XCTAssertEqual(rs.status, 0, "\(rs)")
+        XCTAssertEqual(rt.stateJSON(newId)?["bundle"]?.stringValue, other.dir)
         XCTAssertNil(rt.stateJSON(id), "the old id stays gone")
         XCTAssertEqual(rt.status(newId), "running")
         let later = try XCTUnwrap(waitForCount(newId, atLeast: atDump + 5, file: "/shared/count"))

@@ -159,6 +159,7 @@ enum Restore {
             record.cgroupsCreated = cgroups.created
             try store.writeState(dir, record)
             if mkdir(criuRoot, 0o755) != 0 { throw .system("mkdir \(criuRoot)", errno) }
+            try RestoreMountpoints.create(plan)
             if service != nil {
                 // In the state directory (root-only), bound only now that the id is ours.
                 listener = corral_listen_unix(hookSocket)
@@ -262,5 +263,45 @@ enum RestoreHooks {
             reply = "restore hooks: bad request"
         }
         _ = Array(reply.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+/// criu mounts the external (bind) mounts on mount points that must exist in the root it restores into; on a fresh
+/// copy of the rootfs they may not (create made them in the old one). As runc does, they are made again, except
+/// below a tmpfs of the config (criu restores a tmpfs with its contents, mount points included). Every component
+/// is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so a symlink in the image cannot lead out.
+enum RestoreMountpoints {
+    static let resolveInRoot: UInt64 = 0x10 | 0x02   // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
+
+    static func create(_ plan: LaunchPlan) throws(RuntimeError) {
+        let tmpfs = plan.mounts.filter { $0.kind == .fs && $0.fstype == "tmpfs" }.map(\.dest)
+        let binds = plan.mounts.filter { m in
+            m.kind == .bind && !tmpfs.contains { m.dest.hasBytePrefix($0 == "/" ? "/" : $0 + "/") }
+        }
+        if binds.isEmpty { return }
+        let root = open(plan.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if root < 0 { throw .system("open rootfs \(plan.rootfs)", errno) }
+        defer { close(root) }
+        for m in binds {
+            let parts = m.dest.splitASCII("/").map(String.init)
+            var path = ""
+            for (i, name) in parts.enumerated() {
+                let parent = path.isEmpty ? "/" : path
+                path += "/" + name
+                let existing = corral_openat2(root, path, CORRAL_O_PATH | O_CLOEXEC, 0, resolveInRoot)
+                if existing >= 0 { close(existing); continue }
+                if -existing != ENOENT { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(path)", -existing) }
+                let dir = corral_openat2(root, parent, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolveInRoot)
+                if dir < 0 { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(parent)", -dir) }
+                defer { close(dir) }
+                if i == parts.count - 1 && m.destIsFile {
+                    let f = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                    if f < 0 && errno != EEXIST { throw .system("create criu restore mountpoint for \(m.dest) mount", errno) }
+                    if f >= 0 { close(f) }
+                } else if mkdirat(dir, name, 0o755) != 0 && errno != EEXIST {
+                    throw .system("create criu restore mountpoint for \(m.dest) mount", errno)
+                }
+            }
+        }
     }
 }
