@@ -273,6 +273,18 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertEqual(Set(run.options.map { $0.key }), Set(create.options.map { $0.key } + ["detach", "keep", "no-subreaper"]))
         XCTAssertEqual(Corral.globalOptions.map { $0.key }, ["root", "log", "log-format", "debug", "systemd-cgroup", "rootless",
                                                              "criu", "help", "version"])
+        // runc 1.1.5's checkpoint and restore flags (`runc checkpoint --help`, `runc restore --help`), every one.
+        let checkpoint = Corral.verbs.first { $0.name == "checkpoint" }!
+        XCTAssertTrue(Set(checkpoint.options.map { $0.key }).isSuperset(of: [
+            "image-path", "work-path", "parent-path", "leave-running", "tcp-established", "ext-unix-sk", "shell-job",
+            "lazy-pages", "status-fd", "page-server", "file-locks", "pre-dump", "manage-cgroups-mode", "empty-ns",
+            "auto-dedup"]))
+        let restore = Corral.verbs.first { $0.name == "restore" }!
+        XCTAssertTrue(Set(restore.options.map { $0.key }).isSuperset(of: [
+            "console-socket", "image-path", "work-path", "tcp-established", "ext-unix-sk", "shell-job", "file-locks",
+            "manage-cgroups-mode", "bundle", "detach", "pid-file", "no-subreaper", "no-pivot", "empty-ns", "auto-dedup",
+            "lazy-pages", "lsm-profile", "lsm-mount-context"]))
+        XCTAssertTrue(restore.options.contains { $0.names == ["d", "detach"] } && restore.options.contains { $0.names == ["b", "bundle"] })
     }
 
     // MARK: Corral.main end to end (no container is made: every case fails or is a no-op before launching)

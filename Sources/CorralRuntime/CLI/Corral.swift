@@ -11,6 +11,8 @@ struct GlobalOptions {
     var debug = false
     var systemdCgroup = false
     var rootless = "auto"
+    /// `--criu`: the criu binary checkpoint and restore run (looked up in $PATH without a slash).
+    var criu = "criu"
 }
 
 /// What every verb gets: the global options and the logger.
@@ -61,7 +63,7 @@ public enum Corral {
         OptionSpec(["debug"], "enable debug logging"),
         OptionSpec(["systemd-cgroup"], "enable systemd cgroup support"),
         OptionSpec(["rootless"], value: true, "ignore cgroup permission errors ('true', 'false', or 'auto')"),
-        OptionSpec(["criu"], value: true, "path to the criu binary (unused: checkpoint is not supported)"),
+        OptionSpec(["criu"], value: true, "path to the criu binary used for checkpoint and restore (default: \"criu\")"),
         OptionSpec(["h", "help"], "show help"),
         OptionSpec(["v", "version"], "print the version"),
     ]
@@ -69,18 +71,21 @@ public enum Corral {
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.exec, Commands.state, Commands.kill, Commands.delete,
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
-         Commands.features]
+         Commands.features, Commands.checkpoint, Commands.restore]
     }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
     static let sealedVerbs: Set<String> = ["create", "run", "exec"]
 
-    /// Verbs of runc's CLI that later versions implement; they fail clearly instead of pretending.
-    static let notYet = ["checkpoint", "restore"]
+    /// Verbs of runc's CLI that this version does not implement; they fail clearly instead of pretending (none
+    /// since checkpoint and restore).
+    static let notYet: [String] = []
 
     /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
     /// from a read-only view of the binary first; in-process callers (tests) leave it off.
     public static func main(_ argv: [String], sealExecutable: Bool = false) -> Int32 {
+        // criu runs us as its action script during restore (no arguments; see RestoreHooks).
+        if argv.count <= 1, let status = RestoreHooks.actionScript() { return status }
         var args = argv.dropFirst()
         // Globals come before the verb: parse up to the first positional.
         let parsed: ParsedOptions
@@ -103,6 +108,7 @@ public enum Corral {
         g.debug = parsed.bool("debug")
         g.systemdCgroup = parsed.bool("systemd-cgroup")
         if let r = parsed.string("rootless") { g.rootless = r }
+        if let c = parsed.string("criu"), !c.isEmpty { g.criu = c }
 
         if parsed.bool("version") {
             // runc's layout (go-runc reads "<name> version X" and "spec: X"), with its libseccomp line.

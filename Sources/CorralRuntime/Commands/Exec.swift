@@ -178,6 +178,11 @@ enum Exec {
         if flags & Planner.cloneNewUser != 0, sameNamespace("/proc/\(pid)/ns/user", "/proc/self/ns/user") {
             flags &= ~Planner.cloneNewUser
         }
+        // criu restores a tree into a time namespace of its own (its clocks continue from the dump) even when the
+        // config has none: processes exec'd later join it too (runc adds it to the restored container's config).
+        if flags & Planner.cloneNewTime == 0, !sameNamespace("/proc/\(pid)/ns/time", "/proc/self/ns/time") {
+            flags |= Planner.cloneNewTime
+        }
         let setgroups = Files.readString("/proc/\(pid)/setgroups") ?? "allow"
         if corral_pidfd_send_signal(pidfd, 0) != 0 { throw .notRunning }
         return ExecTarget(enterFlags: flags, accountsRoot: "/proc/\(pid)/root", setGroupsAllowed: !setgroups.hasBytePrefix("deny"))

@@ -112,6 +112,14 @@ enum Files {
         rmdir(path)
     }
 
+    /// The target of a symlink (e.g. /proc/<pid>/fd/N: "pipe:[1234]", "/dev/null"); nil when it cannot be read.
+    static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buf, buf.count - 1)
+        if n < 0 { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Absolute form of `path` against the current directory, cleaned of "." and ".." lexically
     /// (Go's filepath.Abs, which runc uses for --bundle and --pid-file; symlinks are not resolved).
     static func absolute(_ path: String) -> String {
