@@ -93,7 +93,7 @@ enum Restore {
             }
         }
         // Our stdio replaces the pipes the init had at dump (runc's descriptors.json).
-        for (fd, what) in descriptors.enumerated() where fd < 3 && what.contains("pipe:") {
+        for (fd, what) in descriptors.enumerated() where fd < 3 && what.containsBytes("pipe:") {
             criu.args += ["--inherit-fd", "fd[\(fd)]:\(what)"]
         }
         for (key, value) in CriuInvocation.externalMounts(plan, maskedFiles: [], dump: false) {

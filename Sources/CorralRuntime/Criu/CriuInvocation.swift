@@ -248,7 +248,7 @@ struct CriuInvocation {
         let lines = text.splitASCII("\n", omittingEmptySubsequences: false)
         var printed = -1
         var quoted = false
-        for (n, line) in lines.enumerated() where line.utf8.count >= 5 && line.contains("Error") {
+        for (n, line) in lines.enumerated() where line.utf8.count >= 5 && line.containsBytes("Error") {
             if !quoted { log.warn("--- Quoting \"\(logPath)\""); quoted = true } else if n - 5 > printed + 1 { log.warn("...") }
             for k in max(printed + 1, n - 5)...n { log.warn("\(k + 1):\(lines[k])") }
             printed = n
