@@ -397,3 +397,33 @@ final class ArgumentsTests: XCTestCase {
     }
 }
 
+
+/// `corral spec --profile agent`: the hardened agent container, which bundles/agent/config.json is (with the demo's
+/// arguments).
+final class AgentProfileTests: XCTestCase {
+    func testSpecWritesTheAgentProfileAndTheBundleIsIt() throws {
+        let dir = "/tmp/corral-unit-profile-\(getpid())"
+        XCTAssertEqual(mkdir(dir, 0o755), 0)
+        defer { Files.removeAll(dir) }
+        XCTAssertEqual(Corral.main(["corral", "spec", "--profile", "agent", "--bundle", dir]), 0)
+        let written = try JSONValue.parse(Files.read(dir + "/config.json"))
+        XCTAssertEqual(written, AgentProfile.config(userNamespace: AgentProfile.hostAllowsUserNamespaces))
+        XCTAssertEqual(written["process"]?["noNewPrivileges"], true)
+        XCTAssertEqual(written["root"]?["readonly"], true)
+        XCTAssertEqual(written["process"]?["user"]?["uid"], 1001)
+        let names = Set((written["linux"]?["seccomp"]?["syscalls"]?.arrayValue ?? [])
+            .flatMap { $0["names"]?.arrayValue ?? [] }.compactMap { $0.stringValue })
+        for never in ["ptrace", "bpf", "io_uring_setup", "userfaultfd", "keyctl", "perf_event_open", "unshare", "setns"] {
+            XCTAssertFalse(names.contains(never), never)
+        }
+        // bundles/agent is this profile with the demo's arguments.
+        let bundleURL = "\(#filePath)".split(separator: "/").dropLast(3).joined(separator: "/")
+        var bundle = try JSONValue.parse(Files.read("/" + bundleURL + "/bundles/agent/config.json"))
+        XCTAssertEqual(bundle["process"]?["args"], ["/bin/sh", "/agent/report.sh"])
+        bundle["process"]?["args"] = ["sh"]
+        XCTAssertEqual(bundle, AgentProfile.config(userNamespace: true), "bundles/agent/config.json is `spec --profile agent` (user namespace on)")
+        XCTAssertEqual(unlink(dir + "/config.json"), 0)
+        XCTAssertEqual(Corral.main(["corral", "spec", "--profile", "nope", "--bundle", dir]), 1)
+        XCTAssertFalse(Files.exists(dir + "/config.json"), "nothing written for an unknown profile")
+    }
+}

@@ -212,18 +212,6 @@ extension Commands {
         }
         return 0
     }
-
-    static let spec = Verb(name: "spec", usage: "[command options]", summary: "create a new specification file",
-                           options: [OptionSpec(["b", "bundle"], value: true, "path to the root of the bundle directory"),
-                                     OptionSpec(["rootless"], "generate a configuration for a rootless container")],
-                           arity: 0...0) { ctx, o throws(RuntimeError) in
-        let dir = o.string("bundle") ?? "."
-        let path = dir + "/config.json"
-        if Files.exists(path) { throw RuntimeError(.exists, "File \(path) exists. Remove it first") }
-        if !Files.isDirectory(dir) { throw .system("stat \(dir)", ENOENT) }
-        try Files.writeAtomic(path, DefaultSpec.json(rootless: o.bool("rootless")), mode: 0o666 & ~0o022)
-        return 0
-    }
 }
 
 /// Go's text/tabwriter as runc uses it for `list` (minwidth 12, padding 3, spaces).
