@@ -41,7 +41,7 @@ int corral_argc(void) { return saved_argc; }
 char **corral_argv(void) { return saved_argv; }
 
 const char *corral_early_verb(int argc, char **argv) {
-    static const char *const valued[] = {"root", "log", "log-format", "rootless", "criu"};
+    static const char *const valued[] = {"root", "log", "log-format", "rootless", "criu", "policy"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == 0) return a;

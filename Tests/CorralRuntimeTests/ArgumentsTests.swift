@@ -272,7 +272,7 @@ final class ArgumentsTests: XCTestCase {
         let run = Corral.verbs.first { $0.name == "run" }!
         XCTAssertEqual(Set(run.options.map { $0.key }), Set(create.options.map { $0.key } + ["detach", "keep", "no-subreaper"]))
         XCTAssertEqual(Corral.globalOptions.map { $0.key }, ["root", "log", "log-format", "debug", "systemd-cgroup", "rootless",
-                                                             "criu", "help", "version"])
+                                                             "policy", "criu", "help", "version"])
         // runc 1.1.5's checkpoint and restore flags (`runc checkpoint --help`, `runc restore --help`), every one.
         let checkpoint = Corral.verbs.first { $0.name == "checkpoint" }!
         XCTAssertTrue(Set(checkpoint.options.map { $0.key }).isSuperset(of: [

@@ -13,6 +13,8 @@ struct GlobalOptions {
     var rootless = "auto"
     /// `--criu`: the criu binary checkpoint and restore run (looked up in $PATH without a slash).
     var criu = "criu"
+    /// `--policy FILE`: the administrator's policy (default /etc/corral/policy.json when it exists).
+    var policyPath: String?
 }
 
 /// What every verb gets: the global options and the logger.
@@ -63,6 +65,7 @@ public enum Corral {
         OptionSpec(["debug"], "enable debug logging"),
         OptionSpec(["systemd-cgroup"], "enable systemd cgroup support"),
         OptionSpec(["rootless"], value: true, "ignore cgroup permission errors ('true', 'false', or 'auto')"),
+        OptionSpec(["policy"], value: true, "path to the policy every container must meet (default: /etc/corral/policy.json when it exists)"),
         OptionSpec(["criu"], value: true, "path to the criu binary used for checkpoint and restore (default: \"criu\")"),
         OptionSpec(["h", "help"], "show help"),
         OptionSpec(["v", "version"], "print the version"),
@@ -71,7 +74,7 @@ public enum Corral {
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.exec, Commands.state, Commands.kill, Commands.delete,
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
-         Commands.features, Commands.checkpoint, Commands.restore]
+         Commands.features, Commands.checkpoint, Commands.restore, Commands.check]
     }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
@@ -108,6 +111,7 @@ public enum Corral {
         g.debug = parsed.bool("debug")
         g.systemdCgroup = parsed.bool("systemd-cgroup")
         if let r = parsed.string("rootless") { g.rootless = r }
+        g.policyPath = parsed.string("policy")
         if let c = parsed.string("criu"), !c.isEmpty { g.criu = c }
 
         if parsed.bool("version") {

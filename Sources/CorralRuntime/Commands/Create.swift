@@ -58,6 +58,8 @@ extension Commands {
         let raw = try Files.read(bundle + "/config.json", limit: Spec.maxDocumentBytes)
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
+        // The administrator's policy, before anything exists: a broken rule leaves nothing behind.
+        try PolicyCheck.enforce(policyPath: ctx.globals.policyPath, spec, bundle: bundle)
         let consoleSocketPath = o.string("console-socket")
         var options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
