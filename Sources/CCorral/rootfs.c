@@ -575,8 +575,17 @@ void finish_rootfs(const struct corral_plan *p) {
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "chroot", NULL);
     } else {
         // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new root.
+        // With rootfsPropagation "shared" the old root's mounts are peers of the host's, and unmounting them would
+        // propagate there: the old root (reached through an fd taken before the pivot, so that "." is the old root
+        // and not the new one) is made a recursive slave first, so the detach stays in this namespace (as runc).
+        int oldroot = (int)RSYS(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (oldroot < 0) child_fail(p, CORRAL_STAGE_PIVOT, oldroot, -1, "open old root", NULL);
         r = RSYS(SYS_pivot_root, ".", ".");
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "pivot_root", NULL);
+        if (RSYS(SYS_fchdir, oldroot) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to old root", NULL);
+        x_close(oldroot);
+        r = RSYS(SYS_mount, NULL, ".", NULL, MS_SLAVE | MS_REC, NULL);
+        if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "make old root rslave", NULL);
         r = RSYS(SYS_umount2, ".", MNT_DETACH);
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "unmount old root", NULL);
     }

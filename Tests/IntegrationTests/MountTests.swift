@@ -268,6 +268,26 @@ final class MountTests: IsolationTestCase {
         }
     }
 
+    /// rootfsPropagation "rshared" on a host whose mounts are shared (systemd makes "/" shared): the container's
+    /// copy of the old root is a peer of the host's, so detaching it after pivot_root must not propagate to the
+    /// host. The runtime runs in a private mount namespace made `--propagation shared` with a sentinel mount;
+    /// the sentinel and /proc must still be there after the container ran.
+    func testSharedRootfsPropagationLeavesHostMountsAlone() throws {
+        bundle.setLinux("rootfsPropagation", .string("rshared"))
+        bundle.setArgs(["true"])
+        let sentinel = try makeTempDir("sentinel", mode: 0o755)
+        onTeardown { _ = rmdir(sentinel) }
+        try bundle.writeConfig()
+        let script = """
+            mount -t tmpfs corral-sentinel \(sentinel) || exit 90
+            \(RuntimeUnderTest.path) --root \(runtime.root) run \(runtime.id("rshared")) --bundle \(bundle.dir) </dev/null || exit 91
+            grep -q ' \(sentinel) ' /proc/self/mountinfo || exit 92
+            grep -q ' /proc ' /proc/self/mountinfo || exit 93
+            """
+        let r = runCommand(["unshare", "-m", "--propagation", "shared", "sh", "-c", script], timeout: 30)
+        XCTAssertEqual(r.status, 0, "90 = no sentinel mount, 91 = run failed, 92/93 = a host mount was unmounted: \(r)")
+    }
+
     // MARK: options
 
     func testNosymfollow() throws {
