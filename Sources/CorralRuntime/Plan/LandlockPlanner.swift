@@ -216,15 +216,19 @@ enum LandlockPlanner {
                 throw RuntimeError(.config, "\(field(key)): needs Landlock ABI \(needed) and \(offer); \(field(mode)) \"best-effort\" enforces only what the kernel offers")
             }
         } else {
-            func mask(_ bits: inout UInt64, _ table: [Right], _ kind: String) {
+            var dropped: [String] = []
+            func mask(_ bits: UInt64, _ table: [Right], _ kind: String) -> UInt64 {
+                var bits = bits
                 for r in table where bits & r.bit != 0 && r.abi > host.abi {
                     bits &= ~r.bit
-                    plan.dropped.append("\(kind).\(r.name) (ABI \(r.abi))")
+                    dropped.append("\(kind).\(r.name) (ABI \(r.abi))")
                 }
+                return bits
             }
-            mask(&plan.handledFS, fsRights, "fs")
-            mask(&plan.handledNet, netRights, "net")
-            mask(&plan.scoped, scopes, "scope")
+            plan.handledFS = mask(plan.handledFS, fsRights, "fs")
+            plan.handledNet = mask(plan.handledNet, netRights, "net")
+            plan.scoped = mask(plan.scoped, scopes, "scope")
+            plan.dropped = dropped
             plan.paths = plan.handledFS == 0 ? [] : plan.paths.map { var r = $0; r.access &= plan.handledFS; return r }
             plan.ports = plan.handledNet == 0 ? [] : plan.ports.compactMap { r in
                 var r = r
