@@ -246,4 +246,22 @@ final class LandlockTests: RuntimeTestCase {
         rt.expectCleanFailure(bundle: bundle, id: rt.id("ll-seccomp"),
                               message: "landlock_restrict_self is refused: operation not permitted (does the seccomp profile, linux.seccomp, block it?)")
     }
+
+    /// CRIU would restore the process without its ruleset: checkpoint and restore are refused, the container runs on.
+    func testCheckpointAndRestoreAreRefused() throws {
+        try requireABI(5)
+        landlock([fsRO: "/bin"])
+        bundle.setArgs(["/bin/sleep", "60"])
+        let id = rt.id("ll-ck")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        XCTAssertEqual(rt("start", id).status, 0)
+        let images = try makeTempDir("images")
+        let ck = rt("checkpoint", "--image-path", images, id)
+        XCTAssertEqual(ck.status, 1, "\(ck)")
+        XCTAssertTrue(ck.stderr.contains("checkpoint of a container under Landlock is not supported: CRIU cannot give the restored process its Landlock ruleset"), "\(ck)")
+        XCTAssertEqual(rt.status(id), "running", "a refused checkpoint leaves the container as it was")
+        let rs = rt("restore", "--image-path", images, "--bundle", bundle.dir, rt.id("ll-rs"))
+        XCTAssertEqual(rs.status, 1, "\(rs)")
+        XCTAssertTrue(rs.stderr.contains("restore of a container under Landlock is not supported"), "\(rs)")
+    }
 }

@@ -240,6 +240,12 @@ enum LandlockPlanner {
         return plan
     }
 
+    /// CRIU knows nothing of Landlock: a restored process would run without its ruleset, so neither a checkpoint
+    /// (which would be good for nothing else) nor a restore of such a container is made.
+    static func notRestorable(_ plan: LandlockPlan, verb: String) -> RuntimeError {
+        RuntimeError(.unsupported, "\(field(plan.keys.first ?? prefix + "*")): \(verb) of a container under Landlock is not supported: CRIU cannot give the restored process its Landlock ruleset")
+    }
+
     /// Comma- or colon-separated absolute paths, cleaned (".." cannot climb above "/"); empty items are skipped.
     static func parsePaths(_ value: String, key: String) throws(RuntimeError) -> [String] {
         var out: [String] = []
