@@ -103,6 +103,23 @@ final class LandlockTests: RuntimeTestCase {
                               message: "the program \\\"/bin/echo\\\" is in no path of io.corral.landlock.fs.ro or io.corral.landlock.fs.rw")
     }
 
+    func testAnELFProgramsLoaderMustBeExecutable() throws {
+        try requireABI(5)
+        // The host's dynamically linked /bin/true and its loader, copied into the image (the loader is checked, not
+        // its libraries, which the loader reports itself).
+        let loader = "/lib64/ld-linux-x86-64.so.2"
+        guard access(loader, R_OK) == 0, access("/bin/true", R_OK) == 0 else { throw XCTSkip("no \(loader) on this host") }
+        try makeDirectories(bundle.rootfs + "/opt")
+        try makeDirectories(bundle.rootfs + "/lib64")
+        XCTAssertEqual(runCommand(["cp", "/bin/true", bundle.rootfs + "/opt/true"]).status, 0)
+        XCTAssertEqual(runCommand(["cp", loader, bundle.rootfs + loader]).status, 0)
+        bundle.setArgs(["/opt/true"])
+        landlock([fsRO: "/opt"])
+        try bundle.writeConfig()
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("ll-elf"),
+                              message: "the interpreter \\\"\(loader)\\\" of the program is in no path of io.corral.landlock.fs.ro")
+    }
+
     // MARK: network
 
     func testTCPConnectOnlyToListedPorts() throws {
