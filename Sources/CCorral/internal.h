@@ -101,6 +101,24 @@ extern sigset_t corral_saved_sigmask;
 void reset_signals(void);
 /// 1 if `path` is the runtime's own binary (dev/ino), directly, by hard link or through a "#!" chain (CVE-2019-5736).
 int is_self_binary(uint64_t dev, uint64_t ino, const char *path, int depth);
+/// The Landlock ruleset between its construction and its enforcement, on the child's stack (landlock.c).
+struct landlock_state {
+    int ruleset;               ///< the ruleset fd, -1 without Landlock; closed by landlock_enforce
+    int nexec;                 ///< objects of the rules that grant execute (dev/ino), for the program check
+    struct { uint64_t dev, ino; } exec[CORRAL_LANDLOCK_MAX_PATHS];
+};
+/// Creates the ruleset and adds the plan's rules: each path opened O_PATH in the container's root ("/" once the
+/// rootfs is final) and closed again right after its rule is in. No-op (ruleset -1) without Landlock.
+void landlock_prepare(const struct corral_plan *p, struct landlock_state *ll);
+/// Fails the child unless the ruleset lets it execute `exe` and its "#!" or ELF interpreter (execve would fail
+/// with EACCES after `start`, where nothing can be reported any more).
+void landlock_check_program(const struct corral_plan *p, const struct landlock_state *ll, const char *exe);
+/// After the seccomp filter: fails the child when landlock_restrict_self(2) itself is refused (a profile that
+/// blocks it), while that can still be reported.
+void landlock_probe(const struct corral_plan *p, const struct landlock_state *ll);
+/// landlock_restrict_self(2) with the ruleset, then closes it: the last step before execve. 0 or -errno.
+int landlock_enforce(struct landlock_state *ll);
+
 /// Runs the plan's startContainer hooks in the parked init once `start` has opened the fifo (`fifo` is its write
 /// end). On failure the error text goes to the fifo (for `start`) and to stderr, and the init exits; never execs.
 void run_start_hooks(const struct corral_plan *p, int fifo, int state_fd);

@@ -146,7 +146,7 @@ static void prepare_fifo_reopen(const struct corral_plan *p, struct fifo_way *w)
         child_fail(p, CORRAL_STAGE_FIFO, r < 0 ? (int)r : EINVAL, -1, "exec fifo: cannot reach /proc/self/fd/", num);
 }
 
-static void park_and_exec(const struct corral_plan *p, const char *exe, struct fifo_way *w) {
+static void park_and_exec(const struct corral_plan *p, const char *exe, struct fifo_way *w, struct landlock_state *ll) {
     // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
     // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
     // half-way leaves no parked process behind. After COMMIT, `create` exits on purpose and we must survive.
@@ -173,6 +173,17 @@ static void park_and_exec(const struct corral_plan *p, const char *exe, struct f
     x_close(state_fd);
     // Nothing but stdio and the preserved fds is open when execve resolves its path.
     x_close(w->proc);
+    // Landlock last: everything the runtime opens itself is done. Never exec unconfined when it fails (the probe
+    // before READY makes that unlikely); the runtime is gone, so say it where runc would say an exec failure.
+    int lr = landlock_enforce(ll);
+    if (lr < 0) {
+        static const char ll_pre[] = "landlock_restrict_self failed: ";
+        const char *t = corral_errno_text(-lr);
+        x_write_all(2, ll_pre, sizeof ll_pre - 1);
+        x_write_all(2, t ? t : "error", c_strlen(t ? t : "error"));
+        x_write_all(2, "\n", 1);
+        syscall(SYS_exit_group, 255);
+    }
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     long e = RSYS(SYS_execve, exe, p->argv, p->envp);
     // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
@@ -324,6 +335,9 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     } else if (p->terminal) {
         setup_console(p, 0);   // exec: a pty of the container's devpts, no /dev/console
     }
+    // The rootfs is final and "/" is the container's root (create: pivoted; exec: the joined mount namespace).
+    struct landlock_state ll;
+    landlock_prepare(p, &ll);
     // Every container process leads a session of its own (setup_console made one with the pty as its controlling
     // terminal): sharing the caller's session would let it push input into the caller's terminal with TIOCSTI and
     // be reached by signals to the caller's process group (runc's init calls setsid too).
@@ -334,10 +348,12 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     setup_process(p);
     char exe[CORRAL_PATH_MAX];
     lookup_exec(p, exe);
+    landlock_check_program(p, &ll, exe);
     prepare_fifo_reopen(p, &fifo);
     // With no_new_privs the filter goes on as late as possible, but before READY so a failure is reported.
     if (p->no_new_privs) load_seccomp(p);
-    park_and_exec(p, exe, &fifo);
+    landlock_probe(p, &ll);
+    park_and_exec(p, exe, &fifo, &ll);
     syscall(SYS_exit_group, 255);
     __builtin_unreachable();
 }

@@ -20,7 +20,8 @@ import XCTest
 import Glibc
 import CorralSpec
 
-/// The probe programs of Tests/Probes (escape_probe, pty_run, and attr_probe for ProcessAttributeTests), compiled
+/// The probe programs of Tests/Probes (escape_probe, pty_run, attr_probe for ProcessAttributeTests and landlock_probe
+/// for LandlockTests), compiled
 /// with the host's C compiler (`cc -static -O2`) into /tmp/corral-it/probes and reused while their sources are
 /// unchanged (a stamp records the sources' sizes and mtimes). Each binary is compiled to a temporary name and renamed
 /// into place, so a concurrent test process never runs a half-written one.
@@ -28,7 +29,7 @@ enum EscapeProbes {
     private static var builtDir: String?
 
     static let sourceDir = packageRoot + "/Tests/Probes"
-    static let names = ["escape_probe", "pty_run", "attr_probe"]
+    static let names = ["escape_probe", "pty_run", "attr_probe", "landlock_probe"]
 
     /// Paths of the static escape_probe and pty_run binaries; skips without a C compiler.
     static func binaries() throws -> (probe: String, ptyRun: String) {
@@ -38,6 +39,9 @@ enum EscapeProbes {
 
     /// Path of the static attr_probe binary; skips without a C compiler.
     static func attrProbe() throws -> String { try buildAll() + "/attr_probe" }
+
+    /// Path of the static landlock_probe binary; skips without a C compiler.
+    static func landlockProbe() throws -> String { try buildAll() + "/landlock_probe" }
 
     /// Builds every probe of `names` when a source changed; returns the directory holding the binaries.
     private static func buildAll() throws -> String {

@@ -67,7 +67,7 @@ final class FeaturesTests: IsolationTestCase {
             XCTAssertEqual(linux["netDevices"]?["enabled"], true)
             XCTAssertNotNil(linux["mountExtensions"]?["idmap"]?["enabled"]?.boolValue)
             XCTAssertEqual(doc["annotations"]?["corral.version"]?.stringValue?.isEmpty, false)
-            XCTAssertEqual(doc["potentiallyUnsafeConfigAnnotations"], [], "no config annotation changes what corral does")
+            XCTAssertEqual(doc["potentiallyUnsafeConfigAnnotations"], [], "io.corral.landlock.* can only restrict a container")
         }
         let extra = runtime.callRaw(["features", "extra"])
         XCTAssertNotEqual(extra.status, 0, "features takes no arguments: \(extra)")
@@ -277,5 +277,26 @@ final class FeaturesTests: IsolationTestCase {
             throw XCTSkip("hooks land with the hooks branch; until then create refuses them: \(r.stderr.trimmed)")
         }
         XCTAssertEqual(r.status, 0, "every listed hook kind is accepted: \(r)")
+    }
+
+    // MARK: Landlock
+
+    func testLandlockABIIsTheKernels() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 gives Landlock no meaning and reports none") }
+        let probe = runCommand([try EscapeProbes.landlockProbe(), "abi"])
+        let kernel = Int(probe.stdout.trimmed.split(separator: " ").last ?? "") ?? 0
+        let doc = try features()
+        XCTAssertEqual(doc["linux"]?["landlock"]?["abi"]?.int64Value, Int64(kernel), "\(probe)")
+        XCTAssertEqual(doc["linux"]?["landlock"]?["enabled"]?.boolValue, kernel > 0)
+        XCTAssertEqual(doc["annotations"]?["io.corral.landlock.abi"]?.stringValue, String(kernel))
+        // What features reports is what create gets: enforce needs ABI 5 for the filesystem rules.
+        bundle.setTop("annotations", ["io.corral.landlock.fs.ro": "/bin"])
+        bundle.setShell("true")
+        let r = runtime.run(bundle)
+        if kernel >= 5 {
+            XCTAssertEqual(r.status, 0, "\(r)")
+        } else {
+            XCTAssertTrue(r.stderr.contains("needs Landlock ABI 5"), "\(r)")
+        }
     }
 }

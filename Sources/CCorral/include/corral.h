@@ -83,7 +83,29 @@ enum corral_stage {
     CORRAL_STAGE_IOPRIO,         ///< ioprio_set(2) of process.ioPriority
     CORRAL_STAGE_CPU_AFFINITY,   ///< sched_setaffinity(2): `index` 0 execCPUAffinity.initial, 1 .final, 2 the reset
     CORRAL_STAGE_MEMPOLICY,      ///< set_mempolicy(2) of linux.memoryPolicy
+    CORRAL_STAGE_LANDLOCK,       ///< the Landlock ruleset (landlock.c): `index` >= 0 is landlock_paths[index], else a
+                                 ///< `corral_landlock_failure`
 };
+
+/// What failed in the Landlock setup when corral_msg.index is negative (CORRAL_STAGE_LANDLOCK).
+enum corral_landlock_failure {
+    CORRAL_LANDLOCK_RULESET = -1,     ///< landlock_create_ruleset(2) refused the handled rights
+    CORRAL_LANDLOCK_PORT = -2,        ///< landlock_add_rule(2) of a TCP port (`detail` names it)
+    CORRAL_LANDLOCK_PROGRAM = -3,     ///< the program (`detail`) is in no path the ruleset lets it execute
+    CORRAL_LANDLOCK_INTERPRETER = -4, ///< its "#!" or ELF interpreter (`detail`) is in no such path
+    CORRAL_LANDLOCK_RESTRICT = -5,    ///< a probe of landlock_restrict_self(2) after the seccomp filter was refused
+};
+
+/// At most this many Landlock path rules (the planner refuses more; the child keeps one stack slot per rule).
+#define CORRAL_LANDLOCK_MAX_PATHS 256
+
+/// One Landlock filesystem rule: a path inside the container, opened O_PATH (resolved in the container's root)
+/// after pivot_root, and the LANDLOCK_ACCESS_FS_* rights granted beneath it. On a path that is not a directory the
+/// child keeps only the rights a file can have (execute, write_file, read_file, truncate, ioctl_dev).
+struct corral_landlock_path { const char *path; uint64_t access; };
+
+/// One Landlock network rule: a TCP port and the LANDLOCK_ACCESS_NET_* rights (bind_tcp 1, connect_tcp 2) on it.
+struct corral_landlock_port { uint64_t port; uint64_t access; };
 
 /// Why the executable lookup failed: corral_msg.index with CORRAL_STAGE_EXEC_LOOKUP.
 enum corral_exec_lookup {
@@ -219,6 +241,18 @@ struct corral_plan {
     int hooks_sync;            ///< send HOOKS after the mounts (before pivot_root) and wait for HOOKS_DONE
     const struct corral_hook *start_hooks; int nstart_hooks; ///< startContainer: run by the init after `start`
                                ///< opened the fifo; the state comes as an fd attached to COMMIT
+
+    // -- Landlock (landlock.c), planned by LandlockPlanner from the io.corral.landlock.* annotations. The ruleset is
+    // built after the rootfs is final (paths opened O_PATH in the container's root, rules added, fds closed again),
+    // the program and its interpreter are checked against it, and it is enforced with landlock_restrict_self(2)
+    // last, right before execve: after the exec fifo handshake and the startContainer hooks, whose opens (the
+    // fifo through /proc/self/fd, the hooks' files) it must not restrict.
+    int landlock;              ///< 0: no Landlock at all (nothing is opened, created or checked)
+    uint64_t landlock_fs;      ///< handled_access_fs of the ruleset, already masked to the kernel's ABI
+    uint64_t landlock_net;     ///< handled_access_net (0 below ABI 4)
+    uint64_t landlock_scoped;  ///< scoped: LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET 1, LANDLOCK_SCOPE_SIGNAL 2 (0 below ABI 6)
+    const struct corral_landlock_path *landlock_paths; int nlandlock_paths;
+    const struct corral_landlock_port *landlock_ports; int nlandlock_ports;
 };
 
 /// Result of corral_spawn in the parent.

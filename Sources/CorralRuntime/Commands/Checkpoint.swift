@@ -52,6 +52,7 @@ enum Checkpoint {
         var planOptions = PlanOptions(id: id, bundle: h.state.bundle, hasConsoleSocket: spec.process?.terminal ?? false)
         planOptions.systemdCgroup = ctx.globals.systemdCgroup
         let plan = try Planner.plan(spec, options: planOptions, warn: { _ in }, note: { ctx.log.debug($0) })
+        if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "checkpoint") }
         if plan.terminal && !opts.shellJob {
             // criu hands a terminal's master over only through its RPC (orphan-pts-master); corral drives its CLI.
             throw RuntimeError(.unsupported, "checkpoint of a container with a terminal (process.terminal) is not supported by this version of corral (use --shell-job to keep the terminal as criu's external tty)")

@@ -172,6 +172,7 @@ extension Commands {
                     try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
                 }
                 state.noNewKeyring = o.bool("no-new-keyring")
+                state.landlock = plan.landlock?.record()
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
                 try store.writeState(dir, state)

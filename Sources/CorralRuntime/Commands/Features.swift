@@ -28,9 +28,10 @@ enum Features {
         var annotations = JSONObject()
         // Keys sorted, as Go marshals runc's map; the libseccomp key is runc's.
         annotations["corral.version"] = JSONValue(Version.corral)
+        annotations["io.corral.landlock.abi"] = JSONValue(String(LandlockPlanner.Host.live.abi))
         annotations["io.github.seccomp.libseccomp.version"] = JSONValue(SeccompCompiler.libseccompVersion)
         doc["annotations"] = .object(annotations)
-        // corral gives no config annotation a meaning, so none can weaken a container.
+        // The only config annotations corral gives a meaning, io.corral.landlock.*, can only restrict a container.
         doc["potentiallyUnsafeConfigAnnotations"] = .array([])
         return .object(doc)
     }
@@ -64,6 +65,10 @@ enum Features {
         l["memoryPolicy"] = ["modes": JSONValue(mpol.modes), "flags": JSONValue(mpol.flags)]
         l["mountExtensions"] = ["idmap": ["enabled": JSONValue(MountPlanner.idmapMounts)]]
         l["netDevices"] = ["enabled": true]
+        // Not a spec key: the Landlock ABI the io.corral.landlock.* annotations get on this kernel (0: none), the
+        // same probe `create` makes.
+        let abi = LandlockPlanner.Host.live.abi
+        l["landlock"] = ["enabled": JSONValue(abi > 0), "abi": JSONValue(abi)]
         return l
     }
 }

@@ -52,6 +52,7 @@ enum Restore {
         planOptions.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
         let plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
+        if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "restore") }
         if (plan.terminal && !opts.shellJob) || consoleSocket != nil {
             // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.
             throw RuntimeError(.unsupported, "restore of a container with a terminal (process.terminal, --console-socket) is not supported by this version of corral")

@@ -124,6 +124,16 @@ extension LaunchPlan {
                         timeout: Int32(clamping: h.timeout ?? 0))
         })
         c.nstart_hooks = Int32(hooks[.startContainer].count)
+        if let l = landlock, l.enforced {
+            c.landlock = 1
+            c.landlock_fs = l.handledFS
+            c.landlock_net = l.handledNet
+            c.landlock_scoped = l.scoped
+            c.landlock_paths = arena.copy(l.paths.map { corral_landlock_path(path: arena.string($0.path), access: $0.access) })
+            c.nlandlock_paths = Int32(l.paths.count)
+            c.landlock_ports = arena.copy(l.ports.map { corral_landlock_port(port: UInt64($0.port), access: $0.access) })
+            c.nlandlock_ports = Int32(l.ports.count)
+        }
         var me = stat()
         if stat("/proc/self/exe", &me) == 0 {
             c.self_dev = UInt64(me.st_dev)

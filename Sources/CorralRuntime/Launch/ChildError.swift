@@ -68,10 +68,41 @@ enum ChildError {
             return RuntimeError(.childSetup, "error during container init: linux.memoryPolicy: set_mempolicy \(plan.memoryPolicy?.text ?? ""): \(err)\(hint)")
         case CORRAL_STAGE_PERSONALITY:
             return RuntimeError(.childSetup, "error during container init: linux.personality: personality 0x\(String(UInt32(bitPattern: plan.personality ?? 0), radix: 16)): \(err)")
+        case CORRAL_STAGE_LANDLOCK:
+            return landlock(m, detail: detail, err: err, plan: plan.landlock)
         case CORRAL_STAGE_CWD:
             return RuntimeError(.childSetup, "error during container init: chdir to cwd (\"\(plan.cwd)\") set in config.json failed: \(err)")
         default:
             return RuntimeError(.childSetup, "error during container init: \(detail): \(err)")
         }
+    }
+
+    /// The Landlock stage, named by the annotation that asked for what failed.
+    private static func landlock(_ m: corral_msg, detail: String, err: String, plan: LandlockPlan?) -> RuntimeError {
+        typealias P = LandlockPlanner
+        let first = P.field(plan?.keys.first ?? P.prefix + "*")
+        let fsKeys = [P.fsRO, P.fsRW].filter { plan?.keys.contains($0) ?? false }
+        let fs = P.field(fsKeys.first ?? P.fsRO)
+        let text: String
+        if m.index >= 0 {
+            let rule = plan.flatMap { Int(m.index) < $0.paths.count ? $0.paths[Int(m.index)] : nil }
+            text = "\(P.field(rule?.annotation ?? P.fsRW)): \(detail): \(err)"
+        } else {
+            let setNames = fsKeys.joined(separator: " or ")
+            switch corral_landlock_failure(rawValue: m.index) {
+            case CORRAL_LANDLOCK_PORT:
+                let net = [P.connectTCP, P.bindTCP].first { plan?.keys.contains($0) ?? false } ?? P.connectTCP
+                text = "\(P.field(net)): landlock_add_rule for TCP port \(detail): \(err)"
+            case CORRAL_LANDLOCK_PROGRAM:
+                text = "\(fs): the program \(JSONValue.quoted(detail)) is in no path of \(setNames) (they are all it may execute): execve would fail with permission denied"
+            case CORRAL_LANDLOCK_INTERPRETER:
+                text = "\(fs): the interpreter \(JSONValue.quoted(detail)) of the program is in no path of \(setNames) (they are all it may execute): execve would fail with permission denied"
+            case CORRAL_LANDLOCK_RESTRICT:
+                text = "\(first): landlock_restrict_self is refused: \(err) (does the seccomp profile, linux.seccomp, block it?)"
+            default:
+                text = "\(first): \(detail): \(err)"
+            }
+        }
+        return RuntimeError(.childSetup, "error during container init: " + text)
     }
 }

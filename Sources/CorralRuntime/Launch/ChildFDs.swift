@@ -52,7 +52,8 @@ struct ChildFDs {
             f.parentEnd = pair[0]
             f.owned.append(pair[0])
             f.childEnd = try above(pair[1], owned: true)
-            f.owned.removeAll { $0 == f.childEnd }   // closed by the launcher once the child has it
+            let childEnd = f.childEnd   // read outside the closure: `f` is being modified (exclusive access)
+            f.owned.removeAll { $0 == childEnd }   // closed by the launcher once the child has it
             f.fifo = try above(channels.fifoFD, owned: false)
             f.console = try above(channels.consoleSocketFD, owned: false)
             f.initPidFD = plan.enterFlags != 0 ? try above(channels.initPidFD, owned: false) : -1

@@ -188,6 +188,9 @@ enum ExecPlanner {
         lsm.process = p
         lsm.linux?.mountLabel = nil   // mounts are the init's; only the process labels matter here
         try LSM.plan(lsm, &plan)
+        // The container's sandbox holds for every process in it: an exec'd one gets the same ruleset (a domain of its
+        // own, so scopes also separate it from the init's).
+        plan.landlock = try LandlockPlanner.plan(config.annotations, noNewPrivileges: plan.noNewPrivileges, note: note)
         plan.seccomp = try SeccompPlanner.plan(config.linux?.seccomp, cacheDir: seccompCacheDir, note: note)
         return plan
     }

@@ -121,6 +121,8 @@ struct LaunchPlan {
     var preserveFDs = 0
     /// config.json `hooks`, validated.
     var hooks = HookPlan()
+    /// The io.corral.landlock.* annotations (LandlockPlanner), nil without them.
+    var landlock: LandlockPlan? = nil
 }
 
 /// The five capability sets as bit masks (bit n = capability number n).

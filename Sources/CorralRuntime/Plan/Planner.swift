@@ -57,6 +57,7 @@ enum Planner {
             throw RuntimeError(.config, "process.scheduler.policy: SCHED_DEADLINE without SCHED_FLAG_RESET_ON_FORK cannot run startContainer hooks (a SCHED_DEADLINE process cannot fork)")
         }
         try planUnsupported(spec)
+        plan.landlock = try LandlockPlanner.plan(spec.annotations, noNewPrivileges: plan.noNewPrivileges, note: note)
         // Last: the only expensive step (libseccomp, unless cached) runs once everything else is known to be valid.
         plan.seccomp = try SeccompPlanner.plan(spec.linux?.seccomp, cacheDir: options.seccompCacheDir, note: note)
         return plan

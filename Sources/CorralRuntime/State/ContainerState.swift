@@ -30,6 +30,9 @@ struct ContainerState {
     var creator: (pid: Int32, startTime: UInt64)? = nil
     /// The cgroup directories that create made (recorded once they exist and were checked); nil before.
     var cgroupsCreated: [String]? = nil
+    /// The Landlock ruleset the init was given (`LandlockPlan.record()`: ABI, mode, rules, what best-effort
+    /// dropped), kept for the audit trail; nil without io.corral.landlock.* annotations.
+    var landlock: JSONValue? = nil
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -53,6 +56,7 @@ struct ContainerState {
             o["creator"] = .object(c)
         }
         if let cgroupsCreated { o["cgroupsCreated"] = JSONValue(cgroupsCreated) }
+        if let landlock { o["landlock"] = landlock }
         return .object(o)
     }
 
@@ -83,6 +87,7 @@ struct ContainerState {
             self.creator = (Int32(truncatingIfNeeded: p), t)
         }
         self.cgroupsCreated = json["cgroupsCreated"]?.arrayValue?.compactMap { $0.stringValue }
+        self.landlock = json["landlock"]
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
