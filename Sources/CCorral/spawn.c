@@ -278,7 +278,20 @@ static void check_sysctl_namespaces(const struct corral_plan *p) {
     }
 }
 
-__attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
+/// Enters the container's cgroup v1 directories: "0" into each `tasks` file moves this (single-threaded) process
+/// itself. The kernel skips the global cgroup_threadgroup_rwsem for the current thread (cgroup_procs_write_start:
+/// pid 0 and not a whole thread group), so this does not wait for an RCU grace period (percpu_down_write's
+/// rcu_sync_enter), which a cgroup.procs write by the parent does whenever no other attach on the host happened
+/// within the last one or two grace periods (6-15 ms on a small VM). The fds are closed here.
+static void enter_cgroups(const struct corral_plan *p) {
+    for (int i = 0; i < p->ncgroup_tasks; i++) {
+        long r = RSYS(SYS_write, p->cgroup_tasks_fds[i], "0", 1);
+        if (r < 0) child_fail(p, CORRAL_STAGE_CGROUP, (int)r, i, "write tasks", NULL);
+        x_close(p->cgroup_tasks_fds[i]);
+    }
+}
+
+__attribute__((noreturn)) static void child_main(const struct corral_plan *p, int in_cgroup) {
     struct fifo_way fifo = { .proc = -1, .name = "" };
     // exec's execCPUAffinity.initial: the whole setup, from before the cgroup placement on, runs on those CPUs.
     apply_initial_affinity(p);
@@ -286,10 +299,12 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p) {
     prctl(PR_SET_DUMPABLE, 0);
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
     reset_signals();
+    enter_cgroups(p);
+    if (p->cgroup_dir_fd >= 0 && !in_cgroup)
+        child_exchange(p, CORRAL_MSG_HELLO, -1, CORRAL_MSG_GO, CORRAL_STAGE_SETUP, "waiting for cgroup placement");
     close_unneeded_fds(p);
     RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later
 
-    if (p->cgroup_sync) child_exchange(p, CORRAL_MSG_HELLO, -1, CORRAL_MSG_GO, CORRAL_STAGE_SETUP, "waiting for cgroup placement");
     // exec: rlimits while still in the host's user namespace (a joined one could not raise a hard limit).
     if (p->join_pidfd_flags) apply_rlimits(p);
     if (p->must_fork) {
@@ -369,11 +384,28 @@ int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out
     args.flags = plan->clone_flags | CLONE_PIDFD;
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
-    long pid = RSYS(SYS_clone3, &args, sizeof args);
-    if (pid == 0) child_main(plan);
+    // Born in its cgroup2 directory: no cgroup.procs write, so no wait on the global threadgroup rwsem. A kernel
+    // without CLONE_INTO_CGROUP (before 5.7), or one that refuses this directory, gets a plain clone3: the child
+    // then asks the parent to write cgroup.procs, which reports any real error with its own text.
+    int in_cgroup = 0;
+    long pid = -EINVAL;
+    if (plan->cgroup_dir_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_dir_fd;
+        in_cgroup = 1;
+        pid = RSYS(SYS_clone3, &args, sizeof args);
+        if (pid < 0) {
+            args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+            args.cgroup = 0;
+            in_cgroup = 0;
+        }
+    }
+    if (!in_cgroup) pid = RSYS(SYS_clone3, &args, sizeof args);
+    if (pid == 0) child_main(plan, in_cgroup);
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     if (pid < 0) return (int)pid;
     out->child_pid = (pid_t)pid;
     out->child_pidfd = pidfd;
+    out->in_cgroup = in_cgroup;
     return 0;
 }

@@ -164,6 +164,22 @@ final class CgroupPathTests: XCTestCase {
         XCTAssertEqual(ops.first?.fstype, "tmpfs")
         XCTAssertEqual(ops.last?.kind, .remount, "ro: the tmpfs is made read-only after the binds")
     }
+
+    /// On a cgroup2-only host the container's cgroup namespace shows its own cgroup: bound from the host instead of
+    /// a new cgroup2 mount (which waits for an RCU grace period on Linux 6.18); without one, a real cgroup2 mount.
+    func testCgroupMountOnV2BindsTheCgroupInItsOwnNamespace() throws {
+        let plan = try CgroupPlan.make(try spec(["cgroupsPath": "/docker/c1"]), id: "c1", host: v2Host(), systemd: false)
+        let opts = try MountOptions.classify(["nosuid", "ro"], path: "mounts[3].options")
+        let own = CgroupMount.plan(dest: "/sys/fs/cgroup", opts: opts, index: 3, cgroups: plan, ownNamespace: true)
+        XCTAssertEqual(own.count, 1)
+        XCTAssertEqual(own.first?.kind, .bind)
+        XCTAssertEqual(own.first?.source, "/sys/fs/cgroup/docker/c1")
+        XCTAssertEqual(own.first?.recursive, false)
+        XCTAssertNotEqual((own.first?.attrSet ?? 0) & MountAttr.rdonly, 0, "ro stays on the bind")
+        let shared = CgroupMount.plan(dest: "/sys/fs/cgroup", opts: opts, index: 3, cgroups: plan)
+        XCTAssertEqual(shared.map { $0.kind }, [.fs])
+        XCTAssertEqual(shared.first?.fstype, "cgroup2")
+    }
 }
 
 final class DeviceRulesTests: XCTestCase {

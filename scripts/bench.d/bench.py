@@ -8,6 +8,14 @@ parses its one-line answer, so Python's own process overhead stays outside every
 
   bench.py measure --work DIR --runtime NAME=PATH ... --out FILE.md [--json FILE.json] --cgparent NAME ...
   bench.py sweep   --work DIR --runtime NAME=PATH ... --cgparent NAME
+
+Besides the interleaved rounds (every measure, each runtime in turn, the first one rotated every round), three
+phases look at a runtime among others:
+  neighbour   plain `run` of each runtime right after another runtime's, no warm-up in between, in the order
+              X Y Z X Z Y every round (each runtime follows each other one); "right after runc" is kept apart
+  background  plain `run` while another runtime (runc) creates and force-deletes containers in a loop
+  scale       N detached containers started (create + start), `list` and `state` with N present, `delete --force`
+              of all N, and the memory a running container costs the host (timer.c, mode scale)
 """
 import argparse
 import copy
@@ -26,7 +34,7 @@ import time
 MiB = 1024.0
 
 # Single-operation measures (one timer call each) and what each call yields.
-SINGLE_MODES = ("run", "life", "state", "kill")
+SINGLE_MODES = ("run", "life", "state", "kill", "exec")
 TPUT_MODES = ("seq", "par")
 CONFIGS = ("plain", "hard")
 
@@ -103,22 +111,32 @@ def make_configs(base, rootfs, cgbase, seccomp):
     return {"plain": plain, "hard": hard}
 
 
-def write_bundles(work, runtimes, base, seccomp, cgparent, par):
-    """work/bundles/RT/CFG/{s0..s<par-1>,sleep}/config.json, each slot with its own cgroupsPath; root is shared per
-    runtime (work/rootfs/RT) through an absolute root.path."""
+def write_bundles(work, runtimes, base, seccomp, cgparent, par, scale_max):
+    """work/bundles/RT/CFG/{s0..s<par-1>,sleep,bg}/config.json and work/bundles/RT/scale/k<k> (plain sleep, k <
+    scale_max), each slot with its own cgroupsPath; root is shared per runtime (work/rootfs/RT) through an absolute
+    root.path."""
     for rt in runtimes:
         rootfs = os.path.join(work, "rootfs", rt)
         for cfg, spec in make_configs(base, rootfs, cgparent, seccomp).items():
-            slots = ["s%d" % k for k in range(par)] + ["sleep"]
+            slots = ["s%d" % k for k in range(par)] + ["sleep", "bg"]
             for slot in slots:
                 c = copy.deepcopy(spec)
                 c["linux"]["cgroupsPath"] = "/%s/%s-%s-%s" % (cgparent, rt, cfg, slot)
-                if slot == "sleep":
+                if slot in ("sleep", "bg"):
                     c["process"]["args"] = ["/bin/sleep", "1000"]
                 d = os.path.join(work, "bundles", rt, cfg, slot)
                 os.makedirs(d, exist_ok=True)
                 with open(os.path.join(d, "config.json"), "w") as f:
                     json.dump(c, f, indent=1)
+            if cfg == "plain":
+                for k in range(scale_max):
+                    c = copy.deepcopy(spec)
+                    c["linux"]["cgroupsPath"] = "/%s/%s-scale-k%d" % (cgparent, rt, k)
+                    c["process"]["args"] = ["/bin/sleep", "1000"]
+                    d = os.path.join(work, "bundles", rt, "scale", "k%d" % k)
+                    os.makedirs(d, exist_ok=True)
+                    with open(os.path.join(d, "config.json"), "w") as f:
+                        json.dump(c, f)
         os.makedirs(os.path.join(work, "state", rt), exist_ok=True)
 
 
@@ -237,21 +255,38 @@ def derive(res, seq_n, par_n):
             if all(k in s for k in ("create", "start", "wait", "delete")):
                 s["split"] = {r: s["create"][r] + s["start"][r] + s["wait"][r] + s["delete"][r]
                               for r in s["create"] if all(r in s[k] for k in ("start", "wait", "delete"))}
-            ms = ("run", "create", "start", "wait", "delete", "state", "kill", "split")
+            ms = ("run", "create", "start", "wait", "delete", "state", "kill", "split", "exec", "exect", "nrun",
+                  "nrun_runc", "brun")
             for k in list(s):
                 if k in ("run_rss", "create_rss", "init_rss"):
                     s[k] = {r: v / MiB for r, v in s[k].items() if v >= 0}
                 elif k in ms:
                     s[k] = {r: v / 1e6 for r, v in s[k].items()}
+                elif k.startswith("n") and "_" in k and k.split("_", 1)[0][1:].isdigit():
+                    # scale, N containers: up/down per container, list/state per call (ms); memory in KiB
+                    n, what = int(k.split("_", 1)[0][1:]), k.split("_", 1)[1]
+                    if what in ("up", "down"):
+                        s[k] = {r: v / 1e6 / n for r, v in s[k].items()}
+                    elif what in ("list", "state"):
+                        s[k] = {r: v / 1e6 for r, v in s[k].items()}
+                    else:
+                        s[k] = {r: v for r, v in s[k].items() if v >= 0}
                 elif k == "seq_total":
                     s["seq"] = {r: seq_n / (v / 1e9) for r, v in s[k].items()}
                 elif k == "par_total":
                     s["par"] = {r: par_n / (v / 1e9) for r, v in s[k].items()}
 
 
-# (metric, label, unit, mode that produces it, higher_is_better, target vs crun, applies to configs)
+# (metric, label, unit, mode that produces it, higher_is_better, target vs crun per config). Targets: the speed
+# issues (plain `run` <= 0.7 x crun also right after another runtime's container, hardened `run` <= 0.5, `exec` <=
+# 0.5, throughput >= 1.5, peak RSS of `create` <= 0.8, `list` of 500 <= 0.5); every measure <= 0.5 x runc (>= 2 for
+# throughput). A row nobody measured in a config is left out.
 ROWS = [
-    ("run", "`run` of /bin/true", "ms", "run", False, {"plain": ("<=", 0.85), "hard": ("<=", 0.5)}),
+    ("run", "`run` of /bin/true", "ms", "run", False, {"plain": ("<=", 0.7), "hard": ("<=", 0.5)}),
+    ("nrun", "— `run` right after another runtime's `run` (neighbour interleave)", "ms", "nrun", False,
+     {"plain": ("<=", 0.7)}),
+    ("nrun_runc", "— `run` right after a runc `run`", "ms", "nrun", False, {"plain": ("<=", 0.7)}),
+    ("brun", "— `run` while runc creates and deletes in a loop", "ms", "brun", False, {}),
     ("split", "split lifecycle: create+start+wait+delete", "ms", "life", False, {"plain": ("<=", 0.75)}),
     ("create", "— create", "ms", "life", False, {"hard": ("<=", 0.5)}),
     ("start", "— start", "ms", "life", False, {"plain": ("<=", 0.6), "hard": ("<=", 0.6)}),
@@ -259,12 +294,33 @@ ROWS = [
     ("delete", "— delete", "ms", "life", False, {"plain": ("<=", 0.6), "hard": ("<=", 0.6)}),
     ("state", "`state` of a created container", "ms", "state", False, {"plain": ("<=", 0.6), "hard": ("<=", 0.6)}),
     ("kill", "`kill KILL` + `delete -f` of a running sleep", "ms", "kill", False, {}),
-    ("seq", "100 sequential lifecycles", "/s", "seq", True, {"plain": (">=", 1.2), "hard": (">=", 1.2)}),
-    ("par", "20 parallel lifecycles", "/s", "par", True, {"plain": (">=", 1.2), "hard": (">=", 1.2)}),
-    ("create_rss", "peak RSS of `create` (ru_maxrss)", "MiB", "life", False, {"plain": ("<=", 1.0), "hard": ("<=", 1.0)}),
+    ("exec", "`exec` of /bin/true into a running container", "ms", "exec", False,
+     {"plain": ("<=", 0.5), "hard": ("<=", 0.5)}),
+    ("exect", "`exec -t` of /bin/true (a pty as the caller's terminal)", "ms", "exec", False, {}),
+    ("seq", "100 sequential lifecycles", "/s", "seq", True, {"plain": (">=", 1.5), "hard": (">=", 1.5)}),
+    ("par", "20 parallel lifecycles", "/s", "par", True, {"plain": (">=", 1.5), "hard": (">=", 1.5)}),
+    ("create_rss", "peak RSS of `create` (ru_maxrss)", "MiB", "life", False, {"plain": ("<=", 0.8), "hard": ("<=", 0.8)}),
     ("run_rss", "peak RSS of `run`", "MiB", "run", False, {}),
     ("init_rss", "RSS of a created container (VmRSS)", "MiB", "life", False, {}),
 ]
+
+
+def scale_rows(ns):
+    """Rows of the scale phase for each N measured."""
+    rows = []
+    for n in ns:
+        rows += [
+            ("n%d_up" % n, "%d detached containers: create + start, per container" % n, "ms", "scale", False, {}),
+            ("n%d_list" % n, "— `list` with %d present" % n, "ms", "scale", False,
+             {"plain": ("<=", 0.5)} if n >= 500 else {}),
+            ("n%d_state" % n, "— `state` of one with %d present" % n, "ms", "scale", False, {}),
+            ("n%d_down" % n, "— `delete --force` of all %d, per container" % n, "ms", "scale", False, {}),
+            ("n%d_priv" % n, "— private memory of a container's init (smaps_rollup)" , "KiB", "scale", False, {}),
+            ("n%d_kmem" % n, "— kernel memory per container (Slab+KernelStack+PageTables+Percpu growth, host-wide)",
+             "KiB", "scale", False, {}),
+            ("n%d_memcg" % n, "— memory.usage_in_bytes of a container's memory cgroup", "KiB", "scale", False, {}),
+        ]
+    return rows
 
 
 def fmt_value(v, unit):
@@ -272,6 +328,8 @@ def fmt_value(v, unit):
         return "%.2f ms" % v
     if unit == "MiB":
         return "%.1f MiB" % v
+    if unit == "KiB":
+        return "%.0f KiB" % v
     return "%.0f /s" % v
 
 
@@ -281,11 +339,13 @@ def paired_ratio(a, b):
     return statistics.median(rs) if rs else None
 
 
-def table(res, cfg, ref="corral"):
+def table(res, cfg, rows, ref="corral"):
     others = [r for r in res.runtimes if r != ref]
-    hdr = ["measure"] + res.runtimes + ["%s/%s" % (ref, o) for o in others] + ["targets (issue 6)"]
+    hdr = ["measure"] + res.runtimes + ["%s/%s" % (ref, o) for o in others] + ["targets (speed issues)"]
     out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
-    for metric, label, unit, mode, higher, targets in ROWS:
+    for metric, label, unit, mode, higher, targets in rows:
+        if not any(res.samples[cfg][rt].get(metric) or mode in res.errors[cfg][rt] for rt in res.runtimes):
+            continue
         cells = [label + (" (higher is better)" if higher else "")]
         vals = {}
         for rt in res.runtimes:
@@ -293,9 +353,10 @@ def table(res, cfg, ref="corral"):
             if s:
                 vals[rt] = s
                 cells.append(fmt_value(statistics.median(s.values()), unit))
+            elif mode in res.errors[cfg][rt]:
+                cells.append("n/a (error: %s)" % res.errors[cfg][rt][mode].replace("|", "\\|"))
             else:
-                err = res.errors[cfg][rt].get(mode, "not measured")
-                cells.append("n/a (error: %s)" % err.replace("|", "\\|"))
+                cells.append("—")
         ratios = {}
         for o in others:
             r = paired_ratio(vals[ref], vals[o]) if ref in vals and o in vals else None
@@ -307,7 +368,8 @@ def table(res, cfg, ref="corral"):
             r = ratios["crun"]
             ok = r is not None and (r <= t if op == "<=" else r >= t)
             checks.append("crun %s %g: %s" % (op, t, "ok" if ok else "MISS"))
-        if "runc" in ratios and metric != "wait":
+        # The container's own process (wait for exit) and its memory are the same program under every runtime.
+        if "runc" in ratios and ratios["runc"] is not None and metric != "wait" and unit != "KiB":
             r = ratios["runc"]
             op, t = (">=", 2.0) if higher else ("<=", 0.5)
             ok = r is not None and (r <= t if op == "<=" else r >= t)
@@ -429,8 +491,9 @@ def remove_cgroups(cgparent):
 
 def sweep(work, runtimes, cgparent):
     """Deletes (--force, by id) every container left in each runtime's state root, then the bench's cgroups."""
-    for rt, path in runtimes.items():
-        root = os.path.join(work, "state", rt)
+    roots = [(rt, path, os.path.join(work, "state", rt)) for rt, path in runtimes.items()]
+    roots += [(rt, path, os.path.join(work, "state", "bg-" + rt)) for rt, path in runtimes.items()]
+    for rt, path, root in roots:
         if not os.path.isdir(root):
             continue
         for cid in sorted(os.listdir(root)):
@@ -448,6 +511,37 @@ def sweep(work, runtimes, cgparent):
 # The interleaved rounds
 
 
+def memcg_mount():
+    """Mount point of the v1 memory controller, or None."""
+    try:
+        for line in open("/proc/self/mountinfo"):
+            left, right = line.split(" - ", 1)
+            fields = right.split()
+            if fields[0] == "cgroup" and "memory" in fields[2].split(","):
+                return left.split()[4]
+    except OSError:
+        pass
+    return None
+
+
+def parse_scale(spec):
+    """"100:3,500:2" -> [(100, 3), (500, 2)] (N containers, rounds)."""
+    out = []
+    for part in (spec or "").split(","):
+        if part.strip():
+            n, _, r = part.strip().partition(":")
+            out.append((int(n), int(r or 1)))
+    return out
+
+
+def neighbour_order(names):
+    """X Y Z X Z Y for three runtimes: every ordered pair once per round (with the wrap to the next round)."""
+    if len(names) != 3:
+        return list(names) + list(reversed(names))
+    x, y, z = names
+    return [x, y, z, x, z, y]
+
+
 def measure(args, runtimes):
     names = list(runtimes)
     res = Results(names)
@@ -459,34 +553,48 @@ def measure(args, runtimes):
     tput_at = sorted({int(i * rounds / trounds) for i in range(trounds)}) if trounds > 0 else []
     timer_env = dict(os.environ)
     timer_env.pop("BENCH_WARM_PROCS", None)
+    timer_env.pop("BENCH_MEMCG_PREFIX", None)
+    cold_env = dict(timer_env)   # neighbour and background phases: no warm-up, whatever ran before
     if args.attach == "warm" and args.warm_procs:
         timer_env["BENCH_WARM_PROCS"] = args.warm_procs
     start = time.monotonic()
     deadline = start + args.budget
+    timings = {}
 
-    def one(cfg, rt, mode, rnd):
-        if res.skipped(cfg, rt, mode):
-            return
-        n = args.seq if mode == "seq" else args.par if mode == "par" else 1
+    def one(cfg, rt, mode, rnd, metric=None, env=None, n=None, key=None):
+        """One timer call; records its values under `key` (default: the round). `metric` renames a single value
+        (the neighbour and background phases record `run` as nrun/brun)."""
+        if res.skipped(cfg, rt, metric or mode):
+            return None
+        if n is None:
+            n = args.seq if mode == "seq" else args.par if mode == "par" else 1
         cid = "%s-%s-%s" % (cfg, mode, rnd)
-        bundledir = os.path.join(work, "bundles", rt, cfg)
+        bundledir = os.path.join(work, "bundles", rt, "scale" if mode == "scale" else cfg)
         errfile = os.path.join(errdir, "%s-%s-%s" % (rt, cfg, mode))
         # A cgroup.procs write waits for an RCU grace period unless another attach happened less than one grace
         # period ago (timer.c, warm_attach). "warm": the timer re-attaches itself right before each command, so
         # every runtime finds the lock warm. "cold": a pause before each measurement lets it go cold for everyone.
-        if args.settle_ms > 0:
+        if args.settle_ms > 0 and env is None:
             time.sleep(args.settle_ms / 1000.0)
+        t0 = time.monotonic()
         try:
             v = run_timer(args.timer, mode, n, runtimes[rt], os.path.join(work, "state", rt), bundledir, cid, errfile,
-                          env=timer_env)
+                          env=env or timer_env)
         except Failure as e:
-            res.fail(cfg, rt, mode, str(e))
-            return
+            res.fail(cfg, rt, metric or mode, str(e))
+            return None
+        finally:
+            timings[metric or mode] = timings.get(metric or mode, 0) + time.monotonic() - t0
         if rnd == "w":
-            return
+            return v
         if mode in TPUT_MODES:
             v = {mode + "_total": v["total"]}
-        res.record(cfg, rt, mode, rnd, v)
+        elif metric:
+            v = {metric: v["run"]}
+        elif mode == "scale":
+            v = {"n%d_%s" % (n, k): val for k, val in v.items()}
+        res.record(cfg, rt, metric or mode, rnd if key is None else key, v)
+        return v
 
     # Warm-up: every measure once per runtime, not recorded (page cache, first cgroup creation, dentries).
     for cfg in CONFIGS:
@@ -496,6 +604,7 @@ def measure(args, runtimes):
     done = 0
     tdone = 0
     stopped_early = False
+    prev = None   # the runtime whose `run` came last in the neighbour sequence
     for rnd in range(rounds):
         if time.monotonic() > deadline:
             stopped_early = True
@@ -505,6 +614,15 @@ def measure(args, runtimes):
             for mode in SINGLE_MODES:
                 for rt in order:
                     one(cfg, rt, mode, rnd)
+        # Neighbour: plain `run`s back to back with nothing in between; each runtime follows each other one.
+        seen = {}
+        for rt in neighbour_order(order):
+            k = seen.get(rt, 0)
+            seen[rt] = k + 1
+            v = one("plain", rt, "run", rnd, metric="nrun", env=cold_env, key="%d.%d" % (rnd, k))
+            if v and prev == "runc" and rt != "runc":
+                res.record("plain", rt, "nrun", rnd, {"nrun_runc": v["nrun"]})
+            prev = rt if v else None
         if rnd in tput_at:
             for cfg in CONFIGS:
                 for mode in TPUT_MODES:
@@ -515,6 +633,51 @@ def measure(args, runtimes):
         if not args.quiet:
             print("bench: round %d/%d done (%.0f s)%s" % (rnd + 1, rounds, time.monotonic() - start,
                                                         " +throughput" if rnd in tput_at else ""), flush=True)
+
+    # Background: runc creates and force-deletes a sleep container in a loop while each runtime's `run` is timed.
+    bg_rt = "runc" if "runc" in runtimes else names[-1]
+    if args.bg_rounds > 0:
+        bg_root = os.path.join(work, "state", "bg-" + bg_rt)
+        os.makedirs(bg_root, exist_ok=True)
+        loop = ('while :; do "$0" --root "$1" create --bundle "$2" bg >/dev/null 2>&1; '
+                '"$0" --root "$1" delete --force bg >/dev/null 2>&1; done')
+        bg = subprocess.Popen(["bash", "-c", loop, runtimes[bg_rt], bg_root,
+                               os.path.join(work, "bundles", bg_rt, "plain", "bg")],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              process_group=0)
+        try:
+            time.sleep(0.5)
+            for rnd in range(args.bg_rounds):
+                order = names[rnd % len(names):] + names[:rnd % len(names)]
+                for rt in order:
+                    one("plain", rt, "run", rnd, metric="brun", env=cold_env)
+        finally:
+            try:
+                os.killpg(bg.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            bg.wait()
+            subprocess.run([runtimes[bg_rt], "--root", bg_root, "delete", "--force", "bg"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        if not args.quiet:
+            print("bench: background phase done (%.0f s)" % (time.monotonic() - start), flush=True)
+
+    # Scale: N detached containers per runtime, one runtime at a time.
+    memcg = memcg_mount()
+    for n, srounds in args.scale:
+        for rnd in range(srounds):
+            order = names[rnd % len(names):] + names[:rnd % len(names)]
+            for rt in order:
+                env = dict(timer_env)
+                if memcg:
+                    env["BENCH_MEMCG_PREFIX"] = "%s/%s/%s-scale-k" % (memcg, args.cgparent, rt)
+                one("plain", rt, "scale", "%d-%d" % (n, rnd), env=env, n=n, key=rnd)
+            if not args.quiet:
+                print("bench: scale %d round %d/%d done (%.0f s)" % (n, rnd + 1, srounds, time.monotonic() - start),
+                      flush=True)
+    if not args.quiet:
+        print("bench: seconds per measure: " + ", ".join("%s %.0f" % kv for kv in sorted(timings.items())),
+              flush=True)
     return res, done, tdone, stopped_early, time.monotonic() - start
 
 
@@ -532,6 +695,8 @@ def main():
     ap.add_argument("--budget", type=float, default=420)
     ap.add_argument("--attach", choices=("warm", "cold"), default="warm")
     ap.add_argument("--settle-ms", type=float, default=None, help="pause before each measurement (cold: 50)")
+    ap.add_argument("--bg-rounds", type=int, default=20, help="rounds of the background phase (0: none)")
+    ap.add_argument("--scale", default="100:3,500:2", help="N:rounds,... of the scale phase ('' for none)")
     ap.add_argument("--seq", type=int, default=100)
     ap.add_argument("--par", type=int, default=20)
     ap.add_argument("--agent-config")
@@ -539,6 +704,7 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
+    args.scale = parse_scale(args.scale)
     runtimes = dict(r.split("=", 1) for r in args.runtime)
 
     if args.action == "sweep":
@@ -565,7 +731,8 @@ def main():
         with open(os.path.join(base_dir, "config.json")) as f:
             base = json.load(f)
         args.seccomp, seccomp_src = hardened_seccomp(args.agent_config, args.docker_profile)
-        write_bundles(args.work, runtimes, base, args.seccomp, args.cgparent, args.par)
+        write_bundles(args.work, runtimes, base, args.seccomp, args.cgparent, args.par,
+                      max([n for n, _ in args.scale] or [0]))
         info = machine_info(args, runtimes, layout, seccomp_src)
         res, done, tdone, early, elapsed = measure(args, runtimes)
     except KeyboardInterrupt:
@@ -579,6 +746,7 @@ def main():
         return 130
 
     derive(res, args.seq, args.par)
+    bg_name = "runc" if "runc" in runtimes else list(runtimes)[-1]
     names = list(runtimes)
     lines = ["# corral benchmark%s" % (" (" + args.label + ")" if args.label else ""), ""]
     lines += ["| | |", "|---|---|"] + ["| %s | %s |" % (k, v) for k, v in info]
@@ -596,12 +764,29 @@ def main():
               "scripts/bench.d/timer.c); peak RSS = wait4 ru_maxrss; created-container RSS = VmRSS of the --pid-file "
               "pid; values are medians over rounds, ratios are medians of the per-round ratios |",
               "| isolation | private mount namespace (unshare -m) with the cgroup2 mount hidden: all runtimes see "
-              "the same cgroup v1; own --root and own cgroupsPath per runtime and slot |", ""]
+              "the same cgroup v1; own --root and own cgroupsPath per runtime and slot |",
+              "| neighbour | every round, plain `run`s back to back in the order X Y Z X Z Y (each runtime right "
+              "after each other one), no warm-up: what a runtime pays after another runtime's container; \"right "
+              "after a runc `run`\" compares corral and crun in the same position |",
+              "| background | %s | " % ("%d rounds of plain `run` per runtime while %s creates and force-deletes a "
+                                        "sleep container in a loop, no warm-up" % (args.bg_rounds, bg_name)
+                                        if args.bg_rounds else "not run"),
+              "| scale | %s |" % ("; ".join("%d containers, %d round(s)" % (n, r) for n, r in args.scale) +
+                                 ": per runtime, N plain sleep containers created and started one after another "
+                                 "(own cgroupsPath each), then `list` and `state` timed once with all N running, "
+                                 "then `delete --force` of each. Memory per running container: the init's private "
+                                 "pages (smaps_rollup Private_*; the runtime leaves no process of its own), the "
+                                 "growth of the host's kernel memory (Slab + KernelStack + PageTables + Percpu in "
+                                 "/proc/meminfo, divided by N: namespaces, cgroups, mounts, the task; host-wide, "
+                                 "so other work on the machine adds noise), and the memory cgroup's usage (what "
+                                 "the kernel charged to the container after it entered its cgroup)"
+                                 if args.scale else "not run"), ""]
     for cfg, title in (("plain", "plain (`runc spec`, terminal false, /bin/true)"),
                        ("hard", "hardened (read-only root, tmpfs /tmp, uid 1001, no capabilities, no_new_privileges, "
                                 "Docker's default seccomp, memory 256 MiB, pids 128)")):
         lines += ["## " + title, "", "Ratios are corral ÷ other: below 1 corral is faster/smaller; for throughput "
-                  "(containers/s) above 1 corral is faster.", "", table(res, cfg), ""]
+                  "(containers/s) above 1 corral is faster.", "",
+                  table(res, cfg, ROWS + scale_rows([n for n, _ in args.scale])), ""]
     text = "\n".join(lines)
     print(text)
     if args.out:

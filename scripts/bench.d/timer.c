@@ -18,6 +18,16 @@
  *                                                                       create_rss=KB (ru_maxrss) init_rss=KB (VmRSS)
  *   state create; timed `state`; delete --force                      -> ok state=NS
  *   kill  create + start on BUNDLEDIR/sleep; timed `kill ID KILL` + `delete --force ID`  -> ok kill=NS
+ *   exec  create + start on BUNDLEDIR/sleep; timed `exec ID /bin/true` with /dev/null stdio, then timed
+ *         `exec -t ID /bin/true` with a new pty as stdin and stdout (an interactive caller's terminal: runc and
+ *         crun relay a foreground -t exec through the terminal they are given); delete --force
+ *                                                                    -> ok exec=NS exect=NS
+ *   scale N detached containers: create + start on BUNDLEDIR/k<k> (own cgroupsPath each), ids ID-k; with all N
+ *         running: timed `list`, timed `state ID-<N/2>`, memory; then `delete --force` of each
+ *         -> ok up=NS (create+start of all N) list=NS state=NS down=NS (all deletes) kmem=KB (growth of Slab +
+ *            KernelStack + PageTables + Percpu in /proc/meminfo over the N starts, host-wide) priv=KB (median
+ *            private memory of an init: smaps_rollup Private_Clean + Private_Dirty) memcg=KB (median
+ *            memory.usage_in_bytes of the containers' v1 memory cgroups, $BENCH_MEMCG_PREFIX<k>; -1 without)
  *   seq   N lifecycles one after another on BUNDLEDIR/s0, ids ID-k   -> ok total=NS
  *   par   N lifecycles at once (one forked subreaper each), slot k on BUNDLEDIR/s<k>  -> ok total=NS
  * With $BENCH_WARM_PROCS set, each command is preceded (untimed) by a no-op cgroup attach: see warm_attach().
@@ -34,11 +44,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,7 +102,9 @@ static void describe_status(int st, char *out, size_t n) {
         snprintf(out, n, "raw:%d", st);
 }
 
-/* Spawns argv (stdio: /dev/null, /dev/null, errfile) and reaps it. Returns 0 when it exited 0. */
+static int stdio_fd = -1; /* stdin and stdout of the next spawn instead of /dev/null (exec -t: a pty) */
+
+/* Spawns argv (stdio: /dev/null or stdio_fd, the same, errfile) and reaps it. Returns 0 when it exited 0. */
 static int spawn_wait(struct slot *s, const char *step, char *const argv[], long long *ns, long *maxrss) {
     int errfd = open(s->errfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (errfd < 0) {
@@ -100,8 +114,9 @@ static int spawn_wait(struct slot *s, const char *step, char *const argv[], long
     }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-    posix_spawn_file_actions_adddup2(&fa, devnull, 1);
+    int io = stdio_fd >= 0 ? stdio_fd : devnull;
+    posix_spawn_file_actions_adddup2(&fa, io, 0);
+    posix_spawn_file_actions_adddup2(&fa, io, 1);
     posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 
     pid_t pid;
@@ -236,6 +251,89 @@ static int lifecycle(struct slot *s, const char *bundle, const char *id, struct 
     return 0;
 }
 
+/* Opens a pty pair; the master is drained by the caller. Returns the slave fd (raw mode off, 80x24) or -1. */
+static int open_pty(int *master) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) return -1;
+    char *name = ptsname(m);
+    int sl = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+    if (sl < 0) {
+        close(m);
+        return -1;
+    }
+    struct winsize ws = {.ws_row = 24, .ws_col = 80};
+    ioctl(sl, TIOCSWINSZ, &ws);
+    *master = m;
+    return sl;
+}
+
+static void drain(int fd) {
+    char buf[4096];
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+}
+
+static long meminfo_kernel_kb(void) {
+    char buf[8192];
+    int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    static const char *keys[] = {"\nSlab:", "\nKernelStack:", "\nPageTables:", "\nPercpu:"};
+    long sum = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char *p = strstr(buf, keys[i]);
+        if (p) sum += strtol(p + strlen(keys[i]), NULL, 10);
+    }
+    return sum;
+}
+
+static long private_kb(pid_t pid) {
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    char *c = strstr(buf, "\nPrivate_Clean:"), *d = strstr(buf, "\nPrivate_Dirty:");
+    if (!c || !d) return -1;
+    return strtol(c + 15, NULL, 10) + strtol(d + 15, NULL, 10);
+}
+
+static long memcg_kb(int k) {
+    const char *prefix = getenv("BENCH_MEMCG_PREFIX");
+    if (!prefix || !*prefix) return -1;
+    char path[4096], buf[64];
+    snprintf(path, sizeof path, "%s%d/memory.usage_in_bytes", prefix, k);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10) / 1024;
+}
+
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return x < y ? -1 : x > y;
+}
+
+static long median_long(long *v, int n) {
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (v[i] >= 0) v[m++] = v[i];
+    if (m == 0) return -1;
+    qsort(v, m, sizeof v[0], cmp_long);
+    return v[m / 2];
+}
+
 static void report_err(struct slot *s) {
     printf("err step=%s status=%s errfile=%s\n", s->failstep, s->failstatus, s->errfile);
 }
@@ -253,7 +351,7 @@ static void slot_init(struct slot *s, int k) {
 
 int main(int argc, char **argv) {
     if (argc != 8) {
-        fprintf(stderr, "usage: benchtimer run|life|state|kill|seq|par N RUNTIME ROOT BUNDLEDIR ID ERRFILE\n");
+        fprintf(stderr, "usage: benchtimer run|life|state|kill|exec|scale|seq|par N RUNTIME ROOT BUNDLEDIR ID ERRFILE\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -273,7 +371,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     /* SIGALRM keeps its default action: a hung runtime kills the timer, which scripts/bench reports. */
-    alarm(strcmp(mode, "seq") == 0 || strcmp(mode, "par") == 0 ? 300 : 60);
+    alarm(strcmp(mode, "scale") == 0 ? 600 : strcmp(mode, "seq") == 0 || strcmp(mode, "par") == 0 ? 300 : 60);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     char bundle[4096];
@@ -355,6 +453,110 @@ int main(int argc, char **argv) {
                 printf("ok kill=%lld\n", k1 + k2);
             }
         }
+    } else if (strcmp(mode, "exec") == 0) {
+        snprintf(bundle, sizeof bundle, "%s/sleep", bundledir);
+        char *create[] = {(char *)rt, "--root", (char *)root, "create", "--bundle", bundle,
+                          "--pid-file", s.pidfile, (char *)id, NULL};
+        char *start[] = {(char *)rt, "--root", (char *)root, "start", (char *)id, NULL};
+        char *ex[] = {(char *)rt, "--root", (char *)root, "exec", (char *)id, "/bin/true", NULL};
+        char *ext[] = {(char *)rt, "--root", (char *)root, "exec", "-t", (char *)id, "/bin/true", NULL};
+        char *del[] = {(char *)rt, "--root", (char *)root, "delete", "--force", (char *)id, NULL};
+        long long e1 = 0, e2 = 0;
+        unlink(s.pidfile);
+        if (spawn_wait(&s, "create", create, NULL, NULL) != 0) {
+            force_cleanup(&s, id, read_pidfile(s.pidfile));
+            report_err(&s);
+            rc = 1;
+        } else {
+            pid_t init = read_pidfile(s.pidfile);
+            int master = -1, slave = open_pty(&master);
+            int ok = spawn_wait(&s, "start", start, NULL, NULL) == 0 && spawn_wait(&s, "exec", ex, &e1, NULL) == 0;
+            if (ok && slave < 0) {
+                snprintf(s.failstep, sizeof s.failstep, "exec-t");
+                snprintf(s.failstatus, sizeof s.failstatus, "openpty:%d", errno);
+                ok = 0;
+            }
+            if (ok) {
+                stdio_fd = slave;
+                ok = spawn_wait(&s, "exec-t", ext, &e2, NULL) == 0;
+                stdio_fd = -1;
+                drain(master);
+            }
+            if (slave >= 0) close(slave);
+            if (master >= 0) close(master);
+            if (!ok || spawn_wait(&s, "delete-force", del, NULL, NULL) != 0) {
+                force_cleanup(&s, id, init);
+                report_err(&s);
+                rc = 1;
+            } else {
+                wait_init(init);
+                printf("ok exec=%lld exect=%lld\n", e1, e2);
+            }
+        }
+    } else if (strcmp(mode, "scale") == 0) {
+        pid_t *inits = calloc((size_t)n, sizeof *inits);
+        long *priv = calloc((size_t)n, sizeof *priv), *cg = calloc((size_t)n, sizeof *cg);
+        char cid[256], mid[256];
+        long long up = 0, down = 0, tl = 0, ts = 0, t;
+        int made = 0, failed = 0;
+        long k0 = meminfo_kernel_kb();
+        for (int k = 0; k < n && !failed; k++) {
+            snprintf(bundle, sizeof bundle, "%s/k%d", bundledir, k);
+            snprintf(cid, sizeof cid, "%s-%d", id, k);
+            char *create[] = {(char *)rt, "--root", (char *)root, "create", "--bundle", bundle,
+                              "--pid-file", s.pidfile, cid, NULL};
+            char *start[] = {(char *)rt, "--root", (char *)root, "start", cid, NULL};
+            unlink(s.pidfile);
+            if (spawn_wait(&s, "create", create, &t, NULL) != 0) {
+                struct slot ds = s;
+                force_cleanup(&ds, cid, read_pidfile(s.pidfile));
+                failed = 1;
+                break;
+            }
+            up += t;
+            inits[k] = read_pidfile(s.pidfile);
+            made = k + 1;
+            if (spawn_wait(&s, "start", start, &t, NULL) != 0) {
+                failed = 1;
+                break;
+            }
+            up += t;
+        }
+        long k1 = meminfo_kernel_kb();
+        if (!failed) {
+            char *list[] = {(char *)rt, "--root", (char *)root, "list", NULL};
+            snprintf(mid, sizeof mid, "%s-%d", id, n / 2);
+            char *state[] = {(char *)rt, "--root", (char *)root, "state", mid, NULL};
+            if (spawn_wait(&s, "list", list, &tl, NULL) != 0 || spawn_wait(&s, "state", state, &ts, NULL) != 0)
+                failed = 1;
+            for (int k = 0; k < n; k++) {
+                priv[k] = private_kb(inits[k]);
+                cg[k] = memcg_kb(k);
+            }
+        }
+        for (int k = 0; k < made; k++) {
+            snprintf(cid, sizeof cid, "%s-%d", id, k);
+            char *del[] = {(char *)rt, "--root", (char *)root, "delete", "--force", cid, NULL};
+            struct slot ds = s;
+            if (spawn_wait(failed ? &ds : &s, "delete-force", del, &t, NULL) != 0) {
+                if (!failed) failed = 1;
+                force_cleanup(&ds, cid, inits[k]);
+            } else {
+                down += t;
+                wait_init(inits[k]);
+            }
+        }
+        reap_strays();
+        if (failed) {
+            report_err(&s);
+            rc = 1;
+        } else {
+            printf("ok up=%lld list=%lld state=%lld down=%lld kmem=%ld priv=%ld memcg=%ld\n", up, tl, ts, down,
+                   k0 >= 0 && k1 >= 0 ? (k1 - k0) / n : -1, median_long(priv, n), median_long(cg, n));
+        }
+        free(inits);
+        free(priv);
+        free(cg);
     } else if (strcmp(mode, "seq") == 0) {
         snprintf(bundle, sizeof bundle, "%s/s0", bundledir);
         warm_each = 0;

@@ -85,6 +85,7 @@ enum corral_stage {
     CORRAL_STAGE_MEMPOLICY,      ///< set_mempolicy(2) of linux.memoryPolicy
     CORRAL_STAGE_LANDLOCK,       ///< the Landlock ruleset (landlock.c): `index` >= 0 is landlock_paths[index], else a
                                  ///< `corral_landlock_failure`
+    CORRAL_STAGE_CGROUP,         ///< entering cgroup v1 directory `index` (writing "0" to its `tasks` file)
 };
 
 /// What failed in the Landlock setup when corral_msg.index is negative (CORRAL_STAGE_LANDLOCK).
@@ -121,7 +122,8 @@ enum corral_msg_type {
     CORRAL_MSG_PID,             ///< intermediate -> parent: `pid` is the container init (host pid)
     CORRAL_MSG_READY,           ///< init -> parent: set up and parked on exec.fifo
     CORRAL_MSG_ERROR,           ///< child -> parent: failed at `stage` (item `index`) with `err`, `detail` says on what
-    CORRAL_MSG_HELLO,           ///< child -> parent: place me in my cgroups (`pid` unused: the parent knows it)
+    CORRAL_MSG_HELLO,           ///< child -> parent: place me in my cgroup2 directory, which clone3 could not
+                                ///< put me in (`pid` unused: the parent knows it)
     CORRAL_MSG_GO,              ///< parent -> child: placed, go on
     CORRAL_MSG_SECCOMP_FD,      ///< child -> parent: the seccomp notify listener fd follows as SCM_RIGHTS
     CORRAL_MSG_SECCOMP_DONE,    ///< parent -> child: the listener fd was handed on
@@ -165,7 +167,13 @@ struct corral_plan {
     int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
     int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair
-    int cgroup_sync;           ///< say HELLO and wait for GO before any namespace work (cgroup placement)
+    /// The container's cgroups, entered first thing, before any namespace work. Each v1 hierarchy: an O_WRONLY fd
+    /// of the directory's `tasks` file, to which the child writes "0" (itself, one thread: the kernel moves the
+    /// current thread without the global cgroup_threadgroup_rwsem, so no RCU grace period is waited for, unlike a
+    /// cgroup.procs write by another process). cgroup2: an O_DIRECTORY fd for clone3's CLONE_INTO_CGROUP; when the
+    /// kernel refuses that, the child says HELLO and the parent writes cgroup.procs before answering GO.
+    const int *cgroup_tasks_fds; int ncgroup_tasks;
+    int cgroup_dir_fd;         ///< cgroup2 directory, -1 for none
     int exec_fifo_fd;          ///< O_PATH fd of <state>/exec.fifo, reopened for writing through the container's
                                ///< procfs (never a directory fd: CVE-2024-21626); -1 for no parking (exec)
     int fifo_via_host_proc;    ///< the config mounts no procfs at /proc: reopen the fifo through the runtime's
@@ -259,6 +267,7 @@ struct corral_plan {
 struct corral_spawn_result {
     pid_t child_pid;           ///< first child (the init unless must_fork)
     int child_pidfd;
+    int in_cgroup;             ///< clone3 put the child in cgroup_dir_fd (else it asks the parent with HELLO)
 };
 
 /// clone3()s the child that runs the plan. Returns 0 and fills `out`, or -errno (nothing was created).

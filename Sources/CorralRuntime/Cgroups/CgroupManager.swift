@@ -132,13 +132,21 @@ struct CgroupManager {
         return String(path[..<i])
     }
 
-    /// Puts a process into every directory of the set (all v1 hierarchies, name=systemd included, and cgroup2).
-    func place(_ pid: Int32) throws(RuntimeError) {
+    /// Puts a process into every directory of the set (all v1 hierarchies, name=systemd included, and cgroup2), or
+    /// only into the cgroup2 one. Each cgroup.procs write of another process's pid takes the kernel's global
+    /// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period unless some attach on the host
+    /// happened within the last one or two: a new container process enters its cgroups by itself instead
+    /// (`CgroupEntry`), and this is left for criu's restore and the CLONE_INTO_CGROUP fallback.
+    func place(_ pid: Int32, v2Only: Bool = false) throws(RuntimeError) {
         let text = pid.decimal
-        for dir in set.directories {
+        for dir in set.directories where !v2Only || dir == set.v2 {
             let e = CgroupFS.write(dir, "cgroup.procs", text)
-            if e != 0 { throw RuntimeError(.system, "failed to place the container process in \(dir): write cgroup.procs: \(errnoText(e))") }
+            if e != 0 { throw Self.placeError(dir, "cgroup.procs", e) }
         }
+    }
+
+    static func placeError(_ dir: String, _ file: String, _ e: Int32) -> RuntimeError {
+        RuntimeError(.system, "failed to place the container process in \(dir): write \(file): \(errnoText(e))")
     }
 
     /// Removes what a failed `create` made, deepest first, after killing anything that got in. A cgroup that

@@ -102,8 +102,8 @@ extension Commands {
             if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
-            // The child says HELLO before any namespace work and waits until it is in every hierarchy.
-            channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
+            // The child enters every hierarchy before any namespace work (Launcher, CgroupEntry).
+            channels.cgroups = cgroups.set
             let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.

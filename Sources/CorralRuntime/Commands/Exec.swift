@@ -106,9 +106,7 @@ enum Exec {
 
         var channels = Launcher.Channels()
         channels.initPidFD = pidfd
-        if let cgroups {
-            channels.placeInCgroups = { pid throws(RuntimeError) in try CgroupManager(cgroups).place(pid) }
-        }
+        channels.cgroups = cgroups
         if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
             let state = h.state
             channels.seccompListener = { fd, pid throws(RuntimeError) in

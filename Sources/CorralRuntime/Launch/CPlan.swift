@@ -18,6 +18,10 @@ extension LaunchPlan {
         c.new_userns = newUserNS ? 1 : 0
         c.loopback_up = newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = fds.childEnd
+        let tasks = fds.cgroups?.tasksFDs ?? []
+        c.cgroup_tasks_fds = tasks.isEmpty ? nil : arena.copy(tasks)
+        c.ncgroup_tasks = Int32(tasks.count)
+        c.cgroup_dir_fd = fds.cgroups?.v2FD ?? -1
         c.exec_fifo_fd = fds.fifo
         c.fifo_via_host_proc = hasProcMount ? 0 : 1
         c.console_socket_fd = fds.console

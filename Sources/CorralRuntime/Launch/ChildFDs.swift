@@ -3,7 +3,8 @@ import CCorralHost
 import Glibc
 
 /// The descriptors a container child starts with besides stdio: the sync socket, the exec fifo, the console socket,
-/// namespaces to join, the init's pidfd (exec) and the bind sources the parent prepared. None may sit in the range
+/// namespaces to join, the init's pidfd (exec), the cgroup files it enters its cgroups through and the bind sources
+/// the parent prepared. None may sit in the range
 /// the container keeps (3 .. 3+preserve-fds): those the launcher owns are moved above it, and those the caller
 /// owns (fifo, console socket, pidfd) are duplicated above it, so the caller's own fd stays valid and is closed by
 /// the caller. `close()` closes what the launcher owns, except the child's end of the socket, which the launcher
@@ -15,6 +16,8 @@ struct ChildFDs {
     var console: Int32 = -1
     var initPidFD: Int32 = -1
     var joins: [corral_join] = []
+    /// The container's cgroups (`tasks` fds of v1 directories, the cgroup2 directory), when it gets any.
+    var cgroups: CgroupEntry?
     /// Mount index → detached bind mount (BindSources), one block above every other fd.
     var sources: [Int: Int32] = [:]
     private var owned: [Int32] = []
@@ -57,6 +60,11 @@ struct ChildFDs {
             f.fifo = try above(channels.fifoFD, owned: false)
             f.console = try above(channels.consoleSocketFD, owned: false)
             f.initPidFD = plan.enterFlags != 0 ? try above(channels.initPidFD, owned: false) : -1
+            if let set = channels.cgroups {
+                var entry = try CgroupEntry.open(set)
+                try entry.remap { (fd: Int32) throws(RuntimeError) -> Int32 in try above(fd, owned: true) }
+                f.cgroups = entry
+            }
             // Last of our fds, so they form one block above all the others (the child keeps that block).
             f.sources = try BindSources.prepare(plan)
             f.owned += f.sources.values

@@ -6,7 +6,9 @@ import CCorral
 ///
 /// The protocol, child (→) and parent (←), each pair only when its feature is on:
 ///
-///     HELLO →        ← GO              cgroup placement, before any namespace work (create with cgroups, exec)
+///     HELLO →        ← GO              the parent writes the cgroup2 cgroup.procs, before any namespace work: only
+///                                      when clone3 could not start the child there (CLONE_INTO_CGROUP refused);
+///                                      v1 hierarchies the child enters by itself before it, without a message
 ///     MAPS_PLEASE →  ← MAPS_DONE       a new user namespace: the parent writes its id maps
 ///     PID →                            must_fork: the intermediate names the init (host pid), then exits
 ///     HOOKS →        ← HOOKS_DONE      prestart/createRuntime/createContainer hooks, mounts done, before pivot_root
@@ -22,6 +24,7 @@ import CCorral
 struct Handshake {
     /// What the launch expects, from the plan and the host's part.
     struct Expectations: Equatable {
+        /// The parent places the child in its cgroup2 directory (HELLO/GO): clone3 could not.
         var cgroupPlacement = false
         var userNamespace = false
         var intermediate = false
@@ -31,7 +34,7 @@ struct Handshake {
 
     /// What the parent must do for a message.
     enum Action: Equatable {
-        case placeInCgroups       // then reply GO
+        case placeInCgroups       // the cgroup2 directory; then reply GO
         case writeIDMaps          // then reply MAPS_DONE
         case initPid(Int32)       // remember it; run held hooks if `runHeldHooks`
         case runHooks             // the init's pid is known: run them, then reply HOOKS_DONE

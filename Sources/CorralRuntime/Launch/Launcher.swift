@@ -18,8 +18,9 @@ enum Launcher {
         var fifoFD: Int32 = -1
         /// Connected console socket (or our own relay socket), -1 for none.
         var consoleSocketFD: Int32 = -1
-        /// Places the first child (host pid) in the container's cgroups before it does any namespace work.
-        var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
+        /// The container's cgroups: the first child enters them before any namespace work, by itself (v1) and
+        /// by clone3 (cgroup2); see `CgroupEntry`.
+        var cgroups: CgroupSet? = nil
         /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
         var seccompListener: ((Int32, Int32) throws(RuntimeError) -> Void)? = nil
         /// Runs prestart, createRuntime and createContainer hooks (given the init's host pid) while the init waits
@@ -42,7 +43,6 @@ enum Launcher {
         defer { fds.close() }
         let arena = PlanArena()
         var c = plan.cPlan(fds, arena: arena)
-        c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
         let startHooks = plan.hooks[.startContainer]
         let childEnd = fds.childEnd
         let parentEnd = fds.parentEnd
@@ -59,7 +59,8 @@ enum Launcher {
         defer { close(childPidfd) }
 
         var expect = Handshake.Expectations()
-        expect.cgroupPlacement = channels.placeInCgroups != nil
+        // Only a cgroup2 directory that clone3 could not put the child in is left to the parent.
+        expect.cgroupPlacement = fds.cgroups?.v2Dir != nil && result.in_cgroup == 0
         expect.userNamespace = plan.newUserNS
         expect.intermediate = plan.mustFork
         expect.hooks = plan.hooks.runsBeforePivot
@@ -84,6 +85,9 @@ enum Launcher {
                 }
                 if m.type == Int32(CORRAL_MSG_ERROR.rawValue) {
                     if passed >= 0 { close(passed) }
+                    if m.stage == Int32(CORRAL_STAGE_CGROUP.rawValue), let entry = fds.cgroups {
+                        throw entry.error(index: m.index, err: m.err)
+                    }
                     throw ChildError.describe(m, plan: plan)
                 }
                 let action: Handshake.Action
@@ -96,7 +100,7 @@ enum Launcher {
                 if passed >= 0 && action != .handOverListener { close(passed); passed = -1 }
                 switch action {
                 case .placeInCgroups:
-                    try channels.placeInCgroups?(child)
+                    if let set = channels.cgroups { try CgroupManager(set).place(child, v2Only: true) }
                     try reply(parentEnd, CORRAL_MSG_GO)
                 case .writeIDMaps:
                     try writeIDMaps(plan, pid: child)

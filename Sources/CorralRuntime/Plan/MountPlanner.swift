@@ -10,9 +10,9 @@ enum MountPlanner {
     static let idmapMounts = true
 
     /// `userNS`: the container's own id maps when it gets a new user namespace (what `idmap` without maps of its
-    /// own uses), nil without one.
+    /// own uses), nil without one. `cgroupNS`: the container gets a new cgroup namespace.
     static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan,
-                     userNS: (uid: [IDMapping], gid: [IDMapping])? = nil,
+                     userNS: (uid: [IDMapping], gid: [IDMapping])? = nil, cgroupNS: Bool = false,
                      note: (String) -> Void = { _ in }) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[" + i.decimal + "]"
         let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
@@ -53,7 +53,9 @@ enum MountPlanner {
             throw RuntimeError(.unsupported, "\(path): idmapped mounts are supported for bind mounts only (type \"\(type)\")")
         }
         if type.isEmpty { throw RuntimeError(.config, "\(path).type: required for a mount that is not a bind mount") }
-        if type == "cgroup" { return CgroupMount.plan(dest: dest, opts: opts, index: i, cgroups: cgroups) }
+        if type == "cgroup" {
+            return CgroupMount.plan(dest: dest, opts: opts, index: i, cgroups: cgroups, ownNamespace: cgroupNS)
+        }
         var op = MountOp(kind: .fs, dest: dest, source: m.source, fstype: type, data: opts.data, label: type, configIndex: i)
         apply(opts, to: &op)
         op.allowOnProc = onProc
@@ -139,11 +141,21 @@ enum MountPlanner {
 /// what runc makes of it: a tmpfs with a bind of the container's own cgroup from every v1 hierarchy (engines and
 /// tools read e.g. /sys/fs/cgroup/memory/memory.limit_in_bytes inside the container).
 enum CgroupMount {
-    static func plan(dest: String, opts: ClassifiedOptions, index i: Int, cgroups: CgroupPlan) -> [MountOp] {
+    /// `ownNamespace`: the container has a cgroup namespace of its own, rooted at its cgroup.
+    static func plan(dest: String, opts: ClassifiedOptions, index i: Int, cgroups: CgroupPlan,
+                     ownNamespace: Bool = false) -> [MountOp] {
         let readOnly = opts.attrSet & MountAttr.rdonly != 0
         let flags = opts.attrSet & ~MountAttr.rdonly
         let v1 = cgroups.hierarchies.filter { !$0.isV2 }
         if v1.isEmpty {
+            // In its own cgroup namespace a new cgroup2 mount shows exactly the container's cgroup, and so does a
+            // bind of that directory, which is cheaper: on Linux 6.18 every cgroup2 mount takes the global
+            // cgroup_threadgroup_rwsem for writing (cgroup_get_tree -> cgroup_favor_dynmods), which waits for an
+            // RCU grace period (7-20 ms here) unless another attach or cgroup2 mount happened within one.
+            if ownNamespace, let dir = cgroups.set.v2 {
+                return [MountOp(kind: .bind, dest: dest, source: dir, recursive: false, attrSet: opts.attrSet,
+                                label: "cgroup", configIndex: i)]
+            }
             return [MountOp(kind: .fs, dest: dest, source: "cgroup", fstype: "cgroup2", attrSet: opts.attrSet,
                             label: "cgroup", configIndex: i)]
         }
