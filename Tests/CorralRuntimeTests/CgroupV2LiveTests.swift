@@ -64,7 +64,7 @@ final class CgroupV2LiveTests: XCTestCase {
     }
 
     func readAll(_ fd: Int32) -> String {
-        let bytes = Commands.readAll(fd)
+        let bytes = Subprocess.readAll(fd)
         close(fd)
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -84,7 +84,7 @@ extension Commands {
         if let path = o.string("resources") {
             let bytes: [UInt8]
             if path == "-" {
-                bytes = readAll(0)
+                bytes = Subprocess.readAll(0)
             } else {
                 bytes = try Files.read(path, limit: Spec.maxDocumentBytes)
             }
@@ -121,17 +121,6 @@ extension Commands {
         }
         if let p = try int("pids-limit") { r.pids = Pids(limit: p) }
         return r
-    }
-
-    static func readAll(_ fd: Int32) -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { out += buf[0..<n]; continue }
-            if n < 0 && errno == EINTR { continue }
-            return out
-        }
     }
 
     // MARK: ps
@@ -195,9 +184,9 @@ extension Commands {
         }
         // runc: a stats event every interval and an oom event whenever one happens, until the cgroup is gone.
         let watch = OOMWatch(m.set)
-        var next = monotonicSeconds() + interval
+        var next = Clock.monotonicSeconds() + interval
         while true {
-            let wait = max(0, next - monotonicSeconds())
+            let wait = max(0, next - Clock.monotonicSeconds())
             var p = pollfd(fd: watch?.fd ?? -1, events: Int16(POLLIN), revents: 0)
             let r = poll(&p, 1, Int32(min(wait * 1000, Double(Int32.max)).rounded(.up)))
             if r < 0 && errno != EINTR { throw .system("poll", errno) }
@@ -209,90 +198,11 @@ extension Commands {
                 }
                 continue
             }
-            if monotonicSeconds() >= next {
+            if Clock.monotonicSeconds() >= next {
                 next += interval
                 if !m.exists { return 0 }
                 printOut(CgroupStats.event(type: "stats", id: id, data: CgroupStats.collect(m.set)))
             }
         }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
-/// Value syntaxes of runc's flags: docker/go-units sizes and Go durations.
-enum Units {
-    /// go-units RAMInBytes: "512", "512k", "1.5g", "64MiB", "2 GB" (binary multiples, case-insensitive).
-    static func ramInBytes(_ s: String) -> Int64? {
-        var chars = Array(s)
-        var number = ""
-        while let c = chars.first, c.isNumber || c == "." { number.append(c); chars.removeFirst() }
-        guard !number.isEmpty, !number.hasBytePrefix("."), !number.hasByteSuffix("."), let value = Double(number) else { return nil }
-        if chars.first == " " { chars.removeFirst() }
-        var rest = String(chars).lowercased()
-        var mul: Double = 1
-        if let u = rest.first, let m = ["k": 1024.0, "m": 1048576.0, "g": 1073741824.0, "t": 1099511627776.0, "p": 1125899906842624.0][u] {
-            mul = m
-            rest.removeFirst()
-        }
-        if rest.hasBytePrefix("i") { rest.removeFirst() }
-        if rest.hasBytePrefix("b") { rest.removeFirst() }
-        guard rest.isEmpty else { return nil }
-        let bytes = value * mul
-        guard bytes < 9.2e18 else { return nil }
-        return Int64(bytes)
-    }
-
-    /// Go's time.ParseDuration, in seconds: "5s", "1.5s", "100ms", "1m30s", "250us"/"250µs", "10ns", "2h".
-    static func duration(_ s: String) -> Double? {
-        var rest = Substring(s)
-        var sign = 1.0
-        if rest.first == "-" || rest.first == "+" { if rest.first == "-" { sign = -1 }; rest.removeFirst() }
-        if rest == "0" { return 0 }
-        guard !rest.isEmpty else { return nil }
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("μs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
-        var total = 0.0
-        while !rest.isEmpty {
-            var number = ""
-            while let c = rest.first, c.isNumber || c == "." { number.append(c); rest.removeFirst() }
-            guard let v = Double(number) else { return nil }
-            guard let unit = units.first(where: { rest.hasBytePrefix($0.0) && !(($0.0 == "m") && rest.hasBytePrefix("ms")) }) else { return nil }
-            rest.removeFirst(unit.0.count)
-            total += v * unit.1
-        }
-        return sign * total
-    }
-}
-
-/// A host command with stdout and stderr captured together (runc's `ps` uses CombinedOutput).
-enum Subprocess {
-    /// status -1: it could not be started.
-    static func run(_ argv: [String]) -> (status: Int32, output: String) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return (-1, "") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        let rc = cArgs.withUnsafeBufferPointer { posix_spawnp(&pid, argv[0], &actions, nil, UnsafeMutablePointer(mutating: $0.baseAddress!), environ) }
-        close(fds[1])
-        defer { close(fds[0]) }
-        if rc != 0 { return (-1, "") }
-        let out = Commands.readAll(fds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return (code, String(decoding: out, as: UTF8.self))
     }
 }

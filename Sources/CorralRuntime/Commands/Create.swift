@@ -4,8 +4,6 @@ import CorralSpec
 import Glibc
 
 /// `create`: everything up to the parked init; the shared core of `create` and `run`.
-enum Commands {}
-
 extension Commands {
     static let createOptions: [OptionSpec] = [
         OptionSpec(["b", "bundle"], value: true, "path to the root of the bundle directory, defaults to the current directory"),
@@ -194,20 +192,5 @@ extension Commands {
             HookRunner.runWarning(.poststop, plan.hooks[.poststop], state: state, cwd: bundle, warn: { ctx.log.warn($0) })
             throw error.context("corral \(verb) failed")
         }
-    }
-}
-
-/// The owner field of `state`: the user name of the uid running corral (from the host's /etc/passwd; a static
-/// binary has no NSS).
-enum Owner {
-    static func name(_ uid: uid_t) -> String {
-        if uid == 0 { return "root" }
-        if let text = Files.readString("/etc/passwd") {
-            for line in text.splitASCII("\n") {
-                let f = line.splitASCII(":", omittingEmptySubsequences: false)
-                if f.count > 2, UInt32(f[2]) == uid { return String(f[0]) }
-            }
-        }
-        return String(uid)
     }
 }

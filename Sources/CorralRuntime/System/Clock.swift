@@ -68,4 +68,11 @@ enum Clock {
         var i = b.count, v = v
         repeat { i -= 1; b[i] = UInt8(48 + v % 10); v /= 10 } while v > 0 && i > start
     }
+
+    /// Seconds on CLOCK_MONOTONIC (interval timing: `events --interval`).
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 }
