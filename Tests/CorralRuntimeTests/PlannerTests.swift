@@ -388,14 +388,17 @@ final class PlannerTests: XCTestCase {
 
         let userNS = ns("pid", "mount", "user")
         let ok = #"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#
+        let mapRange = "an id mapping must cover ids in range 0-4294967294"
         let mapCases: [(String, String)] = [
             (#"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#,
-             "linux.uidMappings[0].hostID: \(range) (got 4294967295..4294967295)"),
-            (#"[{"containerID": 2147483647, "hostID": 0, "size": 2}]"#,
-             "linux.uidMappings[0].containerID: \(range) (got 2147483647..2147483648)"),
+             "linux.uidMappings[0].hostID: \(mapRange) (got 4294967295..4294967295)"),
+            (#"[{"containerID": 4294967294, "hostID": 0, "size": 2}]"#,
+             "linux.uidMappings[0].containerID: \(mapRange) (got 4294967294..4294967295)"),
             (#"[{"containerID": 0, "hostID": 0, "size": 0}]"#, "linux.uidMappings[0].size: must be at least 1"),
             (#"[{"containerID": 0, "hostID": 100000, "size": 1}, {"containerID": 1, "hostID": 4294967000, "size": 4000}]"#,
-             "linux.uidMappings[1].hostID: \(range) (got 4294967000..4294970999)"),
+             "linux.uidMappings[1].hostID: \(mapRange) (got 4294967000..4294970999)"),
+            (#"[{"containerID": 1, "hostID": 0, "size": 4294967295}]"#,
+             "linux.uidMappings[0].containerID: \(mapRange) (got 1..4294967295)"),
         ]
         for (map, message) in mapCases {
             PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", map),
@@ -403,7 +406,22 @@ final class PlannerTests: XCTestCase {
         }
         PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", ok),
                                                     ("linux.gidMappings", #"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#)]),
-                                bundle: bundle, .config, "linux.gidMappings[0].hostID: \(range) (got 4294967295..4294967295)")
+                                bundle: bundle, .config, "linux.gidMappings[0].hostID: \(mapRange) (got 4294967295..4294967295)")
+    }
+
+    /// An id map is not an identity: the full map (crun's userns-full-mapping) and ids above 2^31 are valid in
+    /// maps; only the ids a process runs as are bounded by runc's 0-2147483647.
+    func testFullIDMapsArePlanned() throws {
+        let full = #"[{"containerID": 0, "hostID": 0, "size": 4294967295}]"#
+        let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
+                                                                   ("linux.uidMappings", full), ("linux.gidMappings", full)]),
+                                               bundle: bundle))
+        XCTAssertEqual(p.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        XCTAssertEqual(p.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        let high = #"[{"containerID": 0, "hostID": 3000000000, "size": 65536}]"#
+        XCTAssertNotNil(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
+                                                             ("linux.uidMappings", high), ("linux.gidMappings", high)]),
+                                         bundle: bundle))
     }
 
     /// runc's prepareEnv: NAME=value with a name, and the last of several entries for one name wins, in place.

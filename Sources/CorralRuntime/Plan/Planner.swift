@@ -188,13 +188,19 @@ enum Planner {
         if id > maxID { throw RuntimeError(.config, "\(field): \(idRangeText) (got \(id))") }
     }
 
-    /// Both ends of an id mapping, inside and outside, must be valid ids, and the range must not be empty.
+    /// The largest id an id mapping may cover, inside or outside: 4294967295 is (uid_t)-1, which the kernel never
+    /// maps. A map is not a process identity, so the full range "0 0 4294967295" is valid (crun and runc take it);
+    /// `maxID` applies to the ids a process runs as.
+    static let maxMappedID: UInt64 = 4_294_967_294
+    static let mapRangeText = "an id mapping must cover ids in range 0-4294967294"
+
+    /// Both ends of an id mapping, inside and outside, must be ids the kernel maps, and the range must not be empty.
     static func checkIDRange(_ m: IDMapping, field: String) throws(RuntimeError) {
         if m.size == 0 { throw RuntimeError(.config, "\(field).size: must be at least 1") }
         for (name, start) in [("containerID", m.containerID), ("hostID", m.hostID)] {
-            let last = UInt64(start) + UInt64(m.size) - 1
-            if last > UInt64(maxID) {
-                throw RuntimeError(.config, "\(field).\(name): \(idRangeText) (got \(start)..\(last))")
+            let last = UInt64(start) + UInt64(m.size) - 1   // 64-bit: cannot overflow
+            if last > maxMappedID {
+                throw RuntimeError(.config, "\(field).\(name): \(mapRangeText) (got \(start)..\(last))")
             }
         }
     }
