@@ -245,6 +245,16 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["HOME=/custom", "A=b"])
     }
 
+    /// runc's prepareEnv: an empty HOME (the last entry for it) is dropped for the user's home from /etc/passwd.
+    func testEmptyHomeIsReplacedByTheUsersHome() throws {
+        for env in [#"["HOME=", "A=b"]"#, #"["HOME=/override", "A=b", "HOME="]"#] {
+            let c = PlanFixture.config([("process.env", env)])
+            XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["A=b", "HOME=/"], env)
+        }
+        let c = PlanFixture.config([("process.env", #"["HOME=", "HOME=/last"]"#)])
+        XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["HOME=/last"])
+    }
+
     func testRlimitSoftAboveHardIsRefused() {
         let c = PlanFixture.config([("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 2048}]")])
         PlanFixture.expectError(c, bundle: bundle, .config,

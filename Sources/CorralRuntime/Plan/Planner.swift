@@ -305,6 +305,8 @@ enum Planner {
         // supplementalGroupsPolicy: Strict. runc does the same (its user is always "uid:gid").
         plan.groups = process.user.additionalGids ?? []
         var env = try environment(process.env ?? [])
+        // An empty HOME (the last of its entries) counts as none: runc's prepareEnv drops it for the passwd home.
+        env.removeAll { $0 == "HOME=" }
         if !env.contains(where: { $0.hasBytePrefix("HOME=") }) {
             // runc looks the user up in the container's /etc/passwd for HOME when the config has none.
             env.append("HOME=" + ContainerAccounts.home(rootfs: accountsRoot, uid: plan.uid))
