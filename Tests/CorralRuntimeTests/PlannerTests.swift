@@ -604,7 +604,9 @@ final class PlannerTests: XCTestCase {
             ("rshared", Propagation.shared | Propagation.rec, Propagation.shared | Propagation.rec),
             ("slave", Propagation.slave, 0), ("rslave", Propagation.slave | Propagation.rec, 0),
             ("private", Propagation.private, 0), ("rprivate", Propagation.private | Propagation.rec, 0),
-            ("unbindable", Propagation.unbindable, 0), ("runbindable", Propagation.unbindable | Propagation.rec, 0),
+            // An unbindable "/" cannot be bound onto itself: the default first, unbindable after pivot_root.
+            ("unbindable", Propagation.slave | Propagation.rec, Propagation.unbindable),
+            ("runbindable", Propagation.slave | Propagation.rec, Propagation.unbindable | Propagation.rec),
         ]
         for (name, flags, after) in cases {
             let p = PlanFixture.plan(PlanFixture.config([("linux.rootfsPropagation", "\"\(name)\"")]), bundle: bundle)

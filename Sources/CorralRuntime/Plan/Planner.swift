@@ -352,8 +352,15 @@ enum Planner {
             case .unbindable: (Propagation.unbindable, false)
             case .runbindable: (Propagation.unbindable, true)
             }
-            plan.rootPropagation = flag | (rec ? Propagation.rec : 0)
-            if flag == Propagation.shared { plan.rootPropagationAfter = plan.rootPropagation }
+            let wanted = flag | (rec ? Propagation.rec : 0)
+            if flag == Propagation.unbindable {
+                // An unbindable "/" could not be bound onto itself for pivot_root (EINVAL): the setup runs with the
+                // default propagation and the new root is made unbindable after pivot_root, as crun does.
+                plan.rootPropagationAfter = wanted
+            } else {
+                plan.rootPropagation = wanted
+                if flag == Propagation.shared { plan.rootPropagationAfter = wanted }
+            }
         }
         var devIsBind = false
         for (i, m) in (spec.mounts ?? []).enumerated() {
