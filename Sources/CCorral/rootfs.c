@@ -386,6 +386,13 @@ void setup_console(const struct corral_plan *p, int bind_dev_console) {
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "open pty peer", NULL);
     if (p->console_rows || p->console_cols) corral_ioctl_winsize(slave, p->console_rows, p->console_cols);
+    if (p->clear_onlcr) {
+        // Before the process can write anything: the relay copies the bytes as they are (runc's ClearONLCR).
+        struct termios t;
+        if (ioctl(slave, TCGETS, &t) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "get the terminal's modes", NULL);
+        t.c_oflag &= ~(tcflag_t)ONLCR;
+        if (ioctl(slave, TCSETS, &t) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "clear ONLCR on the terminal", NULL);
+    }
     if (bind_dev_console) {
         int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
         if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);

@@ -150,8 +150,11 @@ struct corral_plan {
                                ///< procfs, taken before pivot_root and closed before execve
     int console_socket_fd;     ///< connected --console-socket, -1 when none
     int terminal;
+    int clear_onlcr;           ///< the runtime relays the terminal itself (foreground run/exec -t): clear ONLCR on the
+                               ///< pty, as runc does, so relayed lines end in "\n" and not "\r\n"
     uint16_t console_rows, console_cols;
-    const int64_t *timens_offsets; ///< monotonic secs, nsecs, boottime secs, nsecs (NULL when not given)
+    const int64_t *timens_offsets; ///< monotonic secs, nsecs, boottime secs, nsecs (NULL when not given); written by
+                               ///< the parent on TIMENS_PLEASE, the child only asks
     int pdeathsig;
     const char *keyring_name;  ///< join a new session keyring with this name; NULL for --no-new-keyring
 

@@ -130,6 +130,7 @@ enum Exec {
             }
             relay = pair[0]
             channels.consoleSocketFD = keep(pair[1])
+            channels.relaysTerminal = true
         }
         // Orphans of the process (a container without its own pid namespace) come to us and are reaped.
         if !detach { _ = corral_set_child_subreaper() }

@@ -18,6 +18,8 @@ enum Launcher {
         var fifoFD: Int32 = -1
         /// Connected console socket (or our own relay socket), -1 for none.
         var consoleSocketFD: Int32 = -1
+        /// `consoleSocketFD` is our own relay (foreground run/exec -t): the pty is made to pass "\n" unchanged.
+        var relaysTerminal = false
         /// Places the first child (host pid) in the container's cgroups before it does any namespace work.
         var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
         /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
@@ -43,6 +45,7 @@ enum Launcher {
         let arena = PlanArena()
         var c = plan.cPlan(fds, arena: arena)
         c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
+        c.clear_onlcr = channels.relaysTerminal && plan.terminal ? 1 : 0
         let startHooks = plan.hooks[.startContainer]
         let childEnd = fds.childEnd
         let parentEnd = fds.parentEnd
