@@ -43,20 +43,11 @@ void reset_signals(void) {
     }
 }
 
+/// The new time namespace's offsets can only be written before any process is in it, by someone with CAP_SYS_TIME
+/// over it who may open our /proc files: the parent, as runc's does (ours belong to the host's root while we are
+/// non-dumpable, and a new user namespace does not map it).
 static void write_timens_offsets(const struct corral_plan *p) {
-    // "<clockid> <secs> <nsecs>" per line: CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7.
-    char buf[160] = "", num[24];
-    const int ids[2] = { 1, 7 };
-    for (int i = 0; i < 2; i++) {
-        c_utoa((uint64_t)ids[i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
-        c_itoa(p->timens_offsets[2 * i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
-        c_itoa(p->timens_offsets[2 * i + 1], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, "\n", sizeof buf);
-    }
-    int fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) child_fail(p, CORRAL_STAGE_TIMENS, fd, -1, "open /proc/self/timens_offsets", NULL);
-    long n = RSYS(SYS_write, fd, buf, c_strlen(buf));
-    if (n < 0) child_fail(p, CORRAL_STAGE_TIMENS, (int)n, -1, "write /proc/self/timens_offsets", NULL);
-    x_close(fd);
+    child_exchange(p, CORRAL_MSG_TIMENS_PLEASE, -1, CORRAL_MSG_TIMENS_DONE, CORRAL_STAGE_TIMENS, "waiting for the time namespace offsets");
 }
 
 /// Joins the namespaces given by path and unshares the new ones, then forks so that joined/new pid and time

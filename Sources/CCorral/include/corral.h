@@ -107,6 +107,10 @@ enum corral_msg_type {
     CORRAL_MSG_COMMIT_ACK,      ///< init -> parent: cleared; the parent may exit
     CORRAL_MSG_HOOKS,           ///< init -> parent: mounts done, not pivoted yet: run prestart/createRuntime/createContainer
     CORRAL_MSG_HOOKS_DONE,      ///< parent -> init: they succeeded, go on (on failure the parent kills the init)
+    CORRAL_MSG_TIMENS_PLEASE,   ///< child -> parent: I unshared a time namespace, write its offsets (runc's parent does:
+                                ///< the non-dumpable child's /proc files belong to the host's root, which a new user
+                                ///< namespace does not map)
+    CORRAL_MSG_TIMENS_DONE,     ///< parent -> child
 };
 
 /// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.

@@ -67,6 +67,7 @@ enum Launcher {
         expect.intermediate = plan.mustFork
         expect.hooks = plan.hooks.runsBeforePivot
         expect.listener = (plan.seccomp?.flags ?? 0) & SeccompProfile.flagNewListener != 0
+        expect.timeOffsets = plan.timeOffsets != nil && plan.unshareFlags & Planner.cloneNewTime != 0
         var handshake = Handshake(expect, firstChild: child)
         var initPid: Int32 { handshake.initPid }
         func runCreateHooks() throws(RuntimeError) {
@@ -104,6 +105,9 @@ enum Launcher {
                 case .writeIDMaps:
                     try writeIDMaps(plan, pid: child)
                     try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
+                case .writeTimeOffsets:
+                    try writeTimeOffsets(plan, pid: child)
+                    try reply(parentEnd, CORRAL_MSG_TIMENS_DONE)
                 case .runHooks:
                     try runCreateHooks()
                 case .handOverListener:
@@ -156,6 +160,15 @@ enum Launcher {
         guard waitpid(pid, &s, WNOHANG) == pid else { return "" }
         if s & 0x7f == 0 { return ": exit status \((s >> 8) & 0xff)" }
         return ": signal: \(s & 0x7f)"
+    }
+
+    /// "<clockid> <secs> <nsecs>" for CLOCK_MONOTONIC (1) and CLOCK_BOOTTIME (7), into the time namespace the child
+    /// unshared for its children (one write: the kernel takes the offsets once, before any process is in it).
+    private static func writeTimeOffsets(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {
+        guard let o = plan.timeOffsets, o.count == 4 else { return }
+        let text = "1 \(o[0]) \(o[1])\n7 \(o[2]) \(o[3])\n"
+        let r = corral_write_proc(pid, "timens_offsets", text)
+        if r < 0 { throw RuntimeError(.childSetup, "linux.timeOffsets: write /proc/\(pid)/timens_offsets: \(errnoText(-r))") }
     }
 
     private static func writeIDMaps(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {
