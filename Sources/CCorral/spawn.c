@@ -166,12 +166,15 @@ static void park_and_exec(const struct corral_plan *p, const char *exe, struct f
     x_close(w->proc);
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     long e = RSYS(SYS_execve, exe, p->argv, p->envp);
-    // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
+    // Too late for a structured error: the runtime that created us may be gone. Say it where and as runc main does
+    // (Go's PathError: "exec /run.sh: no such file or directory"), one line on the process's stderr.
     const char *t = corral_errno_text((int)-e);
-    static const char pre[] = "exec failed: ";
-    x_write_all(2, pre, sizeof pre - 1);
-    x_write_all(2, t ? t : "error", c_strlen(t ? t : "error"));
-    x_write_all(2, "\n", 1);
+    char line[CORRAL_PATH_MAX + 128] = "exec ";
+    c_strlcat(line, exe, sizeof line);
+    c_strlcat(line, ": ", sizeof line);
+    c_strlcat(line, t ? t : "error", sizeof line);
+    c_strlcat(line, "\n", sizeof line);
+    x_write_all(2, line, c_strlen(line));
     syscall(SYS_exit_group, 255);
 }
 
