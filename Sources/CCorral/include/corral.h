@@ -125,7 +125,8 @@ struct corral_msg {
 
 /// One OCI hook as planned: an absolute path exec'd directly (no PATH lookup), its argv (argv[0] included) and
 /// its environment exactly as configured (both NULL-terminated; envp NULL when the config has no env: the hook
-/// gets the caller's environment, as with runc), and a timeout in seconds (0 = none).
+/// gets the caller's environment, as with runc; a startContainer hook without env is planned with the container
+/// process's environment instead, as runc's init runs it), and a timeout in seconds (0 = none).
 struct corral_hook {
     const char *path;
     const char *const *argv;
