@@ -202,15 +202,16 @@ struct CgroupLimits {
         for h in hugepages where !pageSizes.contains(h.value.pageSize) {
             throw RuntimeError(.unsupported, "\(h.field).pageSize: huge page size \(JSONValue.quoted(h.value.pageSize)) is not supported by this host (supported: \(pageSizes.joined(separator: ", ")))")
         }
+        // runc's text starts "invalid configuration: " (cgroups.ErrV1NoUnified); engines and tests match on it.
         if let u = unified.first {
             guard host.v2 != nil else {
-                throw RuntimeError(.unsupported, "\(u.field): unified (cgroup v2) resources need a cgroup2 hierarchy, and this host has none")
+                throw RuntimeError(.unsupported, "invalid configuration: \(u.field): cannot use unified on cgroup v1 (unified resources need a cgroup2 hierarchy, and this host has none)")
             }
             for u in unified {
                 let c = CgroupLimits.unifiedController(u.value.key)
                 if c != "cgroup" && !host.v2Controllers.contains(c) {
                     let bound = host.v1Hierarchy(c) != nil ? " (it is bound to a cgroup v1 hierarchy on this host)" : ""
-                    throw RuntimeError(.unsupported, "\(u.field): unified resource \(JSONValue.quoted(u.value.key)) can't be set: controller \(JSONValue.quoted(c)) not available\(bound)")
+                    throw RuntimeError(.unsupported, "invalid configuration: \(u.field): unified resource \(JSONValue.quoted(u.value.key)) can't be set: controller \(JSONValue.quoted(c)) not available\(bound)")
                 }
             }
         }

@@ -133,11 +133,14 @@ struct CgroupManager {
     }
 
     /// Puts a process into every directory of the set (all v1 hierarchies, name=systemd included, and cgroup2).
+    /// The error is runc's ("error adding pid N to cgroups: failed to write N: ..."), with the file.
     func place(_ pid: Int32) throws(RuntimeError) {
         let text = pid.decimal
         for dir in set.directories {
             let e = CgroupFS.write(dir, "cgroup.procs", text)
-            if e != 0 { throw RuntimeError(.system, "failed to place the container process in \(dir): write cgroup.procs: \(errnoText(e))") }
+            if e != 0 {
+                throw RuntimeError(.system, "error adding pid \(text) to cgroups: failed to write \(text) to \(dir)/cgroup.procs: \(errnoText(e))")
+            }
         }
     }
 
