@@ -40,7 +40,14 @@ struct corral_mount {
     uint64_t propagation;     ///< MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE, 0 for none
     uint32_t mode;            ///< MKDIR mode
     int source_fd;            ///< BIND: >= 0 a detached mount the parent made (open_tree, attributes and idmap
-                              ///< applied there, where the source is reachable): attached as it is
+                              ///< applied there, where the source is reachable): attached as it is when the child
+                              ///< cannot open the source itself, or always with `source_fd_only` (idmapped)
+    int source_fd_only;       ///< BIND: use `source_fd`, never the child's own view of the source (idmapped mounts)
+    int source_in_root;       ///< BIND: `source` is below the rootfs: resolved inside it (RESOLVE_IN_ROOT) when this
+                              ///< mount's turn comes, the destination made a file or a directory after what it finds
+    uint64_t ms_cleared;      ///< BIND: MS_* lockable flags the options clear explicitly (rw, suid, dev, exec, atime...)
+    uint64_t ms_atime;        ///< BIND: MS_* atime flags the options set; with ms_cleared, what may not be given up when
+                              ///< the kernel keeps the source's locked flags (a user namespace): runc's rules
     int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
     int copy_up;              ///< FS (tmpfs): copy the destination directory's tree into the new filesystem first
     int deferred;             ///< REMOUNT applied at the end of the rootfs setup (read-only tmpfs and /dev), not in order

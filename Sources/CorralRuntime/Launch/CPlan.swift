@@ -50,6 +50,10 @@ extension LaunchPlan {
             cm.propagation = m.propagation
             cm.mode = m.mode
             cm.source_fd = fds.sources[i] ?? -1
+            cm.source_fd_only = m.idmap != nil ? 1 : 0
+            cm.source_in_root = m.sourceInRoot ? 1 : 0
+            cm.ms_cleared = m.msCleared
+            cm.ms_atime = m.msAtime
             cm.allow_on_proc = m.allowOnProc ? 1 : 0
             cm.copy_up = m.copyUp ? 1 : 0
             cm.deferred = m.deferred ? 1 : 0

@@ -365,7 +365,8 @@ enum Planner {
         var devIsBind = false
         for (i, m) in (spec.mounts ?? []).enumerated() {
             let userNS = plan.newUserNS ? (uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? []) : nil
-            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, cgroups: cgroups, userNS: userNS, note: note)
+            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, rootfs: plan.rootfs, cgroups: cgroups,
+                                            userNS: userNS, note: note)
             if Files.clean(m.destination) == "/dev", ops.contains(where: { $0.kind == .bind }) { devIsBind = true }
             plan.mounts += ops
         }
