@@ -95,6 +95,14 @@ static void fix_stdio_owner(const struct corral_plan *p) {
     }
 }
 
+/// CVE-2024-21626: the working directory must be reachable from the container's root (a leaked host dir fd as
+/// cwd shows as "(unreachable)"). Any failure, getcwd refused included, fails the container.
+static void verify_cwd(const struct corral_plan *p) {
+    char cwd[CORRAL_PATH_MAX];
+    long r = RSYS(SYS_getcwd, cwd, sizeof cwd);
+    if (r < 0 || cwd[0] != '/') child_fail(p, CORRAL_STAGE_CWD, r < 0 ? (int)r : ENOENT, -1, p->cwd, " is outside the container root");
+}
+
 void setup_process(const struct corral_plan *p) {
     long r;
     // CVE-2024-21626: no inherited fd may survive execve. Done before a seccomp filter goes on, so that the
@@ -126,6 +134,9 @@ void setup_process(const struct corral_plan *p) {
     r = RSYS(SYS_chdir, p->cwd);
     int chdir_again = r == -EACCES || r == -EPERM;
     if (r < 0 && !chdir_again) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+    // Verified now, before a profile loaded without no_new_privs could refuse getcwd (runtime-tools' linux_seccomp
+    // blocks it); a directory only the process's user may enter is verified once it is entered, below.
+    if (!chdir_again) verify_cwd(p);
     fix_stdio_owner(p);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it (runc's order).
     if (!p->no_new_privs) load_seccomp(p);
@@ -149,12 +160,8 @@ void setup_process(const struct corral_plan *p) {
     if (chdir_again) {
         r = RSYS(SYS_chdir, p->cwd);
         if (r < 0) child_fail(p, CORRAL_STAGE_CWD, (int)r, -1, p->cwd, NULL);
+        verify_cwd(p);
     }
-    // CVE-2024-21626: the working directory must be reachable from the container's root (a leaked host dir fd as
-    // cwd shows as "(unreachable)").
-    char cwd[CORRAL_PATH_MAX];
-    r = RSYS(SYS_getcwd, cwd, sizeof cwd);
-    if (r < 0 || cwd[0] != '/') child_fail(p, CORRAL_STAGE_CWD, r < 0 ? (int)r : ENOENT, -1, p->cwd, " is outside the container root");
 }
 
 static void lookup_exec_path(const struct corral_plan *p, char *out);

@@ -120,6 +120,122 @@ __attribute__((noreturn)) static void mount_fail(const struct corral_plan *p, in
     child_fail(p, CORRAL_STAGE_MOUNT, err, i, what, NULL);
 }
 
+// statfs(2)'s ST_* mount flags (sys/statvfs.h), spelled out.
+#define CR_ST_RDONLY 0x1
+#define CR_ST_NOSUID 0x2
+#define CR_ST_NODEV 0x4
+#define CR_ST_NOEXEC 0x8
+#define CR_ST_NOATIME 0x400
+#define CR_ST_NODIRATIME 0x800
+#define CR_ST_RELATIME 0x1000
+#define CR_MS_ATIME_FLAGS ((uint64_t)(MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME))
+#define CR_MS_LOCKABLE ((uint64_t)(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) | CR_MS_ATIME_FLAGS)
+
+/// The mount(8) names of MS_* flags, comma-separated into buf[cap], for errors.
+static void ms_names(uint64_t ms, char *buf, size_t cap) {
+    static const struct { uint64_t bit; const char *name; } names[] = {
+        { MS_RDONLY, "ro" }, { MS_NOSUID, "nosuid" }, { MS_NODEV, "nodev" }, { MS_NOEXEC, "noexec" },
+        { MS_NOATIME, "noatime" }, { MS_NODIRATIME, "nodiratime" }, { MS_RELATIME, "relatime" },
+        { MS_STRICTATIME, "strictatime" },
+    };
+    buf[0] = 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (!(ms & names[k].bit)) continue;
+        if (buf[0]) c_strlcat(buf, ",", cap);
+        c_strlcat(buf, names[k].name, cap);
+    }
+}
+
+/// The per-mount flags of the mount `fd` is on, as MS_* (strictatime when statfs shows neither noatime nor
+/// relatime, as runc reads it). -errno in *err on failure.
+static uint64_t mount_ms_flags(int fd, int *err) {
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0) { *err = errno; return 0; }
+    static const struct { unsigned long st; uint64_t ms; } map[] = {
+        { CR_ST_RDONLY, MS_RDONLY }, { CR_ST_NOSUID, MS_NOSUID }, { CR_ST_NODEV, MS_NODEV }, { CR_ST_NOEXEC, MS_NOEXEC },
+        { CR_ST_NOATIME, MS_NOATIME }, { CR_ST_NODIRATIME, MS_NODIRATIME }, { CR_ST_RELATIME, MS_RELATIME },
+    };
+    uint64_t f = 0;
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) if ((unsigned long)st.f_flags & map[k].st) f |= map[k].ms;
+    if (!(f & (MS_NOATIME | MS_RELATIME))) f |= MS_STRICTATIME;
+    return f;
+}
+
+/// A bind's own attributes (planned with runc's rules: MountPlanner.bindAttributes) on the detached mount `mfd`.
+/// Where the kernel refuses to clear a flag the source's mount has locked (a user namespace inherited it: EPERM),
+/// do as runc: fail when the options cleared such a flag explicitly or ask for another atime mode than the locked
+/// one, and otherwise keep the source's ro/nosuid/nodev/noexec and set the rest again.
+static void apply_bind_attrs(const struct corral_plan *p, const struct corral_mount *m, int i, int mfd) {
+    uint64_t set = m->attr_set, clr = m->attr_clr;
+    if (set || clr) {
+        int r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, set, clr, 0, -1);
+        if (r == -EPERM) {
+            int e = 0;
+            uint64_t src = mount_ms_flags(mfd, &e);
+            if (e) mount_fail(p, i, e, "statfs of the bind source");
+            char names[96];
+            uint64_t cannot = src & m->ms_cleared & CR_MS_LOCKABLE;
+            if (cannot) {
+                ms_names(cannot, names, sizeof names);
+                child_fail(p, CORRAL_STAGE_MOUNT, EPERM, i, "failed to set user-requested vfs flags on bind-mount: cannot clear locked flags ", names);
+            }
+            if (m->ms_atime && m->ms_atime != (src & CR_MS_ATIME_FLAGS)) {
+                ms_names(src & CR_MS_ATIME_FLAGS, names, sizeof names);
+                child_fail(p, CORRAL_STAGE_MOUNT, EPERM, i, "failed to set user-requested vfs flags on bind-mount: cannot change locked atime flags ", names);
+            }
+            uint64_t keep = 0;
+            if (src & MS_RDONLY) keep |= MOUNT_ATTR_RDONLY;
+            if (src & MS_NOSUID) keep |= MOUNT_ATTR_NOSUID;
+            if (src & MS_NODEV) keep |= MOUNT_ATTR_NODEV;
+            if (src & MS_NOEXEC) keep |= MOUNT_ATTR_NOEXEC;
+            r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, set | keep, clr & ~keep, 0, -1);
+            if (r < 0) {
+                ms_names(src & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), names, sizeof names);
+                child_fail(p, CORRAL_STAGE_MOUNT, r, i, "failed to set user-requested vfs flags on bind-mount: with the locked flags kept: ", names);
+            }
+        }
+        if (r < 0) mount_fail(p, i, r, "mount_setattr");
+    }
+    if (m->rattr_set || m->rattr_clr) {
+        int r = x_mount_setattr(mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, m->rattr_set, m->rattr_clr, 0, -1);
+        if (r < 0) mount_fail(p, i, r, "mount_setattr");
+    }
+}
+
+/// The detached mount a bind attaches; *own says the child made it (so its attributes are still to be applied).
+/// A source in the rootfs is resolved inside it now, after the mounts before this one, and may not be on procfs or
+/// sysfs (an image's symlink must not turn it into a second, writable view of them). Any other source: the
+/// child's own view first (the kernel keeps what a user namespace inherited locked, as with runc), the parent's
+/// clone where the child cannot reach the source, and the parent's alone for an idmapped mount.
+static int open_bind_source(const struct corral_plan *p, const struct corral_mount *m, int i, int *own) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
+    *own = 1;
+    if (m->source_in_root) {
+        const char *rel = m->source + c_strlen(p->rootfs);   // the planner put it below the rootfs
+        int src = resolve_in_root(g_rootfd, *rel ? rel : "/", O_PATH);
+        if (src < 0) mount_fail(p, i, src, "open the source in the rootfs");
+        struct statfs sfs;
+        if (fstatfs(src, &sfs) < 0) mount_fail(p, i, errno, "statfs of the source in the rootfs");
+        if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC)
+            mount_fail(p, i, EPERM, "a bind source in the rootfs may not be on procfs or sysfs");
+        int mfd = x_open_tree(src, "", flags | AT_EMPTY_PATH);
+        x_close(src);
+        if (mfd < 0) mount_fail(p, i, mfd, "open_tree");
+        return mfd;
+    }
+    if (m->source_fd >= 0 && m->source_fd_only) { *own = 0; return m->source_fd; }
+    int mfd = x_open_tree(AT_FDCWD, m->source, flags);
+    if (mfd >= 0) {
+        if (m->source_fd >= 0) x_close(m->source_fd);
+        return mfd;
+    }
+    if (m->source_fd >= 0 && (mfd == -EACCES || mfd == -EPERM || mfd == -ENOENT || mfd == -ENOTDIR)) {
+        *own = 0;
+        return m->source_fd;
+    }
+    mount_fail(p, i, mfd, "open_tree");
+}
+
 /// Creates a new filesystem instance configured by the fsconfig parameters in m->data; returns the mount fd.
 /// `dir_mode` (>= 0) is the mode of the directory a tmpfs goes onto: the new tmpfs takes it unless the data
 /// says otherwise (runc prepends "mode=" of an existing destination).
@@ -228,7 +344,15 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         }
         x_close(probe);
     }
-    int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, m->dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
+    // A bind's source first: what it is (file or directory) decides what its mount point is made as.
+    int mfd = -1, own = 0, dest_is_file = m->dest_is_file;
+    if (m->kind == CORRAL_MOUNT_BIND) {
+        mfd = open_bind_source(p, m, i, &own);
+        struct stat sst;
+        if (fstat(mfd, &sst) < 0) mount_fail(p, i, errno, "stat the bind source");
+        dest_is_file = !S_ISDIR(sst.st_mode);
+    }
+    int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
     if (dest < 0) mount_fail(p, i, dest, "create mount point");
     if (m->kind == CORRAL_MOUNT_MKDIR) { x_close(dest); return; }
     if (!m->allow_on_proc) {
@@ -247,14 +371,8 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
         x_close(dest);
         return;
     }
-    int mfd;
-    if (m->kind == CORRAL_MOUNT_BIND && m->source_fd >= 0) {
-        mfd = m->source_fd;   // opened and given its attributes by the parent
-    } else if (m->kind == CORRAL_MOUNT_BIND) {
-        mfd = x_open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
-        if (mfd < 0) mount_fail(p, i, mfd, "open_tree");
-        r = apply_attrs(m, mfd);
-        if (r < 0) mount_fail(p, i, r, "mount_setattr");
+    if (m->kind == CORRAL_MOUNT_BIND) {
+        if (own) apply_bind_attrs(p, m, i, mfd);   // the parent's clone came with them
     } else {
         mfd = make_fs_mount(p, m, i, dir_mode);
         if (m->copy_up) copy_up(p, m, i, dest, mfd, existed);
@@ -386,6 +504,13 @@ void setup_console(const struct corral_plan *p, int bind_dev_console) {
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "open pty peer", NULL);
     if (p->console_rows || p->console_cols) corral_ioctl_winsize(slave, p->console_rows, p->console_cols);
+    if (p->clear_onlcr) {
+        // Before the process can write anything: the relay copies the bytes as they are (runc's ClearONLCR).
+        struct termios t;
+        if (ioctl(slave, TCGETS, &t) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "get the terminal's modes", NULL);
+        t.c_oflag &= ~(tcflag_t)ONLCR;
+        if (ioctl(slave, TCSETS, &t) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "clear ONLCR on the terminal", NULL);
+    }
     if (bind_dev_console) {
         int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
         if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);

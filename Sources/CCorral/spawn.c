@@ -43,20 +43,11 @@ void reset_signals(void) {
     }
 }
 
+/// The new time namespace's offsets can only be written before any process is in it, by someone with CAP_SYS_TIME
+/// over it who may open our /proc files: the parent, as runc's does (ours belong to the host's root while we are
+/// non-dumpable, and a new user namespace does not map it).
 static void write_timens_offsets(const struct corral_plan *p) {
-    // "<clockid> <secs> <nsecs>" per line: CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7.
-    char buf[160] = "", num[24];
-    const int ids[2] = { 1, 7 };
-    for (int i = 0; i < 2; i++) {
-        c_utoa((uint64_t)ids[i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
-        c_itoa(p->timens_offsets[2 * i], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, " ", sizeof buf);
-        c_itoa(p->timens_offsets[2 * i + 1], num); c_strlcat(buf, num, sizeof buf); c_strlcat(buf, "\n", sizeof buf);
-    }
-    int fd = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    if (fd < 0) child_fail(p, CORRAL_STAGE_TIMENS, fd, -1, "open /proc/self/timens_offsets", NULL);
-    long n = RSYS(SYS_write, fd, buf, c_strlen(buf));
-    if (n < 0) child_fail(p, CORRAL_STAGE_TIMENS, (int)n, -1, "write /proc/self/timens_offsets", NULL);
-    x_close(fd);
+    child_exchange(p, CORRAL_MSG_TIMENS_PLEASE, -1, CORRAL_MSG_TIMENS_DONE, CORRAL_STAGE_TIMENS, "waiting for the time namespace offsets");
 }
 
 /// Joins the namespaces given by path and unshares the new ones, then forks so that joined/new pid and time
@@ -186,12 +177,15 @@ static void park_and_exec(const struct corral_plan *p, const char *exe, struct f
     }
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     long e = RSYS(SYS_execve, exe, p->argv, p->envp);
-    // Too late for a structured error: the runtime that created us is gone. Say it where runc would.
+    // Too late for a structured error: the runtime that created us may be gone. Say it where and as runc main does
+    // (Go's PathError: "exec /run.sh: no such file or directory"), one line on the process's stderr.
     const char *t = corral_errno_text((int)-e);
-    static const char pre[] = "exec failed: ";
-    x_write_all(2, pre, sizeof pre - 1);
-    x_write_all(2, t ? t : "error", c_strlen(t ? t : "error"));
-    x_write_all(2, "\n", 1);
+    char line[CORRAL_PATH_MAX + 128] = "exec ";
+    c_strlcat(line, exe, sizeof line);
+    c_strlcat(line, ": ", sizeof line);
+    c_strlcat(line, t ? t : "error", sizeof line);
+    c_strlcat(line, "\n", sizeof line);
+    x_write_all(2, line, c_strlen(line));
     syscall(SYS_exit_group, 255);
 }
 
@@ -300,7 +294,7 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p, in
     if (p->pdeathsig) prctl(PR_SET_PDEATHSIG, p->pdeathsig);
     reset_signals();
     enter_cgroups(p);
-    if (p->cgroup_dir_fd >= 0 && !in_cgroup)
+    if (p->cgroup_sync || (p->cgroup_dir_fd >= 0 && !in_cgroup))
         child_exchange(p, CORRAL_MSG_HELLO, -1, CORRAL_MSG_GO, CORRAL_STAGE_SETUP, "waiting for cgroup placement");
     close_unneeded_fds(p);
     RSYS(SYS_umask, 0);   // device nodes and dirs get exactly the modes planned; the process umask is set later

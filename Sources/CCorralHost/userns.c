@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include "corral_procfs.h"
 
 int corral_userns_fd(const char *uid_map, const char *gid_map) {
@@ -53,4 +54,10 @@ int corral_open_tree_clone(const char *path, int recursive) {
 
 int corral_mount_setattr(int mfd, int recursive, uint64_t set, uint64_t clr) {
     return x_mount_setattr(mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), set, clr, 0, -1);
+}
+
+long corral_mount_flags(int fd) {
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0) return -errno;
+    return (long)st.f_flags;
 }

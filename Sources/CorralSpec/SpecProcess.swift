@@ -202,8 +202,9 @@ extension Process {
                 period: try d.optUInt64(s, "period"))
         }
         selinuxLabel = try d.optString(o, "selinuxLabel")
+        // A missing "priority" is 0, as runc and crun read it (the spec's Go struct has no omitempty to tell).
         ioPriority = try d.optObject(o, "ioPriority") { (p) throws(SpecError) in
-            IOPriority(class: try d.reqEnum(p, "class", IOPriorityClass.self), priority: try d.reqInt(p, "priority"))
+            IOPriority(class: try d.reqEnum(p, "class", IOPriorityClass.self), priority: try d.optInt(p, "priority") ?? 0)
         }
         execCPUAffinity = try d.optObject(o, "execCPUAffinity") { (a) throws(SpecError) in
             CPUAffinity(initial: try d.optString(a, "initial"), final: try d.optString(a, "final"))

@@ -107,7 +107,7 @@ public struct CPU: Equatable, Sendable {
 
 /// `linux.resources.pids`.
 public struct Pids: Equatable, Sendable {
-    /// Maximum number of pids; ≤ 0 (conventionally -1) means unlimited.
+    /// Maximum number of pids: negative (conventionally -1) means unlimited, 0 a limit of 1 (runc 1.2+).
     public var limit: Int64?
     public init(limit: Int64? = nil) { self.limit = limit }
 }

@@ -114,6 +114,13 @@ final class CgroupWriterTests: CgroupTreeTestCase {
         XCTAssertEqual(read(c, "cpu.idle"), "1")
         XCTAssertEqual(read(set.v1("cpuset")!, "cpuset.cpus"), "0")
         XCTAssertEqual(read(set.v1("pids")!, "pids.max"), "max")
+        // runc 1.2+: a present limit of 0 is 1 (systemd has no TasksMax=0), an absent one leaves the file alone.
+        try CgroupWriter.apply(try limits(["pids": ["limit": 0]], devices: false), to: set, update: true)
+        XCTAssertEqual(read(set.v1("pids")!, "pids.max"), "1")
+        try CgroupWriter.apply(try limits(["pids": [:]], devices: false), to: set, update: true)
+        XCTAssertEqual(read(set.v1("pids")!, "pids.max"), "1")
+        XCTAssertEqual(CgroupWriter.pidsMax(-5), "max")
+        XCTAssertEqual(CgroupWriter.pidsMax(7), "7")
         let b = set.v1("blkio")!
         XCTAssertEqual(read(b, "blkio.bfq.weight_device"), "8:0 200")
         XCTAssertEqual(read(b, "blkio.bfq.weight"), "300")

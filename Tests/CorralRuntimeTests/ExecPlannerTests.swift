@@ -120,8 +120,8 @@ final class ExecPlannerTests: XCTestCase {
         XCTAssertEqual(two.v1("memory"), "/sys/fs/cgroup/memory/c1/a")
 
         func fail(_ args: [String]) -> String? { message { () throws(RuntimeError) in _ = try ExecPlanner.cgroups(set, sub: args) } }
-        XCTAssertEqual(fail(["../c2"]), "../c2 is not a sub cgroup path")
-        XCTAssertEqual(fail(["memory:../../x"]), "../../x is not a sub cgroup path")
+        XCTAssertEqual(fail(["../c2"]), "bad sub cgroup path: ../c2 is not a sub cgroup path")
+        XCTAssertEqual(fail(["memory:../../x"]), "bad sub cgroup path: ../../x is not a sub cgroup path")
         XCTAssertEqual(fail(["a:b:c"]), "invalid --cgroup argument: a:b:c")
         XCTAssertEqual(fail(["x", "memory:y"]), "invalid --cgroup argument: x (missing <controller>: prefix)")
         XCTAssertEqual(fail(["pids:x"]), "unknown controller pids in --cgroup")

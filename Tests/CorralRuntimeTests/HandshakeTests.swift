@@ -8,11 +8,12 @@ final class HandshakeTests: XCTestCase {
     private let hello = Int32(CORRAL_MSG_HELLO.rawValue), maps = Int32(CORRAL_MSG_MAPS_PLEASE.rawValue)
     private let pidMsg = Int32(CORRAL_MSG_PID.rawValue), hooks = Int32(CORRAL_MSG_HOOKS.rawValue)
     private let listener = Int32(CORRAL_MSG_SECCOMP_FD.rawValue), ready = Int32(CORRAL_MSG_READY.rawValue)
+    private let timens = Int32(CORRAL_MSG_TIMENS_PLEASE.rawValue)
 
     private func expect(cgroups: Bool = false, userns: Bool = false, fork: Bool = false, hooks: Bool = false,
-                        listener: Bool = false) -> Handshake.Expectations {
+                        listener: Bool = false, timens: Bool = false) -> Handshake.Expectations {
         Handshake.Expectations(cgroupPlacement: cgroups, userNamespace: userns, intermediate: fork, hooks: hooks,
-                               listener: listener)
+                               listener: listener, timeOffsets: timens)
     }
 
     /// Feeds `steps` (message, pid, wanted action) and returns the machine.
@@ -48,6 +49,11 @@ final class HandshakeTests: XCTestCase {
             (hello, 0, .placeInCgroups), (listener, 0, .handOverListener), (ready, 0, .none), (pidMsg, 300, .initPid(300))])
         // A new user namespace through unshare in the intermediate (must_fork): maps before PID.
         try run(expect(userns: true, fork: true), [(maps, 0, .writeIDMaps), (pidMsg, 5, .initPid(5)), (ready, 0, .none)])
+        // A new time namespace with offsets (user namespace too): the intermediate asks after its maps, before it
+        // forks the init.
+        try run(expect(cgroups: true, userns: true, fork: true, hooks: true, timens: true), [
+            (hello, 0, .placeInCgroups), (maps, 0, .writeIDMaps), (timens, 0, .writeTimeOffsets),
+            (pidMsg, 6, .initPid(6)), (hooks, 0, .runHooks), (ready, 0, .none)])
     }
 
     func testMessagesThatAreOffRepeatedOrOutOfOrderAreRefused() throws {
@@ -72,6 +78,11 @@ final class HandshakeTests: XCTestCase {
             ("anything after READY", expect(), [ready], ready, "it is already ready"),
             ("HELLO after READY", expect(cgroups: true), [hello, ready], hello, "it is already ready"),
             ("not a child's message", expect(), [], Int32(CORRAL_MSG_GO.rawValue), "not a message the child sends"),
+            ("time offsets not configured", expect(fork: true), [], timens, "no time offsets are configured"),
+            ("time offsets twice", expect(fork: true, timens: true), [timens], timens, "a second time"),
+            ("time offsets before maps", expect(userns: true, fork: true, timens: true), [], timens, "before the id maps"),
+            ("PID before time offsets", expect(fork: true, timens: true), [], pidMsg, "before the time offsets"),
+            ("READY before time offsets", expect(fork: true, timens: true), [], ready, "before the time offsets"),
         ]
         for (name, e, before, type, why) in cases {
             var h = Handshake(e, firstChild: 100)

@@ -95,6 +95,9 @@ final class MountOptionsTests: XCTestCase {
                        [0x1, 0x2, 0x4, 0x8, 0x70, 0x0, 0x10, 0x20, 0x80, 0x200000])
         XCTAssertEqual([Propagation.rec, Propagation.unbindable, Propagation.private, Propagation.slave, Propagation.shared],
                        [0x4000, 0x20000, 0x40000, 0x80000, 0x100000])
+        XCTAssertEqual([MS.rdonly, MS.nosuid, MS.nodev, MS.noexec, MS.synchronous, MS.mandlock, MS.dirsync, MS.nosymfollow,
+                        MS.noatime, MS.nodiratime, MS.silent, MS.relatime, MS.iVersion, MS.strictatime, MS.lazytime],
+                       [1, 2, 4, 8, 16, 64, 128, 256, 1024, 2048, 1 << 15, 1 << 21, 1 << 23, 1 << 24, 1 << 25])
     }
 
     func testFilesystemDataKeepsOrderAndText() {
@@ -131,6 +134,20 @@ final class MountOptionsTests: XCTestCase {
             guard let got = classify(opts) else { continue }
             XCTAssertTrue(ok(got), "\(what): \(opts) classified as \(got)")
         }
+    }
+
+    /// The mount(2) flags a bind mount decides with: set, or cleared explicitly, the later option winning (runc's
+    /// Flags and ClearedFlags).
+    func testMountFlagsSetAndClearedExplicitly() throws {
+        func ms(_ opts: [String]) throws -> [UInt64] {
+            let c = try MountOptions.classify(opts, path: "o")
+            return [c.msFlags, c.msCleared]
+        }
+        XCTAssertEqual(try ms(["bind", "rprivate", "rro"]), [0, 0])
+        XCTAssertEqual(try ms(["ro", "rw"]), [0, MS.rdonly])
+        XCTAssertEqual(try ms(["rw", "ro"]), [MS.rdonly, 0])
+        XCTAssertEqual(try ms(["nodiratime", "norelatime", "suid"]), [MS.nodiratime, MS.relatime | MS.nosuid])
+        XCTAssertEqual(try ms(["sync", "loud", "noiversion"]), [MS.synchronous, MS.silent | MS.iVersion])
     }
 
     func testRefusals() {

@@ -245,6 +245,16 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["HOME=/custom", "A=b"])
     }
 
+    /// runc's prepareEnv: an empty HOME (the last entry for it) is dropped for the user's home from /etc/passwd.
+    func testEmptyHomeIsReplacedByTheUsersHome() throws {
+        for env in [#"["HOME=", "A=b"]"#, #"["HOME=/override", "A=b", "HOME="]"#] {
+            let c = PlanFixture.config([("process.env", env)])
+            XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["A=b", "HOME=/"], env)
+        }
+        let c = PlanFixture.config([("process.env", #"["HOME=", "HOME=/last"]"#)])
+        XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.env, ["HOME=/last"])
+    }
+
     func testRlimitSoftAboveHardIsRefused() {
         let c = PlanFixture.config([("process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 2048}]")])
         PlanFixture.expectError(c, bundle: bundle, .config,
@@ -388,14 +398,17 @@ final class PlannerTests: XCTestCase {
 
         let userNS = ns("pid", "mount", "user")
         let ok = #"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#
+        let mapRange = "an id mapping must cover ids in range 0-4294967294"
         let mapCases: [(String, String)] = [
             (#"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#,
-             "linux.uidMappings[0].hostID: \(range) (got 4294967295..4294967295)"),
-            (#"[{"containerID": 2147483647, "hostID": 0, "size": 2}]"#,
-             "linux.uidMappings[0].containerID: \(range) (got 2147483647..2147483648)"),
+             "linux.uidMappings[0].hostID: \(mapRange) (got 4294967295..4294967295)"),
+            (#"[{"containerID": 4294967294, "hostID": 0, "size": 2}]"#,
+             "linux.uidMappings[0].containerID: \(mapRange) (got 4294967294..4294967295)"),
             (#"[{"containerID": 0, "hostID": 0, "size": 0}]"#, "linux.uidMappings[0].size: must be at least 1"),
             (#"[{"containerID": 0, "hostID": 100000, "size": 1}, {"containerID": 1, "hostID": 4294967000, "size": 4000}]"#,
-             "linux.uidMappings[1].hostID: \(range) (got 4294967000..4294970999)"),
+             "linux.uidMappings[1].hostID: \(mapRange) (got 4294967000..4294970999)"),
+            (#"[{"containerID": 1, "hostID": 0, "size": 4294967295}]"#,
+             "linux.uidMappings[0].containerID: \(mapRange) (got 1..4294967295)"),
         ]
         for (map, message) in mapCases {
             PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", map),
@@ -403,7 +416,22 @@ final class PlannerTests: XCTestCase {
         }
         PlanFixture.expectError(PlanFixture.config([("linux.namespaces", userNS), ("linux.uidMappings", ok),
                                                     ("linux.gidMappings", #"[{"containerID": 0, "hostID": 4294967295, "size": 1}]"#)]),
-                                bundle: bundle, .config, "linux.gidMappings[0].hostID: \(range) (got 4294967295..4294967295)")
+                                bundle: bundle, .config, "linux.gidMappings[0].hostID: \(mapRange) (got 4294967295..4294967295)")
+    }
+
+    /// An id map is not an identity: the full map (crun's userns-full-mapping) and ids above 2^31 are valid in
+    /// maps; only the ids a process runs as are bounded by runc's 0-2147483647.
+    func testFullIDMapsArePlanned() throws {
+        let full = #"[{"containerID": 0, "hostID": 0, "size": 4294967295}]"#
+        let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
+                                                                   ("linux.uidMappings", full), ("linux.gidMappings", full)]),
+                                               bundle: bundle))
+        XCTAssertEqual(p.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        XCTAssertEqual(p.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        let high = #"[{"containerID": 0, "hostID": 3000000000, "size": 65536}]"#
+        XCTAssertNotNil(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
+                                                             ("linux.uidMappings", high), ("linux.gidMappings", high)]),
+                                         bundle: bundle))
     }
 
     /// runc's prepareEnv: NAME=value with a name, and the last of several entries for one name wins, in place.
@@ -576,7 +604,9 @@ final class PlannerTests: XCTestCase {
             ("rshared", Propagation.shared | Propagation.rec, Propagation.shared | Propagation.rec),
             ("slave", Propagation.slave, 0), ("rslave", Propagation.slave | Propagation.rec, 0),
             ("private", Propagation.private, 0), ("rprivate", Propagation.private | Propagation.rec, 0),
-            ("unbindable", Propagation.unbindable, 0), ("runbindable", Propagation.unbindable | Propagation.rec, 0),
+            // An unbindable "/" cannot be bound onto itself: the default first, unbindable after pivot_root.
+            ("unbindable", Propagation.slave | Propagation.rec, Propagation.unbindable),
+            ("runbindable", Propagation.slave | Propagation.rec, Propagation.unbindable | Propagation.rec),
         ]
         for (name, flags, after) in cases {
             let p = PlanFixture.plan(PlanFixture.config([("linux.rootfsPropagation", "\"\(name)\"")]), bundle: bundle)
@@ -607,19 +637,27 @@ final class PlannerTests: XCTestCase {
             """
         let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("mounts", mounts)]), bundle: bundle))
         let configOps = p.mounts.filter { $0.configIndex >= 0 }
+        // A bind with mount flags gets exactly those of ro/nosuid/nodev/noexec/nosymfollow (runc 1.2+), and its atime
+        // only when an atime option is given.
+        let four = MountAttr.rdonly | MountAttr.nosuid | MountAttr.nodev | MountAttr.noexec | MountAttr.nosymfollow
+        let atimeAll = MountAttr.atimeMask | MountAttr.nodiratime
+        var hostname = MountOp(kind: .bind, dest: "/etc/hostname", source: bundle.dir + "/hostfile", recursive: true, destIsFile: true,
+                               attrSet: MountAttr.rdonly, attrClr: four & ~MountAttr.rdonly, propagation: Propagation.private,
+                               propagationRecursive: true, label: "bind", configIndex: 2)
+        hostname.msAtime = 0
+        var data = MountOp(kind: .bind, dest: "/data", source: bundle.dir + "/data", recursive: false,
+                           attrSet: MountAttr.nosuid | MountAttr.noatime, attrClr: (four & ~MountAttr.nosuid) | atimeAll,
+                           rattrSet: MountAttr.rdonly, label: "bind", configIndex: 3)
+        data.msAtime = MS.noatime
+        var x = MountOp(kind: .bind, dest: "/x", source: bundle.dir + "/data", recursive: true,
+                        attrSet: MountAttr.relatime, attrClr: four | atimeAll, rattrSet: MountAttr.noexec,
+                        propagation: Propagation.shared, propagationRecursive: true, label: "bind", configIndex: 4)
+        x.msAtime = MS.relatime
         let expected: [MountOp] = [
             MountOp(kind: .fs, dest: "/proc", source: "proc", fstype: "proc", label: "proc", configIndex: 0),
             MountOp(kind: .fs, dest: "/dev", source: "tmpfs", fstype: "tmpfs", data: ["mode=755", "size=65536k"],
                     attrSet: MountAttr.nosuid | MountAttr.strictatime, label: "tmpfs", configIndex: 1),
-            MountOp(kind: .bind, dest: "/etc/hostname", source: bundle.dir + "/hostfile", recursive: true, destIsFile: true,
-                    attrSet: MountAttr.rdonly, propagation: Propagation.private, propagationRecursive: true,
-                    label: "bind", configIndex: 2),
-            MountOp(kind: .bind, dest: "/data", source: bundle.dir + "/data", recursive: false,
-                    attrSet: MountAttr.nosuid | MountAttr.noatime, attrClr: MountAttr.atimeMask,
-                    rattrSet: MountAttr.rdonly, label: "bind", configIndex: 3),
-            MountOp(kind: .bind, dest: "/x", source: bundle.dir + "/data", recursive: true,
-                    attrSet: MountAttr.relatime, attrClr: MountAttr.atimeMask, rattrSet: MountAttr.noexec,
-                    propagation: Propagation.shared, propagationRecursive: true, label: "bind", configIndex: 4),
+            hostname, data, x,
             MountOp(kind: .fs, dest: "/dev/shm", source: "shm", fstype: "tmpfs", data: ["mode=1777", "size=65536k", "sync"],
                     attrSet: MountAttr.nosuid | MountAttr.noexec | MountAttr.nodev | MountAttr.noatime,
                     label: "tmpfs", configIndex: 5),
@@ -630,6 +668,100 @@ final class PlannerTests: XCTestCase {
         for (i, (got, want)) in zip(configOps, expected).enumerated() {
             XCTAssertEqual(got, want, "mounts[\(i)]")
         }
+    }
+
+    /// runc's rules for a bind source inside the rootfs ("mount order" tests): no host stat at plan time (it may
+    /// come to exist through earlier mounts), the child resolves it and decides file or directory; a destination
+    /// spelled with the rootfs's host path is taken as joined already.
+    func testBindSourcesAndDestinationsInsideTheRootfs() throws {
+        let rootfs = bundle.rootfs
+        let mounts = """
+            [{"destination": "/mnt", "type": "tmpfs", "source": "tmpfs"},
+             {"destination": "\(rootfs)/final", "type": "bind", "source": "\(rootfs)/mnt/not-yet/../later", "options": ["rbind"]},
+             {"destination": "/whole", "type": "bind", "source": "\(rootfs)", "options": ["bind"]}]
+            """
+        let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("mounts", mounts)]), bundle: bundle))
+        let binds = p.mounts.filter { $0.kind == .bind }
+        XCTAssertEqual(binds.map { $0.dest }, ["/final", "/whole"])
+        XCTAssertEqual(binds.map { $0.source }, [rootfs + "/mnt/later", rootfs])
+        XCTAssertEqual(binds.map { $0.sourceInRoot }, [true, true])
+        XCTAssertEqual(binds.map { $0.destIsFile }, [false, false], "decided by the child")
+        XCTAssertEqual(MountPlanner.pathBelow(rootfs + "x", root: rootfs), nil, "a sibling with a longer name is outside")
+        XCTAssertEqual(MountPlanner.pathBelow("/etc", root: "/"), nil, "a rootfs of / has nothing to strip")
+        // An idmapped bind of such a source would need the runtime to open it before it exists.
+        let idmapped = """
+            [{"destination": "/final", "type": "bind", "source": "\(rootfs)/mnt", "options": ["rbind", "idmap"]}]
+            """
+        let userNS = #"[{"type": "pid"}, {"type": "mount"}, {"type": "user"}]"#
+        let map = #"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#
+        let o = PlanFixture.run(PlanFixture.config([("mounts", idmapped), ("linux.namespaces", userNS),
+                                                    ("linux.uidMappings", map), ("linux.gidMappings", map)]), bundle: bundle)
+        XCTAssertEqual(o.error?.code, .unsupported)
+        XCTAssertTrue(o.error?.message.hasPrefix("mounts[0].source: an idmapped bind mount of a source inside the rootfs") ?? false,
+                      o.error?.message ?? "planned")
+    }
+
+    /// runc 1.2+'s bind flags (its mounts_sshfs tests): no flag option keeps the source's flags; any flag option sets
+    /// ro/nosuid/nodev/noexec/nosymfollow exactly; atime only changes with an atime option, relatime being implied
+    /// by nodiratime alone and strictatime winning.
+    func testBindAttributes() throws {
+        let four = MountAttr.rdonly | MountAttr.nosuid | MountAttr.nodev | MountAttr.noexec | MountAttr.nosymfollow
+        let atimeAll = MountAttr.atimeMask | MountAttr.nodiratime
+        let cases: [([String], UInt64, UInt64)] = [
+            (["bind"], 0, 0),
+            (["rbind", "rprivate", "rro"], 0, 0),
+            (["bind", "dev"], 0, four),
+            (["bind", "nosuid", "nodev", "rprivate"], MountAttr.nosuid | MountAttr.nodev, four & ~(MountAttr.nosuid | MountAttr.nodev)),
+            (["bind", "ro", "symfollow"], MountAttr.rdonly, four & ~MountAttr.rdonly),
+            (["bind", "norelatime"], 0, four),
+            (["bind", "atime"], 0, four),
+            (["bind", "relatime"], MountAttr.relatime, four | atimeAll),
+            (["bind", "nodiratime"], MountAttr.relatime | MountAttr.nodiratime, four | atimeAll),
+            (["bind", "nodiratime", "strictatime"], MountAttr.strictatime | MountAttr.nodiratime, four | atimeAll),
+            (["bind", "nodiratime", "norelatime"], MountAttr.relatime | MountAttr.nodiratime, four | atimeAll),
+            (["bind", "noatime", "relatime"], MountAttr.noatime, four | atimeAll),
+            (["bind", "ro", "rw"], 0, four),
+            (["bind", "sync"], 0, four),
+        ]
+        for (opts, set, clr) in cases {
+            let got = MountPlanner.bindAttributes(try MountOptions.classify(opts, path: "o"))
+            XCTAssertEqual(got.set, set, "\(opts) set")
+            XCTAssertEqual(got.clr, clr, "\(opts) clr")
+        }
+    }
+
+    /// The locks the kernel puts on what a user namespace inherits, applied to a clone the runtime made outside it.
+    func testLockedFlagsOfASourceInAUserNamespace() throws {
+        func op(_ opts: [String]) throws -> MountOp {
+            let o = try MountOptions.classify(opts, path: "o")
+            var m = MountOp(kind: .bind, dest: "/mnt", source: "/src", label: "bind", configIndex: 0)
+            (m.attrSet, m.attrClr) = MountPlanner.bindAttributes(o)
+            m.msCleared = o.msCleared & MS.lockable
+            m.msAtime = o.msFlags & MS.atimeFlags
+            return m
+        }
+        func keep(_ opts: [String], source: UInt64) throws -> (set: UInt64, clr: UInt64) {
+            let m = try op(opts)
+            return try BindSources.keepLocked(set: m.attrSet, clr: m.attrClr, source: source, m, what: "w")
+        }
+        let relatime = MS.relatime
+        // Implied rw of a ro source: ro is kept, the rest as asked.
+        let implied = try keep(["bind", "nosuid", "nodev"], source: MS.rdonly | relatime)
+        XCTAssertEqual(implied.set & MountAttr.rdonly, MountAttr.rdonly)
+        XCTAssertEqual(implied.set & (MountAttr.nosuid | MountAttr.nodev), MountAttr.nosuid | MountAttr.nodev)
+        // Explicit rw of a ro source, or another atime mode than a locked one: runc's errors.
+        XCTAssertThrowsError(try keep(["bind", "rw", "nosuid"], source: MS.rdonly | relatime)) {
+            XCTAssertEqual(($0 as? RuntimeError)?.message, "w: failed to set user-requested vfs flags on bind-mount: cannot clear locked flags ro: operation not permitted")
+        }
+        XCTAssertThrowsError(try keep(["bind", "strictatime"], source: MS.nodiratime | relatime)) {
+            XCTAssertEqual(($0 as? RuntimeError)?.message, "w: failed to set user-requested vfs flags on bind-mount: cannot change locked atime flags nodiratime,relatime: operation not permitted")
+        }
+        // Nothing given up: unchanged.
+        let same = try keep(["bind", "relatime"], source: relatime)
+        XCTAssertEqual(same.set, MountAttr.relatime)
+        XCTAssertEqual(try keep(["bind"], source: MS.rdonly).set, 0)
+        XCTAssertEqual(BindSources.msFlags(statfs: 0x1 | 0x400), MS.rdonly | MS.noatime)
+        XCTAssertEqual(BindSources.msFlags(statfs: 0x2), MS.nosuid | MS.strictatime)
     }
 
     func testMountErrors() {

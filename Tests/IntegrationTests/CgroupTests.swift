@@ -231,6 +231,55 @@ final class CgroupTests: IsolationTestCase {
         }
     }
 
+    /// runc's text for unified (cgroup v2) resources of a controller this host binds to v1 starts with
+    /// "invalid configuration" (cgroups.ErrV1NoUnified), which its bats test matches.
+    func testUnifiedResourcesOfAV1ControllerAreAnInvalidConfiguration() throws {
+        let id = runtime.id("unified")
+        setResources(["unified": ["memory.min": "131072"]], cgroupsPath: path(id))
+        let c = runtime.create(bundle, id: id)
+        XCTAssertNotEqual(c.status, 0, "\(c)")
+        XCTAssertTrue(c.stderr.contains("invalid configuration"), c.stderr)
+    }
+
+    /// runc 1.2+: pids.limit 0 is a limit of 1 (systemd cannot say TasksMax=0, and runc keeps its drivers alike),
+    /// a negative one is "max"; `update --pids-limit` and an update document alike.
+    func testPidsLimitZeroIsOne() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 reads pids.limit 0 as unset; runc 1.2 made it a limit of 1") }
+        bundle.setArgs(["sleep", "60"])   // the init alone: a shell would need a second pid
+        let id = runtime.id("pids0")
+        setResources(["pids": ["limit": 0]], cgroupsPath: path(id))
+        let pid = try startDetached(bundle, id: id)
+        let pids = cgroupDir(pid: pid, "pids")
+        XCTAssertEqual(cgroupFile(pids, "pids.max"), "1")
+        XCTAssertEqual(runtime("update", "--pids-limit", "-1", id).status, 0)
+        XCTAssertEqual(cgroupFile(pids, "pids.max"), "max")
+        XCTAssertEqual(runtime("update", "--pids-limit", "0", id).status, 0)
+        XCTAssertEqual(cgroupFile(pids, "pids.max"), "1")
+        XCTAssertEqual(runtime.call(["update", "-r", "-", id], stdin: Array(#"{"pids": {"limit": 7}}"#.utf8)).status, 0)
+        XCTAssertEqual(cgroupFile(pids, "pids.max"), "7")
+        XCTAssertEqual(runtime.call(["update", "-r", "-", id], stdin: Array(#"{"pids": {}}"#.utf8)).status, 0)
+        XCTAssertEqual(cgroupFile(pids, "pids.max"), "7", "an absent limit leaves it")
+    }
+
+    /// exec --cgroup: runc's texts for a path above the container's cgroup and for a sub-cgroup that is not there
+    /// ("bad sub cgroup path" in runc main, "<sub> is not a sub cgroup path" in runc 1.1; "adding pid N").
+    func testExecIntoSubCgroupsThatAreNotAllowedOrNotThere() throws {
+        bundle.setArgs(["sleep", "60"])
+        let id = runtime.id("subcg")
+        setResources([:], cgroupsPath: path(id))
+        _ = try startDetached(bundle, id: id)
+        var r = runtime("exec", "--cgroup", "..", id, "true")
+        XCTAssertNotEqual(r.status, 0, "\(r)")
+        XCTAssertTrue(r.stderr.contains(" .. is not a sub cgroup path"), r.stderr)
+        if RuntimeUnderTest.isCorral { XCTAssertTrue(r.stderr.contains("bad sub cgroup path"), r.stderr) }
+        for sub in ["nonexistent", "pids:nonexistent"] {
+            r = runtime("exec", "--cgroup", sub, id, "true")
+            XCTAssertNotEqual(r.status, 0, "\(r)")
+            XCTAssertTrue(r.stderr.contains(" adding pid "), r.stderr)
+            XCTAssertTrue(r.stderr.contains("/nonexistent/cgroup.procs: no such file or directory"), r.stderr)
+        }
+    }
+
     func testSystemdCgroupFlagFailsWithoutSystemd() throws {
         guard !isDirectory("/run/systemd/system") else { throw XCTSkip("systemd is running here") }
         bundle.setLinux("cgroupsPath", "system.slice:corral-it:x")

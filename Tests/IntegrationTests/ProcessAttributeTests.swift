@@ -165,6 +165,13 @@ final class ProcessAttributeTests: IsolationTestCase {
         XCTAssertEqual(runScript("ionice; exit 0")?.trimmed, "best-effort: prio 6")
     }
 
+    /// A class without "priority" is priority 0, as runc and crun read it (crun's io-priority tests send that).
+    func testIOPriorityWithoutPriorityIsZero() throws {
+        try skipUnderRunc("process.ioPriority", spec: "1.1")
+        bundle.setProcess("ioPriority", ["class": "IOPRIO_CLASS_BE"])
+        XCTAssertEqual(runScript("ionice; exit 0")?.trimmed, "best-effort: prio 0")
+    }
+
     // MARK: linux.memoryPolicy
 
     func testMemoryPolicy() throws {

@@ -401,6 +401,8 @@ final class SeccompTests: IsolationTestCase {
         var after = HostSnapshot.take(root: runtime.root, bundle: bundle.dir)
         after.stateEntries = after.stateEntries.filter { $0 != ".cache" }
         XCTAssertEqual(before, after)
+        // runc's words, which its bats test (seccomp-notify "no seccompagent") looks for.
+        XCTAssertTrue(r.stderr.contains("failed to connect with seccomp agent"), "\(r)")
         if RuntimeUnderTest.isCorral {
             XCTAssertTrue(r.stderr.contains("linux.seccomp.listenerPath: connect to \(sockDir)/nobody.sock: no such file or directory"), "\(r)")
         }

@@ -40,7 +40,14 @@ struct corral_mount {
     uint64_t propagation;     ///< MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE, 0 for none
     uint32_t mode;            ///< MKDIR mode
     int source_fd;            ///< BIND: >= 0 a detached mount the parent made (open_tree, attributes and idmap
-                              ///< applied there, where the source is reachable): attached as it is
+                              ///< applied there, where the source is reachable): attached as it is when the child
+                              ///< cannot open the source itself, or always with `source_fd_only` (idmapped)
+    int source_fd_only;       ///< BIND: use `source_fd`, never the child's own view of the source (idmapped mounts)
+    int source_in_root;       ///< BIND: `source` is below the rootfs: resolved inside it (RESOLVE_IN_ROOT) when this
+                              ///< mount's turn comes, the destination made a file or a directory after what it finds
+    uint64_t ms_cleared;      ///< BIND: MS_* lockable flags the options clear explicitly (rw, suid, dev, exec, atime...)
+    uint64_t ms_atime;        ///< BIND: MS_* atime flags the options set; with ms_cleared, what may not be given up when
+                              ///< the kernel keeps the source's locked flags (a user namespace): runc's rules
     int allow_on_proc;        ///< the target may resolve onto procfs; otherwise such a target is refused
     int copy_up;              ///< FS (tmpfs): copy the destination directory's tree into the new filesystem first
     int deferred;             ///< REMOUNT applied at the end of the rootfs setup (read-only tmpfs and /dev), not in order
@@ -131,6 +138,10 @@ enum corral_msg_type {
     CORRAL_MSG_COMMIT_ACK,      ///< init -> parent: cleared; the parent may exit
     CORRAL_MSG_HOOKS,           ///< init -> parent: mounts done, not pivoted yet: run prestart/createRuntime/createContainer
     CORRAL_MSG_HOOKS_DONE,      ///< parent -> init: they succeeded, go on (on failure the parent kills the init)
+    CORRAL_MSG_TIMENS_PLEASE,   ///< child -> parent: I unshared a time namespace, write its offsets (runc's parent does:
+                                ///< the non-dumpable child's /proc files belong to the host's root, which a new user
+                                ///< namespace does not map)
+    CORRAL_MSG_TIMENS_DONE,     ///< parent -> child
 };
 
 /// Fixed-size message on the SOCK_SEQPACKET sync socket; no encoding, no length fields to trust.
@@ -145,7 +156,8 @@ struct corral_msg {
 
 /// One OCI hook as planned: an absolute path exec'd directly (no PATH lookup), its argv (argv[0] included) and
 /// its environment exactly as configured (both NULL-terminated; envp NULL when the config has no env: the hook
-/// gets the caller's environment, as with runc), and a timeout in seconds (0 = none).
+/// gets the caller's environment, as with runc; a startContainer hook without env is planned with the container
+/// process's environment instead, as runc's init runs it), and a timeout in seconds (0 = none).
 struct corral_hook {
     const char *path;
     const char *const *argv;
@@ -174,14 +186,19 @@ struct corral_plan {
     /// kernel refuses that, the child says HELLO and the parent writes cgroup.procs before answering GO.
     const int *cgroup_tasks_fds; int ncgroup_tasks;
     int cgroup_dir_fd;         ///< cgroup2 directory, -1 for none
+    int cgroup_sync;           ///< the parent places the child instead (HELLO/GO before any namespace work): the
+                               ///< systemd driver, or an exec into sub-cgroups that are not all there
     int exec_fifo_fd;          ///< O_PATH fd of <state>/exec.fifo, reopened for writing through the container's
                                ///< procfs (never a directory fd: CVE-2024-21626); -1 for no parking (exec)
     int fifo_via_host_proc;    ///< the config mounts no procfs at /proc: reopen the fifo through the runtime's
                                ///< procfs, taken before pivot_root and closed before execve
     int console_socket_fd;     ///< connected --console-socket, -1 when none
     int terminal;
+    int clear_onlcr;           ///< the runtime relays the terminal itself (foreground run/exec -t): clear ONLCR on the
+                               ///< pty, as runc does, so relayed lines end in "\n" and not "\r\n"
     uint16_t console_rows, console_cols;
-    const int64_t *timens_offsets; ///< monotonic secs, nsecs, boottime secs, nsecs (NULL when not given)
+    const int64_t *timens_offsets; ///< monotonic secs, nsecs, boottime secs, nsecs (NULL when not given); written by
+                               ///< the parent on TIMENS_PLEASE, the child only asks
     int pdeathsig;
     const char *keyring_name;  ///< join a new session keyring with this name; NULL for --no-new-keyring
 

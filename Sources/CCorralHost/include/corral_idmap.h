@@ -17,6 +17,8 @@ int corral_userns_fd(const char *uid_map, const char *gid_map);
 int corral_open_tree_clone(const char *path, int recursive);
 /// mount_setattr on a mount fd (AT_RECURSIVE with `recursive`). 0 or -errno.
 int corral_mount_setattr(int mfd, int recursive, uint64_t set, uint64_t clr);
+/// statfs(2)'s f_flags (ST_RDONLY, ST_NOSUID, ... ST_RELATIME) of the mount `fd` is on: >= 0, or -errno.
+long corral_mount_flags(int fd);
 /// MOUNT_ATTR_IDMAP through `userns_fd` (the mount must be detached). 0 or -errno.
 int corral_mount_setattr_idmap(int mfd, int userns_fd, int recursive);
 

@@ -12,6 +12,12 @@ struct CgroupEntry {
     private(set) var v2Dir: String?
     private(set) var v2FD: Int32 = -1
 
+    /// Every v1 directory has its `tasks` file and the cgroup2 directory is there. An exec into sub-cgroups that
+    /// are not is placed by the parent instead, whose cgroup.procs write names the missing file as runc does.
+    static func isComplete(_ set: CgroupSet) -> Bool {
+        set.directories.allSatisfy { dir in access(dir == set.v2 ? dir : dir + "/tasks", F_OK) == 0 }
+    }
+
     static func open(_ set: CgroupSet) throws(RuntimeError) -> CgroupEntry {
         var e = CgroupEntry()
         do throws(RuntimeError) {

@@ -2,9 +2,9 @@ import CorralSpec
 
 /// `linux.resources` (or an `update` document) reduced to the values that are to be written, each remembered
 /// with its JSON path so every error names the field. Zero means "leave as it is" for the same fields as in runc
-/// (memory limit/reservation/swap/kernel, cpu shares/quota/period/realtime, pids, blkio weights, net_cls
-/// classid), which is also what Docker and containerd rely on when they send zeros to `update`; the other
-/// fields count when present.
+/// (memory limit/reservation/swap/kernel, cpu shares/quota/period/realtime, blkio weights, net_cls classid),
+/// which is also what Docker and containerd rely on when they send zeros to `update`; the other fields count when
+/// present (pids.limit 0 is a limit of 1, as in runc 1.2+).
 struct CgroupLimits {
     /// A value and the JSON path it came from.
     struct V<T> {
@@ -90,7 +90,9 @@ struct CgroupLimits {
             if let s = c.cpus, !s.isEmpty { cpusetCPUs = V(value: s, field: f("cpu.cpus")) }
             if let s = c.mems, !s.isEmpty { cpusetMems = V(value: s, field: f("cpu.mems")) }
         }
-        pidsLimit = nz(r.pids?.limit, "pids.limit")
+        // pids.limit counts when present, as in runc 1.2+: 0 is a limit of 1 (systemd has no TasksMax=0, and runc
+        // keeps its drivers alike), a negative value is "max".
+        if let l = r.pids?.limit { pidsLimit = V(value: l, field: f("pids.limit")) }
         if let b = r.blockIO {
             blkioWeight = nz(b.weight, "blockIO.weight")
             blkioLeafWeight = nz(b.leafWeight, "blockIO.leafWeight")
@@ -202,15 +204,16 @@ struct CgroupLimits {
         for h in hugepages where !pageSizes.contains(h.value.pageSize) {
             throw RuntimeError(.unsupported, "\(h.field).pageSize: huge page size \(JSONValue.quoted(h.value.pageSize)) is not supported by this host (supported: \(pageSizes.joined(separator: ", ")))")
         }
+        // runc's text starts "invalid configuration: " (cgroups.ErrV1NoUnified); engines and tests match on it.
         if let u = unified.first {
             guard host.v2 != nil else {
-                throw RuntimeError(.unsupported, "\(u.field): unified (cgroup v2) resources need a cgroup2 hierarchy, and this host has none")
+                throw RuntimeError(.unsupported, "invalid configuration: \(u.field): cannot use unified on cgroup v1 (unified resources need a cgroup2 hierarchy, and this host has none)")
             }
             for u in unified {
                 let c = CgroupLimits.unifiedController(u.value.key)
                 if c != "cgroup" && !host.v2Controllers.contains(c) {
                     let bound = host.v1Hierarchy(c) != nil ? " (it is bound to a cgroup v1 hierarchy on this host)" : ""
-                    throw RuntimeError(.unsupported, "\(u.field): unified resource \(JSONValue.quoted(u.value.key)) can't be set: controller \(JSONValue.quoted(c)) not available\(bound)")
+                    throw RuntimeError(.unsupported, "invalid configuration: \(u.field): unified resource \(JSONValue.quoted(u.value.key)) can't be set: controller \(JSONValue.quoted(c)) not available\(bound)")
                 }
             }
         }

@@ -137,11 +137,14 @@ struct CgroupManager {
     /// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period unless some attach on the host
     /// happened within the last one or two: a new container process enters its cgroups by itself instead
     /// (`CgroupEntry`), and this is left for criu's restore and the CLONE_INTO_CGROUP fallback.
+    /// The error is runc's ("error adding pid N to cgroups: failed to write N to <dir>/cgroup.procs: ...").
     func place(_ pid: Int32, v2Only: Bool = false) throws(RuntimeError) {
         let text = pid.decimal
         for dir in set.directories where !v2Only || dir == set.v2 {
             let e = CgroupFS.write(dir, "cgroup.procs", text)
-            if e != 0 { throw Self.placeError(dir, "cgroup.procs", e) }
+            if e != 0 {
+                throw RuntimeError(.system, "error adding pid \(text) to cgroups: failed to write \(text) to \(dir)/cgroup.procs: \(errnoText(e))")
+            }
         }
     }
 

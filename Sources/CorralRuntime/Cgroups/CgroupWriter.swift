@@ -5,6 +5,12 @@ import Glibc
 /// it, or into the cgroup2 one with the v2 file names and value conversions (runc's fs and fs2 drivers). Write
 /// order and retries follow runc where the kernel cares (memory before/after swap, cpu period after quota).
 enum CgroupWriter {
+    /// pids.max for linux.resources.pids.limit as runc 1.2+ writes it: the limit, "1" for 0 (systemd cannot say
+    /// TasksMax=0, and runc keeps its drivers alike), "max" for a negative value.
+    static func pidsMax(_ limit: Int64) -> String {
+        limit > 0 ? String(limit) : limit == 0 ? "1" : "max"
+    }
+
     static func apply(_ l: CgroupLimits, to set: CgroupSet, update: Bool) throws(RuntimeError) {
         func dir(_ controller: String) -> (String, Bool)? {
             if let d = set.v1(controller) { return (d, false) }
@@ -30,7 +36,7 @@ enum CgroupWriter {
                 if let c = l.cpusetCPUs { try CgroupFS.set(d, "cpuset.cpus", c.value, field: c.field) }
                 if let m = l.cpusetMems { try CgroupFS.set(d, "cpuset.mems", m.value, field: m.field) }
             case ("pids", _):
-                if let p = l.pidsLimit { try CgroupFS.set(d, "pids.max", p.value > 0 ? String(p.value) : "max", field: p.field) }
+                if let p = l.pidsLimit { try CgroupFS.set(d, "pids.max", CgroupWriter.pidsMax(p.value), field: p.field) }
             case ("blkio", false): try blkioV1(l, d)
             case ("blkio", true): try ioV2(l, d)
             case ("hugetlb", _):

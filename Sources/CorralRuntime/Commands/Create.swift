@@ -148,6 +148,7 @@ extension Commands {
                 }
                 fds.append(pair[1])
                 channels.consoleSocketFD = pair[1]
+                channels.relaysTerminal = true
                 relay = pair[0]
             }
             // Recording happens inside the launch: until it is done the parked init dies with us (PDEATHSIG),

@@ -106,7 +106,11 @@ enum Exec {
 
         var channels = Launcher.Channels()
         channels.initPidFD = pidfd
-        channels.cgroups = cgroups
+        if let set = cgroups, !CgroupEntry.isComplete(set) {
+            channels.placeInCgroups = { pid throws(RuntimeError) in try CgroupManager(set).place(pid) }
+        } else {
+            channels.cgroups = cgroups
+        }
         if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
             let state = h.state
             channels.seccompListener = { fd, pid throws(RuntimeError) in
@@ -128,6 +132,7 @@ enum Exec {
             }
             relay = pair[0]
             channels.consoleSocketFD = keep(pair[1])
+            channels.relaysTerminal = true
         }
         // Orphans of the process (a container without its own pid namespace) come to us and are reaped.
         if !detach { _ = corral_set_child_subreaper() }

@@ -54,6 +54,10 @@ extension LaunchPlan {
             cm.propagation = m.propagation
             cm.mode = m.mode
             cm.source_fd = fds.sources[i] ?? -1
+            cm.source_fd_only = m.idmap != nil ? 1 : 0
+            cm.source_in_root = m.sourceInRoot ? 1 : 0
+            cm.ms_cleared = m.msCleared
+            cm.ms_atime = m.msAtime
             cm.allow_on_proc = m.allowOnProc ? 1 : 0
             cm.copy_up = m.copyUp ? 1 : 0
             cm.deferred = m.deferred ? 1 : 0
@@ -123,8 +127,11 @@ extension LaunchPlan {
         c.apparmor_exec = arena.string(appArmorExec)
         c.selinux_exec = arena.string(seLinuxExec)
         c.hooks_sync = hooks.runsBeforePivot ? 1 : 0
+        // startContainer hooks without `env` get the container process's environment, as runc's init gives them
+        // (runc 1.2+); the hooks the runtime runs on the host inherit the runtime's.
+        let processEnv = c.envp
         c.start_hooks = arena.copy(hooks[.startContainer].map { h in
-            corral_hook(path: arena.string(h.path), argv: arena.strings(h.argv), envp: h.env.map { arena.strings($0) } ?? nil,
+            corral_hook(path: arena.string(h.path), argv: arena.strings(h.argv), envp: h.env.map { arena.strings($0) } ?? processEnv,
                         timeout: Int32(clamping: h.timeout ?? 0))
         })
         c.nstart_hooks = Int32(hooks[.startContainer].count)

@@ -10,6 +10,7 @@ import CCorral
 ///                                      when clone3 could not start the child there (CLONE_INTO_CGROUP refused);
 ///                                      v1 hierarchies the child enters by itself before it, without a message
 ///     MAPS_PLEASE →  ← MAPS_DONE       a new user namespace: the parent writes its id maps
+///     TIMENS_PLEASE → ← TIMENS_DONE    a new time namespace with offsets: the parent writes them (intermediate)
 ///     PID →                            must_fork: the intermediate names the init (host pid), then exits
 ///     HOOKS →        ← HOOKS_DONE      prestart/createRuntime/createContainer hooks, mounts done, before pivot_root
 ///     SECCOMP_FD →   ← SECCOMP_DONE    a notify listener (SCM_RIGHTS) for listenerPath
@@ -30,12 +31,14 @@ struct Handshake {
         var intermediate = false
         var hooks = false
         var listener = false
+        var timeOffsets = false
     }
 
     /// What the parent must do for a message.
     enum Action: Equatable {
         case placeInCgroups       // the cgroup2 directory; then reply GO
         case writeIDMaps          // then reply MAPS_DONE
+        case writeTimeOffsets     // then reply TIMENS_DONE
         case initPid(Int32)       // remember it; run held hooks if `runHeldHooks`
         case runHooks             // the init's pid is known: run them, then reply HOOKS_DONE
         case holdHooks            // the pid is not known yet: run them when it is
@@ -46,6 +49,7 @@ struct Handshake {
     let expect: Expectations
     private(set) var sawHello = false
     private(set) var sawMaps = false
+    private(set) var sawTimens = false
     private(set) var initPid: Int32 = 0
     private(set) var hooksState = HooksState.pending
     private(set) var sawListener = false
@@ -74,7 +78,7 @@ struct Handshake {
         case Int32(CORRAL_MSG_HELLO.rawValue):
             guard expect.cgroupPlacement else { throw unexpected("no cgroup placement was asked for") }
             guard !sawHello else { throw unexpected("a second time") }
-            let begun = sawMaps || hooksState != .pending || sawListener || (expect.intermediate && initPid > 0)
+            let begun = sawMaps || sawTimens || hooksState != .pending || sawListener || (expect.intermediate && initPid > 0)
             guard !begun else { throw unexpected("after the setup began") }
             sawHello = true
             return .placeInCgroups
@@ -82,15 +86,27 @@ struct Handshake {
             guard expect.userNamespace else { throw unexpected("no new user namespace") }
             guard !sawMaps else { throw unexpected("a second time") }
             guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
-            guard hooksState == .pending, !sawListener else { throw unexpected("after the init's setup began") }
+            guard hooksState == .pending, !sawListener, !sawTimens else { throw unexpected("after the init's setup began") }
             sawMaps = true
             return .writeIDMaps
+        case Int32(CORRAL_MSG_TIMENS_PLEASE.rawValue):
+            guard expect.timeOffsets else { throw unexpected("no time offsets are configured") }
+            guard !sawTimens else { throw unexpected("a second time") }
+            guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
+            guard sawMaps || !expect.userNamespace else { throw unexpected("before the id maps") }
+            // The intermediate asks before it forks the init: nothing of the init can have come yet.
+            guard initPid == 0 || !expect.intermediate, hooksState == .pending, !sawListener else {
+                throw unexpected("after the init's setup began")
+            }
+            sawTimens = true
+            return .writeTimeOffsets
         case Int32(CORRAL_MSG_PID.rawValue):
             guard expect.intermediate else { throw unexpected("there is no intermediate process") }
             guard initPid == 0 else { throw unexpected("a second time") }
             guard pid > 0 else { throw unexpected("pid \(pid)") }
             guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
             guard sawMaps || !expect.userNamespace else { throw unexpected("before the id maps") }
+            guard sawTimens || !expect.timeOffsets else { throw unexpected("before the time offsets") }
             initPid = pid
             if hooksState == .held {
                 hooksState = .done
@@ -102,6 +118,7 @@ struct Handshake {
             guard hooksState == .pending else { throw unexpected("a second time") }
             guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
             guard sawMaps || !expect.userNamespace else { throw unexpected("before the id maps") }
+            guard sawTimens || !expect.timeOffsets else { throw unexpected("before the time offsets") }
             guard !sawListener else { throw unexpected("after the seccomp listener") }
             if initPid == 0 {
                 hooksState = .held
@@ -113,6 +130,7 @@ struct Handshake {
             guard expect.listener else { throw unexpected("no seccomp listener is configured") }
             guard !sawListener else { throw unexpected("a second time") }
             guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
+            guard sawTimens || !expect.timeOffsets else { throw unexpected("before the time offsets") }
             guard hooksState != .held || initPid > 0 else { throw unexpected("while the hooks wait for the init's pid") }
             guard hooksState == .done || !expect.hooks else { throw unexpected("before the create-time hooks") }
             sawListener = true
@@ -120,6 +138,7 @@ struct Handshake {
         case Int32(CORRAL_MSG_READY.rawValue):
             guard sawHello || !expect.cgroupPlacement else { throw unexpected("before the cgroup placement") }
             guard sawMaps || !expect.userNamespace else { throw unexpected("before the id maps") }
+            guard sawTimens || !expect.timeOffsets else { throw unexpected("before the time offsets") }
             guard hooksState == .done || !expect.hooks else { throw unexpected("before the create-time hooks") }
             guard sawListener || !expect.listener else { throw unexpected("before the seccomp listener") }
             ready = true
@@ -134,6 +153,7 @@ struct Handshake {
         switch type {
         case Int32(CORRAL_MSG_HELLO.rawValue): "HELLO"
         case Int32(CORRAL_MSG_MAPS_PLEASE.rawValue): "MAPS_PLEASE"
+        case Int32(CORRAL_MSG_TIMENS_PLEASE.rawValue): "TIMENS_PLEASE"
         case Int32(CORRAL_MSG_PID.rawValue): "PID"
         case Int32(CORRAL_MSG_HOOKS.rawValue): "HOOKS"
         case Int32(CORRAL_MSG_SECCOMP_FD.rawValue): "SECCOMP_FD"

@@ -21,6 +21,12 @@ enum Launcher {
         /// The container's cgroups: the first child enters them before any namespace work, by itself (v1) and
         /// by clone3 (cgroup2); see `CgroupEntry`.
         var cgroups: CgroupSet? = nil
+        /// Instead of `cgroups`: the parent places the first child (host pid) when it says HELLO, before any
+        /// namespace work (the systemd driver; an exec into sub-cgroups that are not all there, whose cgroup.procs
+        /// write then fails with runc's text).
+        var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
+        /// `consoleSocketFD` is our own relay (foreground run/exec -t): the pty is made to pass "\n" unchanged.
+        var relaysTerminal = false
         /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
         var seccompListener: ((Int32, Int32) throws(RuntimeError) -> Void)? = nil
         /// Runs prestart, createRuntime and createContainer hooks (given the init's host pid) while the init waits
@@ -43,6 +49,8 @@ enum Launcher {
         defer { fds.close() }
         let arena = PlanArena()
         var c = plan.cPlan(fds, arena: arena)
+        c.clear_onlcr = channels.relaysTerminal && plan.terminal ? 1 : 0
+        c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
         let startHooks = plan.hooks[.startContainer]
         let childEnd = fds.childEnd
         let parentEnd = fds.parentEnd
@@ -59,12 +67,13 @@ enum Launcher {
         defer { close(childPidfd) }
 
         var expect = Handshake.Expectations()
-        // Only a cgroup2 directory that clone3 could not put the child in is left to the parent.
-        expect.cgroupPlacement = fds.cgroups?.v2Dir != nil && result.in_cgroup == 0
+        // The parent places the child when asked to, or in a cgroup2 directory that clone3 could not put it in.
+        expect.cgroupPlacement = channels.placeInCgroups != nil || (fds.cgroups?.v2Dir != nil && result.in_cgroup == 0)
         expect.userNamespace = plan.newUserNS
         expect.intermediate = plan.mustFork
         expect.hooks = plan.hooks.runsBeforePivot
         expect.listener = (plan.seccomp?.flags ?? 0) & SeccompProfile.flagNewListener != 0
+        expect.timeOffsets = plan.timeOffsets != nil && plan.unshareFlags & Planner.cloneNewTime != 0
         var handshake = Handshake(expect, firstChild: child)
         var initPid: Int32 { handshake.initPid }
         func runCreateHooks() throws(RuntimeError) {
@@ -100,11 +109,18 @@ enum Launcher {
                 if passed >= 0 && action != .handOverListener { close(passed); passed = -1 }
                 switch action {
                 case .placeInCgroups:
-                    if let set = channels.cgroups { try CgroupManager(set).place(child, v2Only: true) }
+                    if let place = channels.placeInCgroups {
+                        try place(child)
+                    } else if let set = channels.cgroups {
+                        try CgroupManager(set).place(child, v2Only: true)
+                    }
                     try reply(parentEnd, CORRAL_MSG_GO)
                 case .writeIDMaps:
                     try writeIDMaps(plan, pid: child)
                     try reply(parentEnd, CORRAL_MSG_MAPS_DONE)
+                case .writeTimeOffsets:
+                    try writeTimeOffsets(plan, pid: child)
+                    try reply(parentEnd, CORRAL_MSG_TIMENS_DONE)
                 case .runHooks:
                     try runCreateHooks()
                 case .handOverListener:
@@ -157,6 +173,15 @@ enum Launcher {
         guard waitpid(pid, &s, WNOHANG) == pid else { return "" }
         if s & 0x7f == 0 { return ": exit status \((s >> 8) & 0xff)" }
         return ": signal: \(s & 0x7f)"
+    }
+
+    /// "<clockid> <secs> <nsecs>" for CLOCK_MONOTONIC (1) and CLOCK_BOOTTIME (7), into the time namespace the child
+    /// unshared for its children (one write: the kernel takes the offsets once, before any process is in it).
+    private static func writeTimeOffsets(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {
+        guard let o = plan.timeOffsets, o.count == 4 else { return }
+        let text = "1 \(o[0]) \(o[1])\n7 \(o[2]) \(o[3])\n"
+        let r = corral_write_proc(pid, "timens_offsets", text)
+        if r < 0 { throw RuntimeError(.childSetup, "linux.timeOffsets: write /proc/\(pid)/timens_offsets: \(errnoText(-r))") }
     }
 
     private static func writeIDMaps(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {

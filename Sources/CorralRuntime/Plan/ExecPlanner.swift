@@ -133,7 +133,8 @@ enum ExecPlanner {
         func below(_ base: String, _ sub: String) throws(RuntimeError) -> String {
             let joined = Files.clean(base + "/" + sub)
             guard joined == base || joined.hasBytePrefix(base + "/") else {
-                throw RuntimeError(.invalidArgument, "\(sub) is not a sub cgroup path")
+                // runc main says "bad sub cgroup path: ..", runc 1.1 "<sub> is not a sub cgroup path": both match this.
+                throw RuntimeError(.invalidArgument, "bad sub cgroup path: \(sub) is not a sub cgroup path")
             }
             return joined
         }

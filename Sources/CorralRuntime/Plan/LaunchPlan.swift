@@ -21,6 +21,14 @@ struct MountOp: Equatable {
     var allowOnProc = false
     /// FS (tmpfs) only: fill the new filesystem with a copy of the destination directory before attaching it.
     var copyUp = false
+    /// Bind only: `source` lies in the rootfs; the child resolves it there (the part below the rootfs) when the
+    /// mount's turn comes, after the mounts before it, and takes the destination's kind (file or directory) from it.
+    var sourceInRoot = false
+    /// Bind only: the MS_* lockable flags the options clear explicitly, and the atime flags they set. In a user
+    /// namespace the kernel refuses to clear a flag the source mount had (MNT_LOCK_*); the child then keeps the
+    /// source's ro/nosuid/nodev/noexec, and fails when these say that cannot be what was asked for (runc's rule).
+    var msCleared: UInt64 = 0
+    var msAtime: UInt64 = 0
     /// Bind only: an idmapped mount through a user namespace with these maps (containerID, hostID, size), made by
     /// the parent, which also opens the source (the child could not, from inside a user namespace).
     var idmap: IDMap? = nil

@@ -24,6 +24,30 @@ enum Propagation {
     static let shared: UInt64 = 0x100000
 }
 
+/// MS_* mount flags (linux/mount.h) as mount(2) takes them: what a bind mount's options ask for is kept in this
+/// form (runc's Flags and ClearedFlags), because a bind applies them with mount(2)'s remount semantics.
+enum MS {
+    static let rdonly: UInt64 = 0x1
+    static let nosuid: UInt64 = 0x2
+    static let nodev: UInt64 = 0x4
+    static let noexec: UInt64 = 0x8
+    static let synchronous: UInt64 = 0x10
+    static let mandlock: UInt64 = 0x40
+    static let dirsync: UInt64 = 0x80
+    static let nosymfollow: UInt64 = 0x100
+    static let noatime: UInt64 = 0x400
+    static let nodiratime: UInt64 = 0x800
+    static let silent: UInt64 = 0x8000
+    static let relatime: UInt64 = 0x200000
+    static let iVersion: UInt64 = 0x800000
+    static let strictatime: UInt64 = 0x1000000
+    static let lazytime: UInt64 = 0x2000000
+    /// Every atime-related flag (the noatime/relatime/strictatime enum and nodiratime).
+    static let atimeFlags = noatime | nodiratime | relatime | strictatime
+    /// What the kernel locks (MNT_LOCK_*) on mounts a less privileged user namespace inherits.
+    static let lockable = rdonly | nosuid | nodev | noexec | atimeFlags
+}
+
 /// What the options of one config mount mean, after classification.
 struct ClassifiedOptions {
     var bind = false
@@ -44,6 +68,10 @@ struct ClassifiedOptions {
     /// `idmap` / `ridmap`: an idmapped bind mount (`ridmap`: its submounts too).
     var idmap = false
     var idmapRecursive = false
+    /// The mount(2) flags the options set and those they clear explicitly ("rw", "suid", "atime", ...), each
+    /// option undoing an earlier opposite one: how a bind mount's flags are decided (`MountPlanner.bindAttributes`).
+    var msFlags: UInt64 = 0
+    var msCleared: UInt64 = 0
 }
 
 /// Classifies mount options as runc and mount(8) understand them: a later option overrides an earlier one
@@ -97,6 +125,19 @@ enum MountOptions {
         "idmap": .idmap(recursive: false), "ridmap": .idmap(recursive: true),
     ]
 
+    /// The mount(2) flag each flag option sets, or clears (`clear`), as mount(8) and runc read them.
+    private static let msTable: [String: (clear: Bool, flag: UInt64)] = [
+        "ro": (false, MS.rdonly), "rw": (true, MS.rdonly), "nosuid": (false, MS.nosuid), "suid": (true, MS.nosuid),
+        "nodev": (false, MS.nodev), "dev": (true, MS.nodev), "noexec": (false, MS.noexec), "exec": (true, MS.noexec),
+        "sync": (false, MS.synchronous), "async": (true, MS.synchronous), "dirsync": (false, MS.dirsync),
+        "mand": (false, MS.mandlock), "nomand": (true, MS.mandlock), "nosymfollow": (false, MS.nosymfollow),
+        "symfollow": (true, MS.nosymfollow), "noatime": (false, MS.noatime), "atime": (true, MS.noatime),
+        "nodiratime": (false, MS.nodiratime), "diratime": (true, MS.nodiratime), "relatime": (false, MS.relatime),
+        "norelatime": (true, MS.relatime), "strictatime": (false, MS.strictatime), "nostrictatime": (true, MS.strictatime),
+        "lazytime": (false, MS.lazytime), "nolazytime": (true, MS.lazytime), "silent": (false, MS.silent),
+        "loud": (true, MS.silent), "noiversion": (true, MS.iVersion),
+    ]
+
     /// Options of the spec's list that corral refuses, with the reason. `iversion` is MS_I_VERSION, a flag only
     /// mount(2) takes: fsconfig has no such parameter (filesystems that keep i_version turn it on themselves).
     static let refused: [String: String] = [
@@ -113,6 +154,9 @@ enum MountOptions {
         for (i, opt) in options.enumerated() {
             if let why = refused[opt] {
                 throw RuntimeError(.unsupported, "\(path)[\(i)]: mount option \"\(opt)\" \(why)")
+            }
+            if let f = msTable[opt] {
+                if f.clear { c.msFlags &= ~f.flag; c.msCleared |= f.flag } else { c.msFlags |= f.flag; c.msCleared &= ~f.flag }
             }
             guard let effect = table[opt] else {
                 if opt.isEmpty { throw RuntimeError(.config, "\(path)[\(i)]: empty mount option") }

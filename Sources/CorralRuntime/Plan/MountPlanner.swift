@@ -11,11 +11,14 @@ enum MountPlanner {
 
     /// `userNS`: the container's own id maps when it gets a new user namespace (what `idmap` without maps of its
     /// own uses), nil without one. `cgroupNS`: the container gets a new cgroup namespace.
-    static func plan(_ m: Mount, index i: Int, bundle: String, cgroups: CgroupPlan,
+    /// `rootfs`: the rootfs's host path, as the planner resolved it: a destination that starts with it is taken as
+    /// already joined to it, and a bind source below it is one of the container's (runc's rules for both).
+    static func plan(_ m: Mount, index i: Int, bundle: String, rootfs: String = "", cgroups: CgroupPlan,
                      userNS: (uid: [IDMapping], gid: [IDMapping])? = nil, cgroupNS: Bool = false,
                      note: (String) -> Void = { _ in }) throws(RuntimeError) -> [MountOp] {
         let path = "mounts[" + i.decimal + "]"
-        let dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
+        var dest = Files.clean(m.destination.hasBytePrefix("/") ? m.destination : "/" + m.destination)
+        if let inside = pathBelow(dest, root: rootfs) { dest = inside }
         let opts = try MountOptions.classify(m.options ?? [], path: path + ".options")
         let idmap = try idmapOf(m, opts, path: path, userNS: userNS)
         let type = m.type ?? ""
@@ -32,10 +35,17 @@ enum MountPlanner {
         }
         if isBind {
             guard let src = m.source, !src.isEmpty else { throw RuntimeError(.config, "\(path).source: required for a bind mount") }
-            let source = src.hasBytePrefix("/") ? src : Files.clean(bundle + "/" + src)
+            let source = src.hasBytePrefix("/") ? Files.clean(src) : Files.clean(bundle + "/" + src)
+            // A source in the rootfs may only come to exist through the mounts before it (runc's "mount order"
+            // tests): the child resolves it inside the rootfs when its turn comes, and takes its kind from it
+            // then. Any other source must exist now.
+            let inRoot = pathBelow(source, root: rootfs) != nil
             var st = stat()
-            if stat(source, &st) != 0 {
+            if !inRoot && stat(source, &st) != 0 {
                 throw RuntimeError(.config, "error mounting \"\(source)\" to rootfs at \"\(dest)\": stat \(source): \(errnoText(errno))")
+            }
+            if inRoot && idmap != nil {
+                throw RuntimeError(.unsupported, "\(path).source: an idmapped bind mount of a source inside the rootfs (\(JSONValue.quoted(source))) is not supported: the runtime prepares idmapped sources before the container's mounts exist")
             }
             // Filesystem options (size=, mode=, sync, ...) mean nothing to a bind mount; runc passes them to
             // mount(2), which ignores them. Accepted, and said so at debug level.
@@ -43,8 +53,12 @@ enum MountPlanner {
                 note("\(path).options: \"\(ignored)\" does not apply to a bind mount and is ignored")
             }
             var op = MountOp(kind: .bind, dest: dest, source: source, recursive: opts.recursive,
-                             destIsFile: (st.st_mode & S_IFMT) != S_IFDIR, label: "bind", configIndex: i)
+                             destIsFile: !inRoot && (st.st_mode & S_IFMT) != S_IFDIR, label: "bind", configIndex: i)
             apply(opts, to: &op)
+            (op.attrSet, op.attrClr) = bindAttributes(opts)
+            op.msCleared = opts.msCleared & MS.lockable
+            op.msAtime = opts.msFlags & MS.atimeFlags
+            op.sourceInRoot = inRoot
             op.allowOnProc = onProc
             op.idmap = idmap
             return [op]
@@ -80,6 +94,37 @@ enum MountPlanner {
         // attribute only covers the mount, so pass "ro" to the filesystem as well.
         if opts.attrSet & MountAttr.rdonly != 0 { op.data.insert("ro", at: 0) }
         return [op]
+    }
+
+    /// `path` relative to `root` ("/" for the root itself) when it lies lexically inside it, else nil.
+    static func pathBelow(_ path: String, root: String) -> String? {
+        guard !root.isEmpty, root != "/" else { return nil }
+        if path == root { return "/" }
+        guard path.hasBytePrefix(root + "/") else { return nil }
+        return String(path.dropFirst(root.utf8.count))
+    }
+
+    /// A bind mount's MOUNT_ATTR_* changes, as runc (1.2+) makes them with mount(2)'s bind remount. Without any mount
+    /// flag among the options (only bind/rbind, propagation, recursive attributes), the source's flags are kept.
+    /// Otherwise ro, nosuid, nodev, noexec and nosymfollow are exactly what the options ask for (one not asked for is
+    /// cleared), and the atime mode is as asked (relatime unless noatime or strictatime, strictatime winning;
+    /// nodiratime on top) or, with no atime option set, the source's. In a user namespace the kernel may refuse to
+    /// clear what the source had (locked flags): the child then keeps those, as runc does (`msCleared`, `msAtime`).
+    static func bindAttributes(_ o: ClassifiedOptions) -> (set: UInt64, clr: UInt64) {
+        guard o.msFlags != 0 || o.msCleared != 0 else { return (0, 0) }
+        let pairs: [(UInt64, UInt64)] = [(MS.rdonly, MountAttr.rdonly), (MS.nosuid, MountAttr.nosuid), (MS.nodev, MountAttr.nodev),
+                                         (MS.noexec, MountAttr.noexec), (MS.nosymfollow, MountAttr.nosymfollow)]
+        var set: UInt64 = 0, clr: UInt64 = 0
+        for (ms, attr) in pairs {
+            if o.msFlags & ms != 0 { set |= attr } else { clr |= attr }
+        }
+        if o.msFlags & MS.atimeFlags != 0 {
+            clr |= MountAttr.atimeMask | MountAttr.nodiratime
+            set |= o.msFlags & MS.strictatime != 0 ? MountAttr.strictatime
+                : o.msFlags & MS.noatime != 0 ? MountAttr.noatime : MountAttr.relatime
+            if o.msFlags & MS.nodiratime != 0 { set |= MountAttr.nodiratime }
+        }
+        return (set, clr)
     }
 
     /// The id maps of an idmapped mount: its own `uidMappings`/`gidMappings` (both, or neither), else with `idmap` /

@@ -189,13 +189,19 @@ enum Planner {
         if id > maxID { throw RuntimeError(.config, "\(field): \(idRangeText) (got \(id))") }
     }
 
-    /// Both ends of an id mapping, inside and outside, must be valid ids, and the range must not be empty.
+    /// The largest id an id mapping may cover, inside or outside: 4294967295 is (uid_t)-1, which the kernel never
+    /// maps. A map is not a process identity, so the full range "0 0 4294967295" is valid (crun and runc take it);
+    /// `maxID` applies to the ids a process runs as.
+    static let maxMappedID: UInt64 = 4_294_967_294
+    static let mapRangeText = "an id mapping must cover ids in range 0-4294967294"
+
+    /// Both ends of an id mapping, inside and outside, must be ids the kernel maps, and the range must not be empty.
     static func checkIDRange(_ m: IDMapping, field: String) throws(RuntimeError) {
         if m.size == 0 { throw RuntimeError(.config, "\(field).size: must be at least 1") }
         for (name, start) in [("containerID", m.containerID), ("hostID", m.hostID)] {
-            let last = UInt64(start) + UInt64(m.size) - 1
-            if last > UInt64(maxID) {
-                throw RuntimeError(.config, "\(field).\(name): \(idRangeText) (got \(start)..\(last))")
+            let last = UInt64(start) + UInt64(m.size) - 1   // 64-bit: cannot overflow
+            if last > maxMappedID {
+                throw RuntimeError(.config, "\(field).\(name): \(mapRangeText) (got \(start)..\(last))")
             }
         }
     }
@@ -300,6 +306,8 @@ enum Planner {
         // supplementalGroupsPolicy: Strict. runc does the same (its user is always "uid:gid").
         plan.groups = process.user.additionalGids ?? []
         var env = try environment(process.env ?? [])
+        // An empty HOME (the last of its entries) counts as none: runc's prepareEnv drops it for the passwd home.
+        env.removeAll { $0 == "HOME=" }
         if !env.contains(where: { $0.hasBytePrefix("HOME=") }) {
             // runc looks the user up in the container's /etc/passwd for HOME when the config has none.
             env.append("HOME=" + ContainerAccounts.home(rootfs: accountsRoot, uid: plan.uid))
@@ -345,14 +353,22 @@ enum Planner {
             case .unbindable: (Propagation.unbindable, false)
             case .runbindable: (Propagation.unbindable, true)
             }
-            plan.rootPropagation = flag | (rec ? Propagation.rec : 0)
-            if flag == Propagation.shared { plan.rootPropagationAfter = plan.rootPropagation }
+            let wanted = flag | (rec ? Propagation.rec : 0)
+            if flag == Propagation.unbindable {
+                // An unbindable "/" could not be bound onto itself for pivot_root (EINVAL): the setup runs with the
+                // default propagation and the new root is made unbindable after pivot_root, as crun does.
+                plan.rootPropagationAfter = wanted
+            } else {
+                plan.rootPropagation = wanted
+                if flag == Propagation.shared { plan.rootPropagationAfter = wanted }
+            }
         }
         var devIsBind = false
         for (i, m) in (spec.mounts ?? []).enumerated() {
             let userNS = plan.newUserNS ? (uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? []) : nil
-            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, cgroups: cgroups, userNS: userNS,
-                                            cgroupNS: plan.newNamespaces & namespaceFlags[.cgroup]! != 0, note: note)
+            let ops = try MountPlanner.plan(m, index: i, bundle: o.bundle, rootfs: plan.rootfs, cgroups: cgroups,
+                                            userNS: userNS, cgroupNS: plan.newNamespaces & namespaceFlags[.cgroup]! != 0,
+                                            note: note)
             if Files.clean(m.destination) == "/dev", ops.contains(where: { $0.kind == .bind }) { devIsBind = true }
             plan.mounts += ops
         }

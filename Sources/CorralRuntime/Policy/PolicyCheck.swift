@@ -93,7 +93,7 @@ enum PolicyCheck {
                 switch l {
                 case "memory" where (r?.memory?.limit ?? 0) <= 0:
                     found = ("linux.resources.memory.limit", r?.memory?.limit.map { "\($0)" } ?? "absent")
-                case "pids" where (r?.pids?.limit ?? 0) <= 0:
+                case "pids" where (r?.pids?.limit ?? -1) < 0:   // 0 is a limit of 1 (runc 1.2+)
                     found = ("linux.resources.pids.limit", r?.pids?.limit.map { "\($0)" } ?? "absent")
                 case "cpu" where (r?.cpu?.quota ?? 0) <= 0:
                     found = ("linux.resources.cpu.quota", r?.cpu?.quota.map { "\($0)" } ?? "absent")

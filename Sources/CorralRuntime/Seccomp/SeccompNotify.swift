@@ -27,7 +27,8 @@ enum SeccompNotify {
         let target = Files.absolute(path)
         let sock = corral_connect_unix(target)
         if sock < 0 {
-            throw RuntimeError(.system, "linux.seccomp.listenerPath: connect to \(target): \(errnoText(-sock))")
+            // runc's words ("failed to connect with seccomp agent specified in the seccomp profile"), with the field.
+            throw RuntimeError(.system, "failed to connect with seccomp agent: linux.seccomp.listenerPath: connect to \(target): \(errnoText(-sock))")
         }
         defer { close(sock) }
         let r = corral_send_fd(sock, listener, state.serialized())
