@@ -74,7 +74,7 @@ public enum Corral {
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.exec, Commands.state, Commands.kill, Commands.delete,
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
-         Commands.features, Commands.checkpoint, Commands.restore, Commands.check]
+         Commands.features, Commands.checkpoint, Commands.restore, Commands.check, Commands.audit]
     }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
