@@ -30,6 +30,8 @@ struct ContainerState {
     var creator: (pid: Int32, startTime: UInt64)? = nil
     /// The cgroup directories that create made (recorded once they exist and were checked); nil before.
     var cgroupsCreated: [String]? = nil
+    /// The container's monitor (run limits, seccomp audit mode, audit trail); nil for a container without one.
+    var monitor: MonitorRecord? = nil
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -53,6 +55,7 @@ struct ContainerState {
             o["creator"] = .object(c)
         }
         if let cgroupsCreated { o["cgroupsCreated"] = JSONValue(cgroupsCreated) }
+        if let monitor { o["monitor"] = monitor.json() }
         return .object(o)
     }
 
@@ -83,6 +86,7 @@ struct ContainerState {
             self.creator = (Int32(truncatingIfNeeded: p), t)
         }
         self.cgroupsCreated = json["cgroupsCreated"]?.arrayValue?.compactMap { $0.stringValue }
+        self.monitor = MonitorRecord(json: json["monitor"])
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
@@ -150,6 +154,7 @@ extension ContainerState {
     /// killed first when every directory was its own (a cgroup that existed before is never emptied by us); with
     /// no such record it died while making them, before any process was placed: only empty directories go.
     func removeAbandonedCgroups() {
+        monitor?.stop(graceMS: 0)   // it ends on its own when its create dies; its cgroups go here
         guard let set = cgroups else { return }
         if let made = cgroupsCreated {
             CgroupManager(set, created: made).removeCreated()
