@@ -148,6 +148,12 @@ int corral_notif_recv(int listener, struct corral_notif *out) {
     return 0;
 }
 
+int corral_notif_sync_wakeup(int listener) {
+    // Not in the build host's headers (Linux 6.1): SECCOMP_IOW(4, __u64) and SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP.
+    unsigned long set_flags = _IOW(SECCOMP_IOC_MAGIC, 4, uint64_t);
+    return ioctl(listener, set_flags, 1UL) < 0 ? -errno : 0;
+}
+
 int corral_notif_id_valid(int listener, uint64_t id) {
     return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
 }

@@ -44,6 +44,9 @@ struct corral_notif {
 
 /// SECCOMP_IOCTL_NOTIF_RECV: the next notification of `listener`. 0 or -errno (-ENOENT: the caller is gone).
 int corral_notif_recv(int listener, struct corral_notif *out);
+/// SECCOMP_IOCTL_NOTIF_SET_FLAGS with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6): the kernel hands the
+/// caller's CPU straight to the monitor and back, as for a synchronous call. 0 or -errno (older kernels: -EINVAL).
+int corral_notif_sync_wakeup(int listener);
 /// SECCOMP_IOCTL_NOTIF_ID_VALID: 0 while the notifying syscall still waits for its answer, else -errno.
 int corral_notif_id_valid(int listener, uint64_t id);
 /// SECCOMP_IOCTL_NOTIF_SEND: the syscall fails with `err` (an errno, > 0). 0 or -errno.

@@ -10,7 +10,7 @@ import Glibc
 ///      "pid":4242,"command":"escape_probe","errno":"EPERM","errnoValue":1}
 ///     {"time":"…","kind":"oom","oomKills":1}                    memory.events oom_kill / memory.oom_control
 ///     {"time":"…","kind":"pids-limit","hits":3}                 pids.events max (forks refused)
-///     {"time":"…","kind":"suppressed","count":9000,"syscalls":{"mount":9000}}
+///     {"time":"…","kind":"suppressed","count":9000,"syscalls":{"mount":9000}}  (+ "other":{"oom":n} if any)
 ///
 /// Rate limit: a token bucket of `burst` lines refilled at `perSecond` lines a second. A denial that finds the
 /// bucket empty is still answered at once (the errno never waits for the log) but only counted; the counts go out
@@ -23,7 +23,9 @@ final class DenialLog {
     let perSecond: Double
     private var tokens: Double
     private var refilled: Double
-    private var suppressed: [String: Int] = [:]
+    /// Held-back syscalls by (arch, nr), other kinds by name: names are resolved when the summary is written.
+    private var suppressedCalls: [UInt64: Int] = [:]
+    private var suppressedKinds: [String: Int] = [:]
     private var suppressedTotal = 0
     private(set) var lastFlush: Double = 0
     /// Lines written (what the trail mirrors), for the monitor's `denied` audit events.
@@ -51,9 +53,15 @@ final class DenialLog {
         return true
     }
 
-    /// Counts a line that was not written.
-    func suppress(_ name: String) {
-        suppressed[name, default: 0] += 1
+    /// Counts a syscall line that was not written.
+    func suppress(arch: UInt32, nr: Int32) {
+        suppressedCalls[UInt64(arch) << 32 | UInt64(UInt32(bitPattern: nr)), default: 0] += 1
+        suppressedTotal += 1
+    }
+
+    /// Counts another line (oom, pids-limit) that was not written.
+    func suppress(kind: String) {
+        suppressedKinds[kind, default: 0] += 1
         suppressedTotal += 1
     }
 
@@ -65,10 +73,20 @@ final class DenialLog {
         guard suppressedTotal > 0 else { return }
         var o = DenialLog.header("suppressed")
         o["count"] = JSONValue(suppressedTotal)
+        var counts: [String: Int] = [:]
+        for (key, n) in suppressedCalls {
+            counts[DenialLog.syscallName(arch: UInt32(key >> 32), nr: Int32(bitPattern: UInt32(truncatingIfNeeded: key))), default: 0] += n
+        }
         var names = JSONObject()
-        for k in suppressed.keys.sorted() { names[k] = JSONValue(suppressed[k]!) }
+        for k in counts.keys.sorted() { names[k] = JSONValue(counts[k]!) }
         o["syscalls"] = .object(names)
-        suppressed = [:]
+        if !suppressedKinds.isEmpty {
+            var kinds = JSONObject()
+            for k in suppressedKinds.keys.sorted() { kinds[k] = JSONValue(suppressedKinds[k]!) }
+            o["other"] = .object(kinds)
+        }
+        suppressedCalls = [:]
+        suppressedKinds = [:]
         suppressedTotal = 0
         write(o)
     }

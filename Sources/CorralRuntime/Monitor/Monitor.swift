@@ -40,6 +40,8 @@ final class MonitorLoop {
     let root: String
     let dir: String
     private var config = MonitorConfig()
+    /// The profile's program as compiled, decoded once (audit mode).
+    private var program = SeccompBPF([])
     private var control: Int32 = 3
     private var listeners: [Int32] = []
     private var execSocket: Int32 = -1
@@ -76,6 +78,7 @@ final class MonitorLoop {
         guard let first = MonitorMessage.receive(control, timeoutMS: 30_000), first.type == MonitorMessage.config,
               let json = try? JSONValue.parse(first.payload) else { return 1 }
         config = MonitorConfig(json: json)
+        program = SeccompBPF(config.filter)
         if config.audit { trail = AuditTrail(root: root, id: id, sink: config.auditSink) }
         if config.seccompAudit {
             let fd = open(dir + "/" + DenialLog.fileName, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -107,7 +110,7 @@ final class MonitorLoop {
             guard let m = MonitorMessage.receive(control, timeoutMS: 0) else { return 0 }   // create failed or died
             switch m.type {
             case MonitorMessage.listener where m.fd >= 0:
-                listeners.append(m.fd)
+                addListener(m.fd)
             case MonitorMessage.go:
                 if let why = arm(m.payload) {
                     _ = MonitorMessage.send(control, MonitorMessage.error, why)
@@ -207,12 +210,17 @@ final class MonitorLoop {
         }
     }
 
+    private func addListener(_ fd: Int32) {
+        // A denied syscall is a synchronous round trip: ask the scheduler to treat it as one (Linux 6.6).
+        _ = corral_notif_sync_wakeup(fd)
+        listeners.append(fd)
+    }
+
     /// One notification: the errno the original program gives for this syscall, the answer, and the log line.
     private func answer(_ listener: Int32) {
         var n = corral_notif()
         guard corral_notif_recv(listener, &n) == 0 else { return }   // -ENOENT: the caller died meanwhile
-        let args = [n.args.0, n.args.1, n.args.2, n.args.3, n.args.4, n.args.5]
-        let ret = SeccompAudit.evaluate(config.filter, nr: n.nr, arch: n.arch, ip: n.ip, args: args)
+        let ret = program.run(nr: n.nr, arch: n.arch, ip: n.ip, args: n.args)
         // Only ERRNO returns were rewritten, so the original answers ERRNO here; EPERM if the two ever disagree.
         let e: Int32 = ret & SeccompAudit.retActionFull == SeccompProfile.retErrno ? Int32(ret & SeccompAudit.retData) : EPERM
         let now = MonitorLoop.now()
@@ -228,7 +236,7 @@ final class MonitorLoop {
         if logged {
             denials.write(DenialLog.syscall(n, errno: e, command: command))
         } else {
-            denials.suppress(DenialLog.syscallName(arch: n.arch, nr: n.nr))
+            denials.suppress(arch: n.arch, nr: n.nr)
         }
     }
 
@@ -240,7 +248,7 @@ final class MonitorLoop {
         defer { close(conn) }
         guard let m = MonitorMessage.receive(conn, timeoutMS: 1000) else { return }
         if m.type == MonitorMessage.listener && m.fd >= 0 {
-            listeners.append(m.fd)
+            addListener(m.fd)
             _ = MonitorMessage.send(conn, MonitorMessage.ack)
         } else if m.fd >= 0 {
             close(m.fd)
@@ -341,7 +349,7 @@ final class MonitorLoop {
     /// else only in the trail.
     private func emit(_ o: JSONObject) {
         if let denials {
-            if denials.admit(now: MonitorLoop.now()) { denials.write(o) } else { denials.suppress(o["kind"]?.stringValue ?? "") }
+            if denials.admit(now: MonitorLoop.now()) { denials.write(o) } else { denials.suppress(kind: o["kind"]?.stringValue ?? "") }
         } else {
             var f = o
             f["time"] = nil

@@ -77,29 +77,70 @@ enum SeccompAudit {
         #endif
     }
 
-    /// Runs a classic BPF seccomp program on one `seccomp_data` (nr, arch, instruction pointer, six arguments) and
-    /// returns its SECCOMP_RET_* value. Implements what the kernel's seccomp_check_filter admits; a malformed
-    /// program (a jump or load out of range) answers SECCOMP_RET_KILL_PROCESS, as the kernel would never load it.
+    /// Runs a classic BPF seccomp program on one `seccomp_data` and returns its SECCOMP_RET_* value (see
+    /// `SeccompBPF`).
     static func evaluate(_ bpf: [UInt8], nr: Int32, arch: UInt32, ip: UInt64 = 0, args: [UInt64]) -> UInt32 {
-        var data = [UInt32](repeating: 0, count: 16)
-        data[0] = UInt32(bitPattern: nr)
-        data[1] = arch
-        data[2] = UInt32(truncatingIfNeeded: ip)
-        data[3] = UInt32(truncatingIfNeeded: ip >> 32)
-        for (i, a) in args.prefix(6).enumerated() {
-            data[4 + 2 * i] = UInt32(truncatingIfNeeded: a)
-            data[5 + 2 * i] = UInt32(truncatingIfNeeded: a >> 32)
+        SeccompBPF(bpf).run(nr: nr, arch: arch, ip: ip, args: args)
+    }
+}
+
+/// A classic BPF seccomp program decoded once, run on `seccomp_data` (nr, arch, instruction pointer, six
+/// arguments) as the kernel would. Implements what the kernel's seccomp_check_filter admits; a malformed program (a
+/// jump or load out of range) answers SECCOMP_RET_KILL_PROCESS, as the kernel would never have loaded it. The
+/// monitor runs it for every denied syscall in audit mode, so a run allocates nothing.
+struct SeccompBPF {
+    /// One `struct sock_filter`.
+    struct Instruction { var code: UInt16; var jt: UInt8; var jf: UInt8; var k: UInt32 }
+    let program: [Instruction]
+
+    init(_ bpf: [UInt8]) {
+        var p: [Instruction] = []
+        p.reserveCapacity(bpf.count / 8)
+        var o = 0
+        while o + 8 <= bpf.count {
+            p.append(Instruction(code: UInt16(bpf[o]) | UInt16(bpf[o + 1]) << 8, jt: bpf[o + 2], jf: bpf[o + 3],
+                                 k: UInt32(bpf[o + 4]) | UInt32(bpf[o + 5]) << 8 | UInt32(bpf[o + 6]) << 16 | UInt32(bpf[o + 7]) << 24))
+            o += 8
         }
-        let count = bpf.count / 8
+        program = p
+    }
+
+    func run(nr: Int32, arch: UInt32, ip: UInt64, args: [UInt64]) -> UInt32 {
+        var a6: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &a6) { b in
+            for (i, v) in args.prefix(6).enumerated() { b.storeBytes(of: v, toByteOffset: i * 8, as: UInt64.self) }
+        }
+        return run(nr: nr, arch: arch, ip: ip, args: a6)
+    }
+
+    func run(nr: Int32, arch: UInt32, ip: UInt64, args: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) -> UInt32 {
+        // struct seccomp_data as 16 words, and the 16 scratch words, on the stack.
+        var data: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32,
+                   UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+            (UInt32(bitPattern: nr), arch, UInt32(truncatingIfNeeded: ip), UInt32(truncatingIfNeeded: ip >> 32),
+             UInt32(truncatingIfNeeded: args.0), UInt32(truncatingIfNeeded: args.0 >> 32),
+             UInt32(truncatingIfNeeded: args.1), UInt32(truncatingIfNeeded: args.1 >> 32),
+             UInt32(truncatingIfNeeded: args.2), UInt32(truncatingIfNeeded: args.2 >> 32),
+             UInt32(truncatingIfNeeded: args.3), UInt32(truncatingIfNeeded: args.3 >> 32),
+             UInt32(truncatingIfNeeded: args.4), UInt32(truncatingIfNeeded: args.4 >> 32),
+             UInt32(truncatingIfNeeded: args.5), UInt32(truncatingIfNeeded: args.5 >> 32))
+        var mem = data
+        return withUnsafeBytes(of: &data) { d in
+            withUnsafeMutableBytes(of: &mem) { m in
+                execute(d.bindMemory(to: UInt32.self), m.bindMemory(to: UInt32.self))
+            }
+        }
+    }
+
+    private func execute(_ data: UnsafeBufferPointer<UInt32>, _ mem: UnsafeMutableBufferPointer<UInt32>) -> UInt32 {
         let bad = SeccompProfile.retKillProcess
+        for i in 0..<16 { mem[i] = 0 }
         var a: UInt32 = 0, x: UInt32 = 0
-        var mem = [UInt32](repeating: 0, count: 16)
         var pc = 0
+        let count = program.count
         while pc < count {
-            let o = pc * 8
-            let code = UInt16(bpf[o]) | UInt16(bpf[o + 1]) << 8
-            let jt = Int(bpf[o + 2]), jf = Int(bpf[o + 3])
-            let k = UInt32(bpf[o + 4]) | UInt32(bpf[o + 5]) << 8 | UInt32(bpf[o + 6]) << 16 | UInt32(bpf[o + 7]) << 24
+            let ins = program[pc]
+            let code = ins.code, k = ins.k
             pc += 1
             switch code & 0x07 {
             case 0x00:   // BPF_LD
@@ -146,7 +187,7 @@ enum SeccompAudit {
                 case 0x40: taken = a & src != 0
                 default: return bad
                 }
-                pc += taken ? jt : jf
+                pc += Int(taken ? ins.jt : ins.jf)
             case 0x06:   // BPF_RET
                 return code & 0x18 == 0x10 ? a : k
             case 0x07:   // BPF_MISC
