@@ -23,21 +23,7 @@ __attribute__((noreturn)) static void monitor_fail(int fd, int step, int err) {
     __builtin_unreachable();
 }
 
-/// Writes the caller's pid to one cgroup.procs file (a cgroup takes a whole number in one write).
-static int join_cgroup(const char *procs) {
-    int fd = open(procs, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    char buf[16];
-    int n = snprintf(buf, sizeof buf, "%d", (int)syscall(SYS_getpid));
-    long w = write(fd, buf, (size_t)n);
-    int e = errno;
-    close(fd);
-    if (w < 0) return -e;
-    return w == n ? 0 : -EIO;
-}
-
-int corral_monitor_spawn(const char *exe, char *const argv[], int ctl_fd, const char *const procs[], int nprocs,
-                         int *report_fd) {
+int corral_monitor_spawn(const char *exe, char *const argv[], int ctl_fd, int *report_fd) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -errno;
     static char *const empty_env[] = { NULL };
@@ -58,10 +44,8 @@ int corral_monitor_spawn(const char *exe, char *const argv[], int ctl_fd, const 
         // A session of its own: no terminal, and out of the caller's process group (the engine's shim signals
         // its group; the monitor must be reached only through its pid, by delete).
         if (setsid() < 0) monitor_fail(report[1], CORRAL_MONITOR_STEP_SETSID, errno);
-        for (int i = 0; i < nprocs; i++) {
-            int r = join_cgroup(procs[i]);
-            if (r < 0) monitor_fail(report[1], CORRAL_MONITOR_STEP_CGROUP, -r);
-        }
+        // Holding no directory busy (the engine may run create from the bundle, which it removes later).
+        if (chdir("/") < 0) monitor_fail(report[1], CORRAL_MONITOR_STEP_FDS, errno);
         // Nothing of the caller's survives: its stdio may be an engine's pipes, which the engine reads to EOF.
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)

@@ -157,8 +157,11 @@ final class SandboxMonitorTests: RuntimeTestCase {
         let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
         XCTAssertEqual(fields.count > 4 ? Int(fields[3]) : nil, pid, "session leader")
         for fd in 0...2 { XCTAssertEqual(readLink("/proc/\(pid)/fd/\(fd)"), "/dev/null") }
-        let procs = cgroups.compactMap { readFile($0 + "/cgroup.procs") }.joined(separator: "\n")
-        XCTAssertTrue(procs.nonEmptyLines.contains(String(pid)), "the monitor is in its cgroups: \(procs)")
+        // It joins them itself once create is done with it.
+        let joined = waitUntil(timeout: 5) {
+            cgroups.allSatisfy { (readFile($0 + "/cgroup.procs") ?? "").nonEmptyLines.contains(String(pid)) }
+        }
+        XCTAssertTrue(joined, "the monitor is in its cgroups: \(cgroups.map { readFile($0 + "/cgroup.procs") ?? "-" })")
         XCTAssertEqual(rt("start", id).status, 0)
         XCTAssertEqual(rt("delete", "--force", id).status, 0)
         XCTAssertTrue(waitUntil(timeout: 5) { !processIsAlive(pid) }, "the monitor is gone after delete")

@@ -13,16 +13,13 @@ extern "C" {
 #endif
 
 /// Steps of corral_monitor_spawn's child that can fail before execve (reported on the report pipe).
-enum corral_monitor_step { CORRAL_MONITOR_STEP_SETSID = 1, CORRAL_MONITOR_STEP_CGROUP, CORRAL_MONITOR_STEP_FDS,
-                           CORRAL_MONITOR_STEP_EXEC };
+enum corral_monitor_step { CORRAL_MONITOR_STEP_SETSID = 1, CORRAL_MONITOR_STEP_FDS, CORRAL_MONITOR_STEP_EXEC };
 
 /// Forks and execs `exe` with `argv` and an empty environment as a detached process: a session of its own, every
-/// signal unblocked, stdio on /dev/null, `ctl_fd` as fd 3 and no other fd, placed in the cgroups whose
-/// `cgroup.procs` files `procs` names before it runs a single instruction of `exe`. Returns the pid (and in
-/// `*report_fd` the read end of a close-on-exec pipe: EOF means execve succeeded, else corral_monitor_report
-/// tells the step and errno) or -errno.
-int corral_monitor_spawn(const char *exe, char *const argv[], int ctl_fd, const char *const procs[], int nprocs,
-                         int *report_fd);
+/// signal unblocked and at its default, cwd `/`, stdio on /dev/null, `ctl_fd` as fd 3 and no other fd. Returns
+/// the pid (and in `*report_fd` the read end of a close-on-exec pipe: EOF means execve succeeded, else
+/// corral_monitor_report tells the step and errno) or -errno.
+int corral_monitor_spawn(const char *exe, char *const argv[], int ctl_fd, int *report_fd);
 /// Reads the spawn report: 1 with the failed step and errno, 0 when execve succeeded (EOF).
 int corral_monitor_report(int report_fd, int *step, int *err);
 

@@ -21,9 +21,11 @@ import Glibc
 ///
 /// **What it watches**, in one poll loop: the init's pidfd (its exit), the seccomp listeners of the init and of
 /// exec'd processes (audit mode; exec hands them over on `<state dir>/monitor.sock`), inotify on the state
-/// directory (exec.fifo removed = started, the wall clock starts), the memory cgroup's OOM notification, pids.events
-/// (inotify on cgroup2, read once a second on v1, which does not notify), and timers for the wall limit and the CPU
-/// check. The CPU limit is checked when it could first be crossed: after (limit − used) / online CPUs seconds, so
+/// directory until `start` (exec.fifo removed = started, the wall clock starts), the memory cgroup's OOM
+/// notification (v1: an eventfd on memory.oom_control; cgroup2: POLLPRI on memory.events), pids.events (POLLPRI on
+/// cgroup2, read once a second on v1, which does not notify), and timers for the wall limit and the CPU check. The
+/// inotify instance is closed as soon as `start` is seen: tearing one down waits for an SRCU grace period (~15 ms
+/// here), which would otherwise delay the monitor's exit and so `delete`. The CPU limit is checked when it could first be crossed: after (limit − used) / online CPUs seconds, so
 /// an idle container costs a wake-up per several seconds and a busy one a handful near its limit.
 ///
 /// **Ending.** A limit kills the whole container through its cgroup (`CgroupManager.killAll`). When the init is
@@ -50,7 +52,9 @@ final class MonitorLoop {
     private var pidfd: Int32 = -1
     private var inotify: Int32 = -1
     private var dirWatch: Int32 = -1
-    private var pidsWatch: Int32 = -1
+    /// cgroup2's memory.events and pids.events, polled for POLLPRI (kernfs notifies a changed file that way).
+    private var memoryEvents: Int32 = -1
+    private var pidsEvents: Int32 = -1
     private var oom: OOMWatch?
     private var denials: DenialLog?
     private var trail: AuditTrail?
@@ -119,6 +123,7 @@ final class MonitorLoop {
                 _ = MonitorMessage.send(control, MonitorMessage.ack)
                 close(control)
                 control = -1
+                joinOwnCgroups()
             default:
                 if m.fd >= 0 { close(m.fd) }
             }
@@ -136,22 +141,36 @@ final class MonitorLoop {
         initStart = start
         pidfd = corral_pidfd_open(initPid)
         guard pidfd >= 0, ContainerState.alive(initPid, initStart) else { return "the container init \(initPid) is gone" }
-        inotify = inotify_init1(Int32(IN_CLOEXEC) | Int32(IN_NONBLOCK))
-        if inotify >= 0 && (config.wallLimit != nil || trail != nil) {
-            dirWatch = inotify_add_watch(inotify, dir, UInt32(IN_DELETE))
+        if config.wallLimit != nil || trail != nil {
+            inotify = inotify_init1(Int32(IN_CLOEXEC) | Int32(IN_NONBLOCK))
+            if inotify >= 0 { dirWatch = inotify_add_watch(inotify, dir, UInt32(IN_DELETE)) }
         }
         oomBase = currentOOMKills()
         pidsBase = currentPidsHits()
         if denials != nil || trail != nil {
-            oom = OOMWatch(config.cgroups)
-            if let v2 = config.cgroups.v2, config.cgroups.v1("pids") == nil, CgroupFS.exists(v2, "pids.events") {
-                if inotify >= 0 { pidsWatch = inotify_add_watch(inotify, v2 + "/pids.events", UInt32(IN_MODIFY)) }
+            if config.cgroups.v1("memory") != nil {
+                oom = OOMWatch(config.cgroups)   // an eventfd on v1
+            } else if let v2 = config.cgroups.v2 {
+                memoryEvents = MonitorLoop.openEvents(v2 + "/memory.events")
+            }
+            if let v2 = config.cgroups.v2, config.cgroups.v1("pids") == nil {
+                pidsEvents = MonitorLoop.openEvents(v2 + "/pids.events")
             } else if let d = config.cgroups.v1("pids"), (CgroupFS.readUInt(d, "pids.max") ?? UInt64.max) != UInt64.max {
                 nextPidsPoll = MonitorLoop.now() + 1
             }
         }
         if config.cpuLimit != nil { nextCPUCheck = MonitorLoop.now() }
         return nil
+    }
+
+    /// Into `<container cgroup>@monitor` in every hierarchy (made by create); a failure leaves the monitor where
+    /// it was started, the caller's cgroups, and is a warning.
+    private func joinOwnCgroups() {
+        let me = getpid().decimal
+        for d in config.ownCgroups {
+            let e = CgroupFS.write(d, "cgroup.procs", me)
+            if e != 0 { ctx.log.warn("monitor: join \(d): \(errnoText(e))") }
+        }
     }
 
     /// The loop, until the init is gone.
@@ -172,16 +191,19 @@ final class MonitorLoop {
             var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
             let fixed = [inotify, oom?.fd ?? -1, execSocket]
             fds += fixed.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            fds += [memoryEvents, pidsEvents].map { pollfd(fd: $0, events: Int16(POLLPRI), revents: 0) }
             fds += listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let r = poll(&fds, nfds_t(fds.count), timeout)
             if r < 0 { if errno == EINTR { continue }; return }
             if r == 0 { continue }
-            serviceListeners(Array(fds[4...]))
+            serviceListeners(Array(fds[6...]))
             if fds[1].revents & Int16(POLLIN) != 0 { readInotify() }
             if fds[2].revents & Int16(POLLIN) != 0, let oom {
                 if oom.consume() == .oom { noteOOM() }
             }
             if fds[3].revents & Int16(POLLIN) != 0 { acceptExecListener() }
+            if fds[4].revents != 0 { MonitorLoop.rearm(memoryEvents); noteOOM() }
+            if fds[5].revents != 0 { MonitorLoop.rearm(pidsEvents); checkPids() }
             if fds[0].revents != 0 { return }
         }
     }
@@ -270,11 +292,24 @@ final class MonitorLoop {
                 off += 16 + len
                 if wd == dirWatch && startedAt == nil && String(decoding: nameBytes, as: UTF8.self) == ContainerState.fifoName {
                     started()
-                } else if wd == pidsWatch {
-                    checkPids()
+                    close(inotify)   // its only job is done; see the type's comment on why now
+                    inotify = -1
+                    return
                 }
             }
         }
+    }
+
+    /// A cgroup2 events file opened and read once (kernfs reports a change since the last read as POLLPRI).
+    static func openEvents(_ path: String) -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { rearm(fd) }
+        return fd
+    }
+
+    static func rearm(_ fd: Int32) {
+        var buf = [UInt8](repeating: 0, count: 512)
+        _ = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
     }
 
     /// `start` removed exec.fifo: the container runs; the wall clock starts.

@@ -49,10 +49,13 @@ struct MonitorConfig: Equatable {
     var filter: [UInt8] = []
     var audit = false
     var auditSink: String?
+    /// The monitor's own cgroup directories, which it joins once create has its answer.
+    var ownCgroups: [String] = []
 
     func json() -> JSONValue {
         var o = JSONObject()
         o["cgroups"] = cgroups.json()
+        o["ownCgroups"] = JSONValue(ownCgroups)
         if let wallLimit { o["wallLimit"] = .number("\(wallLimit)") }
         if let cpuLimit { o["cpuLimit"] = .number("\(cpuLimit)") }
         if seccompAudit {
@@ -68,6 +71,7 @@ struct MonitorConfig: Equatable {
 
     init(json: JSONValue) {
         cgroups = CgroupSet(json: json["cgroups"])
+        ownCgroups = json["ownCgroups"]?.arrayValue?.compactMap { $0.stringValue } ?? []
         wallLimit = json["wallLimit"]?.numberText.flatMap { Double($0) }
         cpuLimit = json["cpuLimit"]?.numberText.flatMap { Double($0) }
         seccompAudit = json["seccompAudit"]?.boolValue ?? false

@@ -91,13 +91,12 @@ final class SandboxLaunch {
         if globals.debug { args.append("--debug") }
         args += ["monitor", id]
         let cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        let procs: [UnsafeMutablePointer<CChar>?] = record.cgroups.map { strdup($0 + "/cgroup.procs") }
-        defer { for p in cArgs + procs { free(p) } }
+        defer { for p in cArgs { free(p) } }
         var report: Int32 = -1
-        let pid = procs.map { UnsafePointer($0) }.withUnsafeBufferPointer { pp in
-            cArgs.withUnsafeBufferPointer { ap in
-                corral_monitor_spawn("/proc/self/exe", ap.baseAddress, pair[1], pp.baseAddress, Int32(pp.count), &report)
-            }
+        // The monitor joins its cgroups itself, after create has its answer: the first cgroup migration after a
+        // while waits for an RCU grace period (~10 ms here), which create need not wait for.
+        let pid = cArgs.withUnsafeBufferPointer { ap in
+            corral_monitor_spawn("/proc/self/exe", ap.baseAddress, pair[1], &report)
         }
         if pid < 0 { throw .system("start the container's monitor", -pid) }
         var step: Int32 = 0, err: Int32 = 0
@@ -106,7 +105,7 @@ final class SandboxLaunch {
         if failed {
             var s: Int32 = 0
             waitpid(pid, &s, 0)
-            let what = ["setsid", "join its cgroup", "set up its descriptors", "exec"][Int(max(1, min(step, 4))) - 1]
+            let what = ["setsid", "set up its descriptors and directory", "exec"][Int(max(1, min(step, 3))) - 1]
             throw RuntimeError(.system, "start the container's monitor: \(what): \(errnoText(err))")
         }
         record.pid = pid
@@ -119,6 +118,7 @@ final class SandboxLaunch {
         config.filter = settings.seccompAudit ? originalFilter : []
         config.audit = settings.audit
         config.auditSink = settings.auditSink
+        config.ownCgroups = record.cgroups
         let r = MonitorMessage.send(control, MonitorMessage.config, config.json().serialized())
         if r < 0 { throw .system("send the monitor its configuration", -r) }
         log.debug("monitor \(pid) started for \(id)")
