@@ -62,6 +62,7 @@ extension Commands {
             throw RuntimeError(.system, String(decoding: answer, as: UTF8.self))
         }
         unlink(fifoPath)
+        if h.state.monitor != nil { MonitorClient.notifyStarted(dir: h.dir) }   // the wall clock starts
         let poststart = hooks[.poststart]
         if !poststart.isEmpty {
             // runc kills the container when a poststart hook fails; the spec says warn and go on, and so do we.

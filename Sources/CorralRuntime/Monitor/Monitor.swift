@@ -20,13 +20,14 @@ import Glibc
 /// go-runc waits for `create` and for EOF on the pipes it gave `create`, and the monitor holds none of them.
 ///
 /// **What it watches**, in one poll loop: the init's pidfd (its exit), the seccomp listeners of the init and of
-/// exec'd processes (audit mode; exec hands them over on `<state dir>/monitor.sock`), inotify on the state
-/// directory until `start` (exec.fifo removed = started, the wall clock starts), the memory cgroup's OOM
-/// notification (v1: an eventfd on memory.oom_control; cgroup2: POLLPRI on memory.events), pids.events (POLLPRI on
-/// cgroup2, read once a second on v1, which does not notify), and timers for the wall limit and the CPU check. The
-/// inotify instance is closed as soon as `start` is seen: tearing one down waits for an SRCU grace period (~15 ms
-/// here), which would otherwise delay the monitor's exit and so `delete`. The CPU limit is checked when it could first be crossed: after (limit − used) / online CPUs seconds, so
-/// an idle container costs a wake-up per several seconds and a busy one a handful near its limit.
+/// exec'd processes (audit mode), `<state dir>/monitor.sock` (exec hands listeners over there, and `start` says
+/// "started" there: the wall clock starts), the memory cgroup's OOM notification (v1: an eventfd on
+/// memory.oom_control; cgroup2: POLLPRI on memory.events), pids.events (POLLPRI on cgroup2, read once a second on
+/// v1, which does not notify), and timers for the wall limit and the CPU check. The CPU limit is checked when it
+/// could first be crossed: after (limit − used) / online CPUs seconds, so an idle container costs a wake-up per
+/// several seconds and a busy one a handful near its limit. A `start` that died before it said so is caught by a
+/// look for exec.fifo once a second while the container is `created`. No inotify: tearing an instance down waits
+/// for an SRCU grace period (6-15 ms here), which would delay the monitor's exit and so `delete`.
 ///
 /// **Ending.** A limit kills the whole container through its cgroup (`CgroupManager.killAll`). When the init is
 /// gone the monitor reads its exit status without being its parent: pidfs keeps it for a pidfd holder once the
@@ -46,12 +47,13 @@ final class MonitorLoop {
     private var program = SeccompBPF([])
     private var control: Int32 = 3
     private var listeners: [Int32] = []
-    private var execSocket: Int32 = -1
+    /// `<state dir>/monitor.sock`: exec's listeners, start's word.
+    private var clientSocket: Int32 = -1
     private var initPid: Int32 = 0
     private var initStart: UInt64 = 0
     private var pidfd: Int32 = -1
-    private var inotify: Int32 = -1
-    private var dirWatch: Int32 = -1
+    /// While the container is `created` and a wall limit or a trail waits for its start: the next look for exec.fifo.
+    private var nextFifoCheck: Double?
     /// cgroup2's memory.events and pids.events, polled for POLLPRI (kernfs notifies a changed file that way).
     private var memoryEvents: Int32 = -1
     private var pidsEvents: Int32 = -1
@@ -99,11 +101,11 @@ final class MonitorLoop {
             } else {
                 ctx.log.warn("monitor: open \(dir)/\(DenialLog.fileName): \(errnoText(errno))")
             }
-            let path = dir + "/" + MonitorMessage.socketName
-            unlink(path)
-            execSocket = corral_listen_unix_type(path, Int32(SOCK_SEQPACKET.rawValue))
-            if execSocket < 0 { ctx.log.warn("monitor: listen on \(path): \(errnoText(-execSocket))"); execSocket = -1 }
         }
+        let path = dir + "/" + MonitorMessage.socketName
+        unlink(path)
+        clientSocket = corral_listen_unix_type(path, Int32(SOCK_SEQPACKET.rawValue))
+        if clientSocket < 0 { ctx.log.warn("monitor: listen on \(path): \(errnoText(-clientSocket))"); clientSocket = -1 }
         // Until the go: the init's own setup may already notify.
         while control >= 0 {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0)]
@@ -141,10 +143,7 @@ final class MonitorLoop {
         initStart = start
         pidfd = corral_pidfd_open(initPid)
         guard pidfd >= 0, ContainerState.alive(initPid, initStart) else { return "the container init \(initPid) is gone" }
-        if config.wallLimit != nil || trail != nil {
-            inotify = inotify_init1(Int32(IN_CLOEXEC) | Int32(IN_NONBLOCK))
-            if inotify >= 0 { dirWatch = inotify_add_watch(inotify, dir, UInt32(IN_DELETE)) }
-        }
+        if config.wallLimit != nil || trail != nil { nextFifoCheck = MonitorLoop.now() + 1 }
         oomBase = currentOOMKills()
         pidsBase = currentPidsHits()
         if denials != nil || trail != nil {
@@ -180,16 +179,20 @@ final class MonitorLoop {
             if let d = wallDeadline, now >= d, killedFor == nil { kill(for: .timeout) }
             if let c = nextCPUCheck, now >= c { checkCPU() }
             if let p = nextPidsPoll, now >= p { checkPids(); nextPidsPoll = now + 1 }
+            if let f = nextFifoCheck, now >= f {
+                if Files.exists(dir + "/" + ContainerState.fifoName) { nextFifoCheck = now + 1 } else { started() }
+            }
             if let log = denials, log.hasSuppressed, now - log.lastFlush >= 1 { log.flushSuppressed(now: now) }
             var deadlines: [Double] = []
             if let d = wallDeadline, killedFor == nil { deadlines.append(d) }
             if let c = nextCPUCheck { deadlines.append(c) }
             if let p = nextPidsPoll { deadlines.append(p) }
+            if let f = nextFifoCheck { deadlines.append(f) }
             if let log = denials, log.hasSuppressed { deadlines.append(log.lastFlush + 1) }
             let timeout: Int32 = deadlines.min().map { Int32(max(0, min(($0 - now) * 1000, 3_600_000)).rounded(.up)) } ?? -1
 
             var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-            let fixed = [inotify, oom?.fd ?? -1, execSocket]
+            let fixed = [-1, oom?.fd ?? -1, clientSocket]
             fds += fixed.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             fds += [memoryEvents, pidsEvents].map { pollfd(fd: $0, events: Int16(POLLPRI), revents: 0) }
             fds += listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
@@ -197,11 +200,10 @@ final class MonitorLoop {
             if r < 0 { if errno == EINTR { continue }; return }
             if r == 0 { continue }
             serviceListeners(Array(fds[6...]))
-            if fds[1].revents & Int16(POLLIN) != 0 { readInotify() }
             if fds[2].revents & Int16(POLLIN) != 0, let oom {
                 if oom.consume() == .oom { noteOOM() }
             }
-            if fds[3].revents & Int16(POLLIN) != 0 { acceptExecListener() }
+            if fds[3].revents & Int16(POLLIN) != 0 { acceptClient() }
             if fds[4].revents != 0 { MonitorLoop.rearm(memoryEvents); noteOOM() }
             if fds[5].revents != 0 { MonitorLoop.rearm(pidsEvents); checkPids() }
             if fds[0].revents != 0 { return }
@@ -262,9 +264,9 @@ final class MonitorLoop {
         }
     }
 
-    /// An exec'd process's listener, handed over on monitor.sock.
-    private func acceptExecListener() {
-        let conn = accept(execSocket, nil, nil)
+    /// A client on monitor.sock: exec handing over a listener ('L'), or start saying the container runs ('S').
+    private func acceptClient() {
+        let conn = accept(clientSocket, nil, nil)
         if conn < 0 { return }
         _ = fcntl(conn, F_SETFD, FD_CLOEXEC)
         defer { close(conn) }
@@ -272,33 +274,13 @@ final class MonitorLoop {
         if m.type == MonitorMessage.listener && m.fd >= 0 {
             addListener(m.fd)
             _ = MonitorMessage.send(conn, MonitorMessage.ack)
-        } else if m.fd >= 0 {
-            close(m.fd)
+            return
         }
+        if m.fd >= 0 { close(m.fd) }
+        if m.type == MonitorMessage.started && startedAt == nil { started() }
     }
 
     // MARK: start, limits, events
-
-    private func readInotify() {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
-            var off = 0
-            while off + 16 <= n {
-                let wd = buf.withUnsafeBytes { $0.load(fromByteOffset: off, as: Int32.self) }
-                let len = Int(buf.withUnsafeBytes { $0.load(fromByteOffset: off + 12, as: UInt32.self) })
-                let nameBytes = buf[(off + 16)..<min(n, off + 16 + len)].prefix { $0 != 0 }
-                off += 16 + len
-                if wd == dirWatch && startedAt == nil && String(decoding: nameBytes, as: UTF8.self) == ContainerState.fifoName {
-                    started()
-                    close(inotify)   // its only job is done; see the type's comment on why now
-                    inotify = -1
-                    return
-                }
-            }
-        }
-    }
 
     /// A cgroup2 events file opened and read once (kernfs reports a change since the last read as POLLPRI).
     static func openEvents(_ path: String) -> Int32 {
@@ -312,8 +294,9 @@ final class MonitorLoop {
         _ = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    /// `start` removed exec.fifo: the container runs; the wall clock starts.
+    /// `start` released the init: the container runs; the wall clock starts.
     private func started() {
+        nextFifoCheck = nil
         startedAt = MonitorLoop.now()
         var f = JSONObject()
         f["pid"] = JSONValue(Int(initPid))
@@ -428,7 +411,7 @@ final class MonitorLoop {
         }
         denials?.flushSuppressed(now: MonitorLoop.now())
         audit("exited", result.json())
-        if execSocket >= 0 { unlink(dir + "/" + MonitorMessage.socketName) }
+        if clientSocket >= 0 { unlink(dir + "/" + MonitorMessage.socketName) }
     }
 }
 

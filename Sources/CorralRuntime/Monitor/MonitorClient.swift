@@ -16,6 +16,15 @@ enum MonitorClient {
         }
     }
 
+    /// `start`: tells the monitor the init was released (its wall clock starts). Best effort and without waiting:
+    /// a monitor that does not hear it sees exec.fifo gone within a second.
+    static func notifyStarted(dir: String) {
+        let sock = corral_connect_unix_type(dir + "/" + MonitorMessage.socketName, Int32(SOCK_SEQPACKET.rawValue))
+        if sock < 0 { return }
+        _ = MonitorMessage.send(sock, MonitorMessage.started)
+        close(sock)
+    }
+
     /// Sends `listener` to the monitor and waits until it has taken it.
     static func handOver(listener: Int32, path: String) throws(RuntimeError) {
         let sock = corral_connect_unix_type(path, Int32(SOCK_SEQPACKET.rawValue))

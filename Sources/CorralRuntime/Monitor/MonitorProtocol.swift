@@ -11,12 +11,14 @@ import Glibc
 ///     monitor → create   'E' text                 the monitor cannot watch the container (create fails)
 ///     exec → monitor     'L' + listener fd        over <state dir>/monitor.sock: an exec'd process's listener
 ///     monitor → exec     'A'                      taken
+///     start → monitor    'S'                      over monitor.sock: the init was released (no answer)
 enum MonitorMessage {
     static let config = UInt8(ascii: "C")
     static let listener = UInt8(ascii: "L")
     static let go = UInt8(ascii: "G")
     static let ack = UInt8(ascii: "A")
     static let error = UInt8(ascii: "E")
+    static let started = UInt8(ascii: "S")
 
     /// Largest packet: a config with a 4096-instruction filter in hex is about 70 KiB.
     static let maxSize = 256 * 1024
