@@ -193,3 +193,15 @@ enum AuditRecords {
         }
     }
 }
+
+extension ContainerState {
+    /// The cleanup of a create that died before committing: when it had already written its `created` line (it
+    /// died between that line and its committed state), the trail gets the `deleted` line that closes it; a create
+    /// that died earlier never appeared in the trail and leaves nothing there.
+    func closeAbandonedTrail(dir: String) {
+        guard let m = monitor, m.audit else { return }
+        let root = String(dir.utf8.prefix(upTo: dir.utf8.lastIndex(of: UInt8(ascii: "/"))!))!
+        guard let trail = m.trail(root: root, id: id), trail.lastEvent() == "created" else { return }
+        _ = try? trail.append("deleted", JSONObject([("reason", "create did not finish")]), warn: { _ in })
+    }
+}

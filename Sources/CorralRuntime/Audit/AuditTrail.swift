@@ -58,6 +58,15 @@ struct AuditTrail {
         return line
     }
 
+    /// The `event` of the trail's last line (nil without a trail).
+    func lastEvent() -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        guard let last = AuditTrail.lastLine(fd).line else { return nil }
+        return (try? JSONValue.parse(last))?["event"]?.stringValue
+    }
+
     /// The serialised line (without newline): the chain's keys first, then the event's fields.
     static func line(seq: Int64, time: String, event: String, id: String, prev: String, fields: JSONObject) -> String {
         var o = JSONObject()

@@ -180,13 +180,13 @@ extension Commands {
                 state.monitor = try sandbox?.commit(pid: launched.pid, startTime: launched.startTime)
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
+                try sandbox?.recordCreated(spec: spec, plan: plan, policy: policy, bundle: bundle, state: state, log: ctx.log)
                 try store.writeState(dir, state)
                 if let pidFile = o.string("pid-file") {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
                     try Files.writeAtomic(Files.absolute(pidFile), String(launched.pid))
                 }
                 try ProcessIO.sendPidfd(of: launched.pid, to: pidfdSocket, kind: "standard")
-                try sandbox?.recordCreated(spec: spec, plan: plan, policy: policy, bundle: bundle, state: state, log: ctx.log)
                 recorded = state
             }
             lockHandedOver = true

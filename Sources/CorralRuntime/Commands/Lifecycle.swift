@@ -155,6 +155,7 @@ extension Commands {
             // A create that died before committing (we hold the lock, so it is not running): nothing of it ran,
             // no hooks were recorded.
             h.state.removeAbandonedCgroups()
+            h.state.closeAbandonedTrail(dir: h.dir)
             StateStore.removeContainerDir(h.dir, lockFD: h.fd)
             return
         }

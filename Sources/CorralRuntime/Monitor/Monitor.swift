@@ -410,7 +410,10 @@ final class MonitorLoop {
             }
         }
         denials?.flushSuppressed(now: MonitorLoop.now())
-        audit("exited", result.json())
+        // A create that died after arming the monitor never committed (state.json still names its creator): the
+        // container never existed for the trail either.
+        let committed = (try? Files.read(dir + "/" + ContainerState.fileName)).flatMap { try? JSONValue.parse($0) }.map { $0["creator"] == nil } ?? false
+        if committed { audit("exited", result.json()) }
         if clientSocket >= 0 { unlink(dir + "/" + MonitorMessage.socketName) }
     }
 }

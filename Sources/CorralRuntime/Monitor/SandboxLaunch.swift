@@ -154,7 +154,8 @@ final class SandboxLaunch {
         return record
     }
 
-    /// The `created` line, the last step of the commit (an audited container that cannot be recorded does not run).
+    /// The `created` line, just before the committed state is written: a committed container always has one, and
+    /// an audited container that cannot be recorded does not run.
     func recordCreated(spec: Spec, plan: LaunchPlan, policy: Policy?, bundle: String, state: ContainerState,
                        log: Logger) throws(RuntimeError) {
         guard let trail = record.trail(root: root, id: id) else { return }

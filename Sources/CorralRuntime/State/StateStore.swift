@@ -96,6 +96,7 @@ struct StateStore {
         else { return false }
         log.debug("removing \(id): its create died before the container was committed")
         state.removeAbandonedCgroups()
+        state.closeAbandonedTrail(dir: d)
         StateStore.removeContainerDir(d, lockFD: fd)
         return true
     }
