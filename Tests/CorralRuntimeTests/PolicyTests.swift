@@ -68,7 +68,7 @@ final class PolicyTests: XCTestCase {
             (#"{"readonlyRoot": "yes"}"#, "policy p.json: readonlyRoot: expected a boolean"),
             (#"{"capabilities": ["CAP_FROB"]}"#, #"policy p.json: capabilities: unknown capability "CAP_FROB""#),
             (#"{"limits": ["disk"]}"#, #"policy p.json: limits: unknown limit "disk" (known: cpu, memory, pids)"#),
-            (#"{"noRoot": true}"#, "policy p.json: noRoot: unknown rule (known: allowLooseningAnnotations, capabilities, forbiddenBindSources, hostNamespaces, limits, noNewPrivileges, nonRootUser, readonlyRoot, seccomp)"),
+            (#"{"noRoot": true}"#, "policy p.json: noRoot: unknown rule (known: allowLooseningAnnotations, audit, capabilities, forbiddenBindSources, hostNamespaces, limits, noNewPrivileges, nonRootUser, readonlyRoot, runLimits, seccomp, seccompAudit)"),
         ]
         for (text, message) in cases {
             XCTAssertThrowsError(try policy(text), text) { XCTAssertEqual(($0 as? RuntimeError)?.message, message) }

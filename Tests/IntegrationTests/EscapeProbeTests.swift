@@ -29,7 +29,7 @@ enum EscapeProbes {
     private static var builtDir: String?
 
     static let sourceDir = packageRoot + "/Tests/Probes"
-    static let names = ["escape_probe", "pty_run", "attr_probe", "landlock_probe"]
+    static let names = ["escape_probe", "pty_run", "attr_probe", "landlock_probe", "deny_probe"]
 
     /// Paths of the static escape_probe and pty_run binaries; skips without a C compiler.
     static func binaries() throws -> (probe: String, ptyRun: String) {
@@ -42,6 +42,8 @@ enum EscapeProbes {
 
     /// Path of the static landlock_probe binary; skips without a C compiler.
     static func landlockProbe() throws -> String { try buildAll() + "/landlock_probe" }
+    /// Path of the static deny_probe binary (SandboxMonitorTests); skips without a C compiler.
+    static func denyProbe() throws -> String { try buildAll() + "/deny_probe" }
 
     /// Builds every probe of `names` when a source changed; returns the directory holding the binaries.
     private static func buildAll() throws -> String {

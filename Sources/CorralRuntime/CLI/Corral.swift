@@ -74,8 +74,11 @@ public enum Corral {
     static var verbs: [Verb] {
         [Commands.create, Commands.start, Commands.run, Commands.exec, Commands.state, Commands.kill, Commands.delete,
          Commands.list, Commands.spec, Commands.pause, Commands.resume, Commands.update, Commands.ps, Commands.events,
-         Commands.features, Commands.checkpoint, Commands.restore, Commands.check]
+         Commands.features, Commands.checkpoint, Commands.restore, Commands.check, Commands.audit]
     }
+
+    /// Verbs the runtime starts itself and `help` does not list (the container monitor, see `MonitorLoop`).
+    static var hiddenVerbs: [Verb] { [Commands.monitor] }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
     static let sealedVerbs: Set<String> = ["create", "run", "exec"]
@@ -152,7 +155,7 @@ public enum Corral {
                 return fail(ctx, RuntimeError(.system, "cannot re-execute from a read-only view of the corral binary (CVE-2019-5736 protection): \(errnoText(-r))"))
             }
         }
-        guard let verb = verbs.first(where: { $0.name == name }) else {
+        guard let verb = (verbs + hiddenVerbs).first(where: { $0.name == name }) else {
             if notYet.contains(name) {
                 return fail(ctx, RuntimeError(.unsupported, "\"\(name)\" is not supported by this version of corral"))
             }

@@ -20,6 +20,7 @@ extension Commands {
         default: throw .notRunning   // runc: pausing a paused or stopped container is "container not running"
         }
         try cgroups(h).freeze()
+        AuditRecords.record(h, "paused", log: ctx.log)
         return 0
     }
 
@@ -28,6 +29,7 @@ extension Commands {
         let h = try ctx.store.open(try containerID(o))
         guard h.status == .paused else { throw RuntimeError(.invalidState, "container not paused") }
         try cgroups(h).thaw()
+        AuditRecords.record(h, "resumed", log: ctx.log)
         return 0
     }
 
@@ -71,7 +73,9 @@ extension Commands {
             let enable = limits.v2Controllers(on: host)
             if !enable.isEmpty { CgroupManager.enableV2(enable, from: root, to: v2) }
         }
+        let before = h.state.monitor?.audit == true ? AuditRecords.limits(of: m.set) : nil
         try CgroupWriter.apply(limits, to: m.set, update: true)
+        if let before { AuditRecords.record(h, "updated", JSONObject([("before", .object(before)), ("after", .object(AuditRecords.limits(of: m.set)))]), log: ctx.log) }
         return 0
     }
 
@@ -168,9 +172,11 @@ extension Commands {
     static let events = Verb(name: "events", usage: "[command options] <container-id>",
                              summary: "display container events such as OOM notifications, cpu, memory, and IO usage statistics",
                              options: [OptionSpec(["interval"], value: true, "set the stats collection interval (default: 5s)"),
-                                       OptionSpec(["stats"], "display the container's stats then exit")]) { ctx, o throws(RuntimeError) in
+                                       OptionSpec(["stats"], "display the container's stats then exit"),
+                                       OptionSpec(["denials"], "follow what the seccomp profile denied (audit mode), as JSON lines")]) { ctx, o throws(RuntimeError) in
         let id = try containerID(o)
         let h = try ctx.store.open(id, lock: false)
+        if o.bool("denials") { return try DenialStream.follow(h) }
         let intervalText = o.string("interval") ?? "5s"
         guard let interval = Units.duration(intervalText) else {
             throw RuntimeError(.usage, "invalid value \(JSONValue.quoted(intervalText)) for flag -interval: parse error")

@@ -57,14 +57,16 @@ extension Commands {
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
         // The administrator's policy, before anything exists: a broken rule leaves nothing behind.
-        try PolicyCheck.enforce(policyPath: ctx.globals.policyPath, spec, bundle: bundle)
+        let policy = try PolicyCheck.enforce(policyPath: ctx.globals.policyPath, spec, bundle: bundle)
         let consoleSocketPath = o.string("console-socket")
         var options = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"), noNewKeyring: o.bool("no-new-keyring"),
                                   hasConsoleSocket: consoleSocketPath != nil, terminalRelay: relayTerminal, preserveFDs: preserve)
         options.listenFDs = ProcessIO.listenFDs()
         options.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
         options.systemdCgroup = ctx.globals.systemdCgroup
-        let plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        var plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        // Run limits, seccomp audit mode, audit trail (io.corral.* annotations, the policy): nil when none is asked.
+        let sandbox = try SandboxLaunch.prepare(spec, rawConfig: raw, policy: policy, plan: &plan, root: ctx.store.root, id: id)
         guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
 
         // runc dials the pidfd socket before it creates anything: a wrong path fails with nothing made.
@@ -90,7 +92,9 @@ extension Commands {
             let cgroups = try CgroupManager.create(cgroupPlan)
             cgroupsMade = cgroups
             record.cgroupsCreated = cgroups.created
+            record.monitor = sandbox?.plannedRecord(cgroupPlan.set)
             try store.writeState(dir, record)
+            try sandbox?.startMonitor(cgroupPlan.set, globals: ctx.globals, log: ctx.log)
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
             if mkfifoat(lockFD, ContainerState.fifoName, 0o622) != 0 || fchmodat(lockFD, ContainerState.fifoName, 0o622, 0) != 0 {
@@ -111,6 +115,7 @@ extension Commands {
                     try SeccompNotify.handOver(listener: fd, path: listenerPath, state: state)
                 }
             }
+            sandbox?.wire(&channels)
             let hooks = plan.hooks
             if hooks.runsBeforePivot {
                 // The init has its namespaces and mounts and waits before pivot_root (runc's "procHooks" point).
@@ -172,8 +177,10 @@ extension Commands {
                 }
                 state.noNewKeyring = o.bool("no-new-keyring")
                 state.landlock = plan.landlock?.record()
+                state.monitor = try sandbox?.commit(pid: launched.pid, startTime: launched.startTime)
                 // The config as it was at create: later edits of the bundle must not change this container.
                 try Files.writeAtomic(dir + "/" + ContainerState.configName, raw, mode: 0o600)
+                try sandbox?.recordCreated(spec: spec, plan: plan, policy: policy, bundle: bundle, state: state, log: ctx.log)
                 try store.writeState(dir, state)
                 if let pidFile = o.string("pid-file") {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
@@ -185,6 +192,7 @@ extension Commands {
             lockHandedOver = true
             return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: recorded!), relaySocket: relay)
         } catch {
+            sandbox?.abort(reason: error.message, log: ctx.log)
             cgroupsMade?.removeCreated()
             StateStore.removeContainerDir(dir, lockFD: lockFD)
             // As runc does when create fails: poststop hooks may undo what earlier hooks set up (warnings only).

@@ -99,7 +99,7 @@ enum Exec {
         let dialed = try ProcessIO.connectPidfdSocket(o.string("pidfd-socket"))
         let pidfdSocket = dialed >= 0 ? keep(dialed) : -1
         let target = try self.target(h.state.pid, pidfd: pidfd, config: config)
-        let plan = try ExecPlanner.plan(config: config, process: process, target: target, id: id,
+        var plan = try ExecPlanner.plan(config: config, process: process, target: target, id: id,
                                         noNewKeyring: h.state.noNewKeyring, preserveFDs: preserve,
                                         seccompCacheDir: ctx.store.root + "/.cache/seccomp",
                                         warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
@@ -119,6 +119,7 @@ enum Exec {
                 try SeccompNotify.handOver(listener: fd, path: listenerPath, state: s)
             }
         }
+        try MonitorClient.prepareExec(h.state, dir: h.dir, plan: &plan, channels: &channels)   // seccomp audit mode
         var relay: Int32 = -1
         if let path = consoleSocketPath {
             let fd = corral_connect_unix(Files.absolute(path))
@@ -155,6 +156,7 @@ enum Exec {
             throw error
         }
         ctx.log.debug("exec: process \(launched.pid) started in container \(id)")
+        AuditRecords.record(h, "exec", AuditRecords.exec(pid: launched.pid, process: process), log: ctx.log)
         if detach {
             if relay >= 0 { close(relay) }
             return 0

@@ -62,6 +62,7 @@ extension Commands {
             throw RuntimeError(.system, String(decoding: answer, as: UTF8.self))
         }
         unlink(fifoPath)
+        if h.state.monitor != nil { MonitorClient.notifyStarted(dir: h.dir) }   // the wall clock starts
         let poststart = hooks[.poststart]
         if !poststart.isEmpty {
             // runc kills the container when a poststart hook fails; the spec says warn and go on, and so do we.
@@ -82,7 +83,9 @@ extension Commands {
     static let state = Verb(name: "state", usage: "<container-id>", summary: "output the state of a container",
                             options: []) { ctx, o throws(RuntimeError) in
         let h = try ctx.store.open(try containerID(o), lock: false)
-        printOut(JSONValue.object(h.state.ociState(status: h.status)).serialized(indent: "  "))  // no newline, as runc
+        var o = h.state.ociState(status: h.status)
+        if h.state.monitor != nil { o["result"] = RunResult.load(dir: h.dir) }   // how it ended, once it has
+        printOut(JSONValue.object(o).serialized(indent: "  "))  // no newline, as runc
         return 0
     }
 
@@ -97,6 +100,7 @@ extension Commands {
             // runc: every process in the container's cgroup, whatever the status; nothing to do once it is gone.
             let m = CgroupManager(set)
             if m.exists { m.signalAll(sig) }
+            AuditRecords.record(h, "signalled", AuditRecords.signalled(sig, all: true), log: ctx.log)
             return 0
         }
         switch status {
@@ -109,6 +113,7 @@ extension Commands {
         defer { close(fd) }
         let r = corral_pidfd_send_signal(fd, sig)
         if r < 0 { throw r == -ESRCH ? .notRunning : .system("kill", -r) }
+        AuditRecords.record(h, "signalled", AuditRecords.signalled(sig, all: false), log: ctx.log)
         // A frozen process cannot die: runc thaws a paused container for SIGKILL (and only for it).
         if status == .paused && sig == SIGKILL, let set = h.state.cgroups { try? CgroupManager(set).thaw() }
         return 0
@@ -150,6 +155,7 @@ extension Commands {
             // A create that died before committing (we hold the lock, so it is not running): nothing of it ran,
             // no hooks were recorded.
             h.state.removeAbandonedCgroups()
+            h.state.closeAbandonedTrail(dir: h.dir)
             StateStore.removeContainerDir(h.dir, lockFD: h.fd)
             return
         }
@@ -175,9 +181,12 @@ extension Commands {
             _ = poll(&p, 1, 10_000)
             close(fd)
         }
+        // The monitor writes result.json and its last lines once the init is gone: it gets a moment for that.
+        h.state.monitor?.stop(graceMS: 2000)
         // What outlives the init (no pid namespace of its own) is killed, then the cgroups are removed.
         let cgroupFailure = cgroups?.destroy()
         StateStore.removeContainerDir(h.dir, lockFD: h.fd)
+        AuditRecords.record(h, "deleted", JSONObject([("force", .bool(force))]), log: log)
         if let cgroupFailure { throw cgroupFailure }
     }
 

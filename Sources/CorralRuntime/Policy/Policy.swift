@@ -16,10 +16,14 @@ import Glibc
 ///       "seccomp": true,                                 // a profile whose default action is not SCMP_ACT_ALLOW
 ///       "limits": ["memory", "pids", "cpu"],
 ///       "nonRootUser": true,                             // process.user.uid is not 0
-///       "allowLooseningAnnotations": false
+///       "allowLooseningAnnotations": false,
+///       "audit": {"enabled": true, "sink": "/var/log/corral/audit.jsonl"},   // or "unix:/run/audit.sock"
+///       "seccompAudit": true,                            // denials of the seccomp profile are reported
+///       "runLimits": {"wall": "1h", "cpu": "10m"}        // defaults and maxima of io.corral.limits.*
 ///     }
 ///
-/// A rule that is absent does not apply.
+/// A rule that is absent does not apply. `audit`, `seccompAudit` and `runLimits` are not checks but what the
+/// runtime does for every container (see `SandboxSettings`); annotations may tighten them like the rules.
 struct Policy: Equatable {
     var capabilities: [String]?
     var hostNamespaces: Bool?
@@ -30,6 +34,15 @@ struct Policy: Equatable {
     var limits: [String]?
     var nonRootUser: Bool?
     var allowLooseningAnnotations = false
+    /// `audit.enabled`: every container gets an audit trail (else only those asking with `io.corral.audit`).
+    var auditEnabled: Bool?
+    /// `audit.sink`: where every audited container's lines also go: a file (appended) or `unix:PATH` (a socket).
+    var auditSink: String?
+    /// Every container with a seccomp profile runs it in audit mode.
+    var seccompAudit: Bool?
+    /// `runLimits.wall` / `runLimits.cpu` in seconds: the default and the most an annotation may ask for.
+    var wallLimit: Double?
+    var cpuLimit: Double?
 
     static let defaultPath = "/etc/corral/policy.json"
     static let annotationPrefix = "io.corral.policy."
@@ -66,7 +79,8 @@ struct Policy: Equatable {
             return out
         }
         let known: Set<String> = ["capabilities", "hostNamespaces", "forbiddenBindSources", "readonlyRoot", "noNewPrivileges",
-                                  "seccomp", "limits", "nonRootUser", "allowLooseningAnnotations"]
+                                  "seccomp", "limits", "nonRootUser", "allowLooseningAnnotations", "audit",
+                                  "seccompAudit", "runLimits"]
         for (k, _) in o where !known.contains(k) {
             // A rule we do not know could be one the administrator relies on: refuse rather than ignore it.
             throw fail(k, "unknown rule (known: \(known.sorted().joined(separator: ", ")))")
@@ -87,6 +101,33 @@ struct Policy: Equatable {
         }
         p.nonRootUser = try bool("nonRootUser")
         p.allowLooseningAnnotations = try bool("allowLooseningAnnotations") ?? false
+        p.seccompAudit = try bool("seccompAudit")
+        if let a = o["audit"] {
+            guard case .object(let audit) = a else { throw fail("audit", "expected an object") }
+            for (k, v) in audit {
+                switch (k, v) {
+                case ("enabled", .bool(let b)): p.auditEnabled = b
+                case ("sink", .string(let s)) where !s.isEmpty && !s.utf8.contains(0):
+                    if !AuditSink.isValid(s) {
+                        throw fail("audit.sink", "\(JSONValue.quoted(s)) is neither an absolute file path nor unix:/path")
+                    }
+                    p.auditSink = s
+                case ("enabled", _): throw fail("audit.enabled", "expected a boolean")
+                case ("sink", _): throw fail("audit.sink", "expected a file path or unix:/path")
+                default: throw fail("audit.\(k)", "unknown setting (known: enabled, sink)")
+                }
+            }
+        }
+        if let l = o["runLimits"] {
+            guard case .object(let limits) = l else { throw fail("runLimits", "expected an object") }
+            for (k, v) in limits {
+                guard k == "wall" || k == "cpu" else { throw fail("runLimits.\(k)", "unknown limit (known: cpu, wall)") }
+                guard case .string(let text) = v, let d = Units.duration(text), d > 0 else {
+                    throw fail("runLimits.\(k)", "expected a positive duration such as \"30s\" or \"1h\"")
+                }
+                if k == "wall" { p.wallLimit = d } else { p.cpuLimit = d }
+            }
+        }
         return p
     }
 

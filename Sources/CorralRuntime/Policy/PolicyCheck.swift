@@ -111,11 +111,14 @@ enum PolicyCheck {
     }
 
     /// For `create`: the policy in force (file, then annotations), and an error naming the first broken rule.
-    static func enforce(policyPath: String?, _ spec: Spec, bundle: String) throws(RuntimeError) {
-        guard let base = try Policy.load(path: policyPath) else { return }
+    /// Returns that policy (nil without one) for what the runtime does on its behalf (`SandboxSettings`).
+    @discardableResult
+    static func enforce(policyPath: String?, _ spec: Spec, bundle: String) throws(RuntimeError) -> Policy? {
+        guard let base = try Policy.load(path: policyPath) else { return nil }
         let policy = try base.tightened(by: spec.annotations ?? [:])
         if let broken = evaluate(policy, spec, bundle: bundle).first(where: { !$0.passed }), let v = broken.violation {
             throw RuntimeError(.config, "policy rule \"\(broken.rule)\" refuses \(v.path): \(v.value)")
         }
+        return policy
     }
 }

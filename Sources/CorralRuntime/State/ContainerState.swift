@@ -33,6 +33,8 @@ struct ContainerState {
     /// The Landlock ruleset the init was given (`LandlockPlan.record()`: ABI, mode, rules, what best-effort
     /// dropped), kept for the audit trail; nil without io.corral.landlock.* annotations.
     var landlock: JSONValue? = nil
+    /// The container's monitor (run limits, seccomp audit mode, audit trail); nil for a container without one.
+    var monitor: MonitorRecord? = nil
 
     func json() -> JSONValue {
         var o = JSONObject()
@@ -57,6 +59,7 @@ struct ContainerState {
         }
         if let cgroupsCreated { o["cgroupsCreated"] = JSONValue(cgroupsCreated) }
         if let landlock { o["landlock"] = landlock }
+        if let monitor { o["monitor"] = monitor.json() }
         return .object(o)
     }
 
@@ -88,6 +91,7 @@ struct ContainerState {
         }
         self.cgroupsCreated = json["cgroupsCreated"]?.arrayValue?.compactMap { $0.stringValue }
         self.landlock = json["landlock"]
+        self.monitor = MonitorRecord(json: json["monitor"])
     }
 
     /// The OCI status of the container, derived from the process table and the exec fifo (as runc does).
@@ -155,6 +159,7 @@ extension ContainerState {
     /// killed first when every directory was its own (a cgroup that existed before is never emptied by us); with
     /// no such record it died while making them, before any process was placed: only empty directories go.
     func removeAbandonedCgroups() {
+        monitor?.stop(graceMS: 0)   // it ends on its own when its create dies; its cgroups go here
         guard let set = cgroups else { return }
         if let made = cgroupsCreated {
             CgroupManager(set, created: made).removeCreated()

@@ -13,7 +13,13 @@ struct StateStore {
                 || c == 0x5f || (c >= 0x2b && c <= 0x2e)
         }
         if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format") }
+        if reservedIDs.contains(id) {
+            throw RuntimeError(.invalidArgument, "container ID \"\(id)\" is reserved: corral keeps \(id == ".audit" ? "audit trails" : "its seccomp cache") in <root>/\(id)")
+        }
     }
+
+    /// Names under the root that are corral's own, not containers: audit trails and the seccomp cache.
+    static let reservedIDs: Set<String> = [".audit", ".cache"]
 
     func dir(_ id: String) -> String { root + "/" + id }
 
@@ -90,6 +96,7 @@ struct StateStore {
         else { return false }
         log.debug("removing \(id): its create died before the container was committed")
         state.removeAbandonedCgroups()
+        state.closeAbandonedTrail(dir: d)
         StateStore.removeContainerDir(d, lockFD: fd)
         return true
     }
