@@ -27,20 +27,22 @@ final class DBusConnection {
     }
 
     /// Connects and authenticates. `bus`: a message bus (say Hello and take a unique name) rather than a peer.
-    init(path: String, bus: Bool, timeoutMS: Int32 = 10_000) throws(DBusError) {
+    convenience init(path: String, bus: Bool, timeoutMS: Int32 = 10_000) throws(DBusError) {
         let fd = corral_connect_unix(path)
         if fd < 0 { throw DBusError("connect to \(path): \(errnoText(-fd))") }
+        try self.init(connected: fd, bus: bus, timeoutMS: timeoutMS)
+    }
+
+    /// Takes over an already connected stream socket (closed on failure and at deinit) and authenticates on it;
+    /// tests hand it one end of a socketpair whose other end holds a scripted peer's bytes.
+    init(connected fd: Int32, bus: Bool, timeoutMS: Int32 = 10_000) throws(DBusError) {
+        // Every stored property is set from here on, so a throw below runs deinit, which closes the fd.
         self.fd = fd
-        do throws(DBusError) {
-            try authenticate(timeoutMS: timeoutMS)
-            if bus {
-                let reply = try call(.call(destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
-                                            interface: "org.freedesktop.DBus", member: "Hello"), timeoutMS: timeoutMS)
-                uniqueName = reply.body.first?.stringValue
-            }
-        } catch {
-            close(fd)
-            throw error
+        try authenticate(timeoutMS: timeoutMS)
+        if bus {
+            let reply = try call(.call(destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
+                                        interface: "org.freedesktop.DBus", member: "Hello"), timeoutMS: timeoutMS)
+            uniqueName = reply.body.first?.stringValue
         }
     }
 
@@ -48,16 +50,31 @@ final class DBusConnection {
 
     // MARK: authentication
 
-    /// The SASL exchange: a NUL byte, AUTH EXTERNAL with our uid in hex, BEGIN after OK.
+    /// The SASL exchange: a NUL byte, then AUTH EXTERNAL with our uid in hex as the initial response. dbus-daemon
+    /// and sd-bus answer OK at once; a server may instead ask for the response with DATA (sd-bus does when the
+    /// client sends none, godbus's servers do), which an empty DATA answers: "the credentials of the socket".
+    /// BEGIN after OK. No unix fd passing is negotiated (nothing corral sends or expects carries fds).
     private func authenticate(timeoutMS: Int32) throws(DBusError) {
         let uid = getuid().decimal.utf8.map { b in
             let digits = Array("0123456789abcdef".utf8)
             return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 0xf)]], as: UTF8.self)
         }.joined()
         try send([0] + Array("AUTH EXTERNAL \(uid)\r\n".utf8))
-        let line = try readLine(timeoutMS: timeoutMS)
-        guard line.hasBytePrefix("OK ") else { throw DBusError("authentication refused: \(line)") }
-        try send(Array("BEGIN\r\n".utf8))
+        var dataRounds = 0
+        while true {
+            let line = try readLine(timeoutMS: timeoutMS)
+            if line.hasBytePrefix("OK ") || line == "OK" {
+                try send(Array("BEGIN\r\n".utf8))
+                return
+            }
+            if (line == "DATA" || line.hasBytePrefix("DATA ")) && dataRounds < 4 {
+                dataRounds += 1
+                try send(Array("DATA\r\n".utf8))
+                continue
+            }
+            // REJECTED <mechanisms>, ERROR, or anything else: EXTERNAL is all we speak.
+            throw DBusError("authentication refused: \(line)")
+        }
     }
 
     private func readLine(timeoutMS: Int32) throws(DBusError) -> String {
@@ -115,6 +132,11 @@ final class DBusConnection {
         buffer += chunk[0..<n]
     }
 
+    /// The next message of any kind, waiting at most `timeoutMS` (a peer's side of a conversation, in tests).
+    func receive(timeoutMS: Int32) throws(DBusError) -> DBusMessage {
+        try receive(deadline: DBusConnection.now() + Int64(timeoutMS))
+    }
+
     /// The next message, waiting until `deadline`.
     private func receive(deadline: Int64) throws(DBusError) -> DBusMessage {
         while true {
@@ -138,7 +160,9 @@ final class DBusConnection {
             case .methodReturn where m.replySerial == s:
                 return m
             case .error where m.replySerial == s:
-                throw DBusError("\(m.errorName ?? "error"): \(m.body.first?.stringValue ?? "")", name: m.errorName)
+                // godbus's text for an error reply: its message, else its name (runc's errors end with it).
+                let text = m.body.first?.stringValue ?? ""
+                throw DBusError(text.isEmpty ? (m.errorName ?? "error") : text, name: m.errorName)
             case .signal:
                 if pendingSignals.count < 1024 { pendingSignals.append(m) }
             default:
