@@ -66,6 +66,7 @@ extension Commands {
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         var cgroupsMade: CgroupManager?
+        var systemdStart: SystemdCgroups.Start?
         do throws(RuntimeError) {
             // The record comes before anything the container owns: if we are killed from here on, `delete` (or a
             // new create of this id) finds what to remove. It is replaced by the real state at commit.
@@ -75,10 +76,18 @@ extension Commands {
             record.cgroups = cgroupPlan.set
             record.creator = try StateStore.creatorIdentity()
             try store.writeState(dir, record)
-            let cgroups = try CgroupManager.create(cgroupPlan)
-            cgroupsMade = cgroups
-            record.cgroupsCreated = cgroups.created
-            try store.writeState(dir, record)
+            // The cgroupfs driver makes the directories now; with systemd they come into being when the init
+            // (parked at HELLO) is handed to systemd, and the connection and properties are readied here.
+            let cgroups: CgroupManager
+            if let unit = cgroupPlan.systemd {
+                systemdStart = try SystemdCgroups.prepare(cgroupPlan, unit: unit, note: { ctx.log.debug($0) })
+                cgroups = CgroupManager(cgroupPlan.set, systemdUnit: unit.name)
+            } else {
+                cgroups = try CgroupManager.create(cgroupPlan)
+                cgroupsMade = cgroups
+                record.cgroupsCreated = cgroups.created
+                try store.writeState(dir, record)
+            }
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
             if mkfifoat(lockFD, ContainerState.fifoName, 0o622) != 0 || fchmodat(lockFD, ContainerState.fifoName, 0o622, 0) != 0 {
@@ -89,7 +98,17 @@ extension Commands {
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
             // The child says HELLO before any namespace work and waits until it is in every hierarchy.
-            channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
+            if let start = systemdStart {
+                channels.placeInCgroups = { pid throws(RuntimeError) in
+                    // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops.
+                    record.systemdUnit = start.unit.name
+                    try store.writeState(dir, record)
+                    record.cgroupsCreated = try SystemdCgroups.place(start, plan: cgroupPlan, pid: pid)
+                    try store.writeState(dir, record)
+                }
+            } else {
+                channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
+            }
             let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.
@@ -154,6 +173,7 @@ extension Commands {
                                            owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
                                            ociVersion: Version.spec)
                 state.cgroups = cgroupPlan.set
+                state.systemdUnit = cgroupPlan.systemd?.name
                 if let file = HookFile.contents(hooks) {
                     try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
                 }
@@ -172,6 +192,8 @@ extension Commands {
             return Created(handle: StateStore.Handle(id: id, dir: dir, fd: lockFD, state: recorded!), relaySocket: relay)
         } catch {
             cgroupsMade?.removeCreated()
+            // A unit systemd made (or may have made) is stopped and reset, and its cgroups removed.
+            if let start = systemdStart { SystemdCgroups.removeFailed(start, set: cgroupPlan.set, warn: { ctx.log.warn($0) }) }
             StateStore.removeContainerDir(dir, lockFD: lockFD)
             // As runc does when create fails: poststop hooks may undo what earlier hooks set up (warnings only).
             let state = ContainerState.specState(id: id, status: .stopped, pid: 0, bundle: bundle,

@@ -10,8 +10,13 @@ final class DBusConnection {
     private var buffer: [UInt8] = []
     /// Signals that arrived while a reply was awaited.
     private var pendingSignals: [DBusMessage] = []
+    /// Replies that arrived while a signal was awaited (a peer may answer a call that was sent before the wait).
+    private var pendingReplies: [DBusMessage] = []
     /// Our unique name on a message bus (nil on a peer-to-peer connection such as systemd's private socket).
     private(set) var uniqueName: String?
+
+    /// The text of the error a deadline ends a wait with.
+    static let timeoutText = "timed out waiting for systemd"
 
     /// The system bus (DBUS_SYSTEM_BUS_ADDRESS's unix:path=, else /run/dbus/system_bus_socket).
     static var systemBusPath: String {
@@ -120,11 +125,11 @@ final class DBusConnection {
     /// Reads more bytes, waiting at most until `deadline` (ms, CLOCK_MONOTONIC).
     private func fill(deadline: Int64) throws(DBusError) {
         let left = deadline - DBusConnection.now()
-        guard left > 0 else { throw DBusError("timed out waiting for systemd") }
+        guard left > 0 else { throw DBusError(DBusConnection.timeoutText) }
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let r = poll(&p, 1, Int32(min(left, Int64(Int32.max))))
         if r < 0 { if errno == EINTR { return }; throw DBusError("poll: \(errnoText(errno))") }
-        if r == 0 { throw DBusError("timed out waiting for systemd") }
+        if r == 0 { throw DBusError(DBusConnection.timeoutText) }
         var chunk = [UInt8](repeating: 0, count: 16384)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 { if errno == EINTR { return }; throw DBusError("recv: \(errnoText(errno))") }
@@ -155,7 +160,12 @@ final class DBusConnection {
         let s = try send(message)
         let deadline = DBusConnection.now() + Int64(timeoutMS)
         while true {
-            let m = try receive(deadline: deadline)
+            let m: DBusMessage
+            if let i = pendingReplies.firstIndex(where: { $0.replySerial == s }) {
+                m = pendingReplies.remove(at: i)
+            } else {
+                m = try receive(deadline: deadline)
+            }
             switch m.kind {
             case .methodReturn where m.replySerial == s:
                 return m
@@ -171,13 +181,14 @@ final class DBusConnection {
         }
     }
 
-    /// Waits for a signal that `matches` (already received ones first).
+    /// Waits for a signal that `matches` (already received ones first); replies met on the way are kept for `call`.
     func waitForSignal(timeoutMS: Int32, _ matches: (DBusMessage) -> Bool) throws(DBusError) -> DBusMessage {
         if let i = pendingSignals.firstIndex(where: matches) { return pendingSignals.remove(at: i) }
         let deadline = DBusConnection.now() + Int64(timeoutMS)
         while true {
             let m = try receive(deadline: deadline)
             if m.kind == .signal && matches(m) { return m }
+            if m.kind == .methodReturn || m.kind == .error, pendingReplies.count < 64 { pendingReplies.append(m) }
         }
     }
 
