@@ -76,17 +76,26 @@ extension Commands {
             record.cgroups = cgroupPlan.set
             record.creator = try StateStore.creatorIdentity()
             try store.writeState(dir, record)
-            // The cgroupfs driver makes the directories now; with systemd they come into being when the init
-            // (parked at HELLO) is handed to systemd, and the connection and properties are readied here.
-            let cgroups: CgroupManager
+            // The child says HELLO before any namespace work and waits until it is in every hierarchy. The
+            // cgroupfs driver makes the directories now; with systemd they come into being when the waiting init
+            // is handed to systemd, and only the connection and the properties are readied here.
+            let placeInCgroups: (Int32) throws(RuntimeError) -> Void
             if let unit = cgroupPlan.systemd {
-                systemdStart = try SystemdCgroups.prepare(cgroupPlan, unit: unit, note: { ctx.log.debug($0) })
-                cgroups = CgroupManager(cgroupPlan.set, systemdUnit: unit.name)
+                let start = try SystemdCgroups.prepare(cgroupPlan, unit: unit, note: { ctx.log.debug($0) })
+                systemdStart = start
+                placeInCgroups = { pid throws(RuntimeError) in
+                    // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops.
+                    record.systemdUnit = start.unit.name
+                    try store.writeState(dir, record)
+                    record.cgroupsCreated = try SystemdCgroups.place(start, plan: cgroupPlan, pid: pid)
+                    try store.writeState(dir, record)
+                }
             } else {
-                cgroups = try CgroupManager.create(cgroupPlan)
+                let cgroups = try CgroupManager.create(cgroupPlan)
                 cgroupsMade = cgroups
                 record.cgroupsCreated = cgroups.created
                 try store.writeState(dir, record)
+                placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
             }
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
@@ -97,18 +106,7 @@ extension Commands {
             if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
-            // The child says HELLO before any namespace work and waits until it is in every hierarchy.
-            if let start = systemdStart {
-                channels.placeInCgroups = { pid throws(RuntimeError) in
-                    // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops.
-                    record.systemdUnit = start.unit.name
-                    try store.writeState(dir, record)
-                    record.cgroupsCreated = try SystemdCgroups.place(start, plan: cgroupPlan, pid: pid)
-                    try store.writeState(dir, record)
-                }
-            } else {
-                channels.placeInCgroups = { pid throws(RuntimeError) in try cgroups.place(pid) }
-            }
+            channels.placeInCgroups = placeInCgroups
             let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.

@@ -211,7 +211,8 @@ enum SystemdProperties {
     /// list, a rule for one minor of every major — it is told nothing (DevicePolicy=auto, no DeviceAllow: no
     /// program of its own) and corral's program enforces the rules alone. runc instead leaves such rules out of
     /// a strict list, which makes systemd deny what the config allows; and it drops a /dev/char/M:m entry whose
-    /// node is missing (/dev/net/tun before the tun module is loaded), which systemd ≥ 246 does not need.
+    /// node is missing (/dev/net/tun before the tun module is loaded), although systemd reads the numbers from
+    /// such a path without looking for the node.
     static func devices(_ rules: DeviceRules, procDevices: String) -> (properties: [SystemdProperty], note: String?) {
         let auto = [SystemdProperty("DevicePolicy", .string("auto")), SystemdProperty("DeviceAllow", .array(element: "(ss)", []))]
         if rules.defaultAllow {
