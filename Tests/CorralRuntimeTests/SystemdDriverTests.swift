@@ -478,6 +478,16 @@ final class SystemdClientTests: XCTestCase {
         }
     }
 
+    /// No reply at all to StopUnit: an error whose text says so (SystemdCgroups.stop then asks once more on a
+    /// new connection).
+    func testStopWithoutAReplyIsATimeout() throws {
+        let (c, peer) = try Self.client([])
+        defer { peer.close() }
+        XCTAssertThrowsError(try c.stopUnit("x.scope", replyTimeoutMS: 200, warn: { _ in })) { e in
+            XCTAssertEqual((e as? RuntimeError)?.message, "stop unit x.scope: " + DBusConnection.timeoutText)
+        }
+    }
+
     func testSetPropertiesAndVersion() throws {
         let (c, peer) = try Self.client([Self.reply(to: 1, [.variant(.string("252.39-1~deb12u2"))]), Self.reply(to: 2),
                                          Self.error(to: 3, "org.freedesktop.systemd1.NoSuchUnit", "Unit y.scope not loaded.")])

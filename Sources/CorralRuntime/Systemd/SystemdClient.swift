@@ -127,10 +127,12 @@ final class SystemdClient {
     /// runc's stopUnit: StopUnit(name, "replace") and a wait for its job, then ResetFailedUnit. A unit that is not
     /// loaded is already gone (systemd removes an empty scope by itself). A job that ends other than "done" is
     /// a warning, as in runc; no end within the timeout is an error.
-    func stopUnit(_ name: String, timeoutMS: Int32 = SystemdClient.jobTimeoutMS, warn: (String) -> Void) throws(RuntimeError) {
+    /// `replyTimeoutMS` bounds the wait for the call's own reply (systemd answers at once; the job may take long).
+    func stopUnit(_ name: String, timeoutMS: Int32 = SystemdClient.jobTimeoutMS, replyTimeoutMS: Int32 = 15_000,
+                  warn: (String) -> Void) throws(RuntimeError) {
         var result: String? = "done"
         do throws(DBusError) {
-            let reply = try call("StopUnit", [.string(name), .string("replace")])
+            let reply = try call("StopUnit", [.string(name), .string("replace")], timeoutMS: replyTimeoutMS)
             if let job = reply.body.first?.stringValue { result = try waitForJob(job, timeoutMS: timeoutMS) }
         } catch {
             if error.name != "org.freedesktop.systemd1.NoSuchUnit" {
