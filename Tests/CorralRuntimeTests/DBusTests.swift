@@ -53,6 +53,22 @@ final class DBusTests: XCTestCase {
         XCTAssertEqual(try DBusMessage.decode(signal.encoded()), signal)
     }
 
+    /// An array's length counts from its first element, after the padding to that element's alignment: 8 for
+    /// dict entries and structs even when the array is empty (the bug the recorded PropertiesChanged signals showed:
+    /// "{sv}" alone is no complete type, and the padding was counted into the length).
+    func testArrayLengthExcludesThePaddingBeforeItsFirstElement() throws {
+        var w = DBusWriter()
+        w.write(.uint32(7))
+        w.write(.array(element: "{su}", [.dictEntry(.string("k"), .uint32(1))]))
+        XCTAssertEqual(w.bytes, [7, 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0x6b, 0, 0, 0, 1, 0, 0, 0])
+        var e = DBusWriter()
+        e.write(.array(element: "(ss)", []))
+        XCTAssertEqual(e.bytes, [0, 0, 0, 0, 0, 0, 0, 0], "an empty array of structs is still padded to 8, length 0")
+        var r = DBusReader(bytes: w.bytes, position: 0)
+        XCTAssertEqual(try r.read(try DBusType.parse("u")), .uint32(7))
+        XCTAssertEqual(try r.read(try DBusType.parse("a{su}")), .array(element: "{su}", [.dictEntry(.string("k"), .uint32(1))]))
+    }
+
     /// Malformed input is an error, never a trap: every truncation of a valid message, flipped bytes everywhere,
     /// and hand-made lies about lengths, padding, strings and nesting.
     func testMalformedMessagesAreErrors() throws {

@@ -31,6 +31,9 @@ struct CgroupHost {
     var hugepageSizes: [String]?
     /// runc's test: /run/systemd/system is a directory.
     var systemdRunning: Bool
+    /// PID 1's cgroup path per hierarchy key (/proc/1/cgroup), where the systemd driver's v1 paths start; nil
+    /// until that driver needs it (`initCgroupPaths`).
+    var initCgroup: [String: String]? = nil
 
     var mode: Mode {
         if !v1.isEmpty { return v2 != nil ? .hybrid : .v1 }
@@ -99,6 +102,17 @@ struct CgroupHost {
             v1.append(CgroupHierarchy(key: key, mountPoint: mountPoint, root: root))
         }
         return CgroupHost(v1: v1, v2: v2, own: own, v2Controllers: [], hugepageSizes: nil, systemdRunning: false)
+    }
+
+    /// `initCgroup`, read from /proc/1/cgroup when detection left it for later.
+    var initCgroupPaths: [String: String] {
+        if let initCgroup { return initCgroup }
+        var out: [String: String] = [:]
+        for line in (Files.readString("/proc/1/cgroup") ?? "").splitASCII("\n") {
+            let parts = line.splitASCII(":", maxSplits: 2, omittingEmptySubsequences: false)
+            if parts.count == 3 { out[String(parts[1])] = String(parts[2]) }
+        }
+        return out
     }
 
     /// `hugepageSizes`, read from /sys/kernel/mm/hugepages when detection left it for later.

@@ -13,16 +13,30 @@ struct CgroupPlan {
     var v2Root: String?
     /// The host's hierarchies (to map a mount point to the container's directory in it).
     var hierarchies: [CgroupHierarchy] = []
+    /// With --systemd-cgroup: the unit systemd makes the container's cgroup for (`set` holds its directories).
+    var systemd: SystemdUnit? = nil
+    /// systemd's cgroup v2 properties (MemoryMax, IOAccounting, ...) rather than its v1 ones: a pure v2 host.
+    var unified = false
+    /// Unit properties from `org.systemd.property.*` annotations (only with --systemd-cgroup, as in runc).
+    var systemdAnnotations: [SystemdProperty] = []
 
     static func make(_ spec: Spec, id: String, host: CgroupHost, systemd: Bool) throws(RuntimeError) -> CgroupPlan {
-        let set = try CgroupPath.resolve(cgroupsPath: spec.linux?.cgroupsPath, id: id, host: host, systemd: systemd)
+        let set: CgroupSet
+        var unit: SystemdUnit?
+        if systemd {
+            (unit, set) = try CgroupPath.resolveSystemd(cgroupsPath: spec.linux?.cgroupsPath, id: id, host: host)
+        } else {
+            set = try CgroupPath.resolve(cgroupsPath: spec.linux?.cgroupsPath, id: id, host: host, systemd: false)
+        }
         let limits = try CgroupLimits(spec.linux?.resources, prefix: "linux.resources", includeDevices: true)
         try limits.validate(on: host)
         var enable = limits.v2Controllers(on: host)
         // On a pure v2 host runc enables every offered controller, so the container's own stats files exist.
         if host.mode == .v2 { for c in host.v2Controllers where !enable.contains(c) { enable.append(c) } }
+        let annotations = unit == nil ? [] : try SystemdProperties.fromAnnotations(spec.annotations ?? [:])
         return CgroupPlan(set: set, limits: limits, v2Enable: enable, v2Root: host.v2?.mountPoint,
-                          hierarchies: host.v1 + (host.v2.map { [$0] } ?? []))
+                          hierarchies: host.v1 + (host.v2.map { [$0] } ?? []), systemd: unit, unified: host.mode == .v2,
+                          systemdAnnotations: annotations)
     }
 
     /// The container's directory in the hierarchy mounted at `mountPoint`.
@@ -38,10 +52,16 @@ struct CgroupPlan {
 /// neither config.json nor mountinfo.
 struct CgroupManager {
     let set: CgroupSet
+    /// The systemd unit that holds these cgroups (--systemd-cgroup): stopped, through systemd, before the
+    /// directories are removed.
+    var systemdUnit: String? = nil
     /// Directories this manager created (only known to `create`); a failed create removes exactly these.
     private(set) var created: [String] = []
 
-    init(_ set: CgroupSet) { self.set = set }
+    init(_ set: CgroupSet, systemdUnit: String? = nil) {
+        self.set = set
+        self.systemdUnit = systemdUnit
+    }
 
     /// The cgroups of a create whose record lists the directories it made.
     init(_ set: CgroupSet, created: [String]) {
@@ -280,11 +300,13 @@ struct CgroupManager {
     }
 
     /// Kills what is left and removes the container's directory in every hierarchy. Parents (e.g. /docker) are
-    /// left alone, as runc does. Returns the first failure, if any.
+    /// left alone, as runc does. A systemd unit is stopped (and reset) first, as runc's systemd driver does, and
+    /// whatever directory it leaves is removed after. Returns the first failure, if any.
     @discardableResult
-    func destroy() -> RuntimeError? {
+    func destroy(warn: (String) -> Void = { _ in }) -> RuntimeError? {
         killAll()
         var failure: RuntimeError?
+        if let unit = systemdUnit { failure = SystemdCgroups.stop(unit, warn: warn) }
         for d in set.directories {
             let e = CgroupFS.remove(d)
             if e != 0 && failure == nil { failure = .system("remove cgroup \(d)", e) }

@@ -5,7 +5,8 @@ import CorralSpec
 /// - relative ("corral/x"): under our own cgroup in every hierarchy (/proc/self/cgroup);
 /// - absent or empty: relative, named after the container id.
 /// A `slice:prefix:name` value is only special with `--systemd-cgroup`; without it runc takes it as a plain
-/// relative name, and so do we. With `--systemd-cgroup` and no systemd, create fails with runc's error.
+/// relative name, and so do we. With `--systemd-cgroup` it names a systemd unit (SystemdUnit), and the cgroup
+/// paths are the unit's; without systemd running, create fails with runc's error.
 enum CgroupPath {
     /// runc's utils.CleanPath: an absolute path is cleaned; a relative one is cleaned as if rooted and stays
     /// relative, so ".." can never climb out of the starting cgroup.
@@ -16,17 +17,10 @@ enum CgroupPath {
         return String(cleaned.dropFirst())
     }
 
-    /// The container's directory in every mounted hierarchy.
+    /// The container's directory in every mounted hierarchy (the cgroupfs driver).
     static func resolve(cgroupsPath: String?, id: String, host: CgroupHost, systemd: Bool) throws(RuntimeError) -> CgroupSet {
-        if systemd {
-            if !host.systemdRunning {
-                throw RuntimeError(.unsupported, "systemd not running on this host, cannot use systemd cgroups manager")
-            }
-            throw RuntimeError(.unsupported, "--systemd-cgroup: the systemd cgroup driver is not supported by this version of corral")
-        }
-        if host.mode == .none {
-            throw RuntimeError(.system, "no cgroup hierarchy is mounted on this host (looked in /proc/self/mountinfo)")
-        }
+        if systemd { return try resolveSystemd(cgroupsPath: cgroupsPath, id: id, host: host).set }
+        try requireHierarchies(host)
         var inner = clean(cgroupsPath ?? "")
         if inner.isEmpty { inner = id }
         if inner == "/" {
@@ -43,6 +37,37 @@ enum CgroupPath {
             }
         }
         return set
+    }
+
+    private static func requireHierarchies(_ host: CgroupHost) throws(RuntimeError) {
+        if host.mode == .none {
+            throw RuntimeError(.system, "no cgroup hierarchy is mounted on this host (looked in /proc/self/mountinfo)")
+        }
+    }
+
+    /// The systemd driver: the unit, and its cgroup in every hierarchy as runc computes it. On a pure v2 host:
+    /// the cgroup2 mount plus the unit's path; on v1 and hybrid hosts each hierarchy's mount plus PID 1's cgroup
+    /// there (without a trailing init.scope: systemd's units are its siblings) plus the unit's path.
+    static func resolveSystemd(cgroupsPath: String?, id: String, host: CgroupHost) throws(RuntimeError) -> (unit: SystemdUnit, set: CgroupSet) {
+        if !host.systemdRunning {
+            throw RuntimeError(.unsupported, "systemd not running on this host, cannot use systemd cgroups manager")
+        }
+        try requireHierarchies(host)
+        let unit = try SystemdUnit.parse(cgroupsPath: cgroupsPath, id: id)
+        let initPaths = host.mode == .v2 ? [:] : host.initCgroupPaths
+        var set = CgroupSet()
+        for h in host.v1 + (host.v2.map { [$0] } ?? []) {
+            var base = Files.clean(initPaths[h.key] ?? "/")
+            if base.hasByteSuffix("/init.scope") { base = String(Substring(base.utf8.dropLast("/init.scope".utf8.count))) }
+            if base.isEmpty { base = "/" }
+            let dir = Files.clean(h.mountPoint + "/" + base + "/" + unit.cgroupPath)
+            if h.isV2 {
+                set.add("", dir)
+            } else {
+                for n in h.key.splitASCII(",").map(String.init) { set.add(n, dir) }
+            }
+        }
+        return (unit, set)
     }
 
     static func directory(_ h: CgroupHierarchy, inner: String, own: String?) -> String {

@@ -69,6 +69,11 @@ extension Commands {
         let host = CgroupHost.detect()
         try limits.validate(on: host, update: true)
         let m = try cgroups(h)
+        if let unit = h.state.systemdUnit {
+            // systemd first (runc's order), so its idea of the unit matches the files written next.
+            try SystemdCgroups.update(unit: unit, limits: limits, set: m.set, unified: host.mode == .v2,
+                                      note: { ctx.log.debug($0) })
+        }
         if let v2 = m.set.v2, let root = host.v2?.mountPoint {
             let enable = limits.v2Controllers(on: host)
             if !enable.isEmpty { CgroupManager.enableV2(enable, from: root, to: v2) }

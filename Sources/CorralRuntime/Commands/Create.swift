@@ -80,6 +80,7 @@ extension Commands {
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         var cgroupsMade: CgroupManager?
+        var systemdStart: SystemdCgroups.Start?
         do throws(RuntimeError) {
             // The record comes before anything the container owns: if we are killed from here on, `delete` (or a
             // new create of this id) finds what to remove. It is replaced by the real state at commit.
@@ -89,12 +90,36 @@ extension Commands {
             record.cgroups = cgroupPlan.set
             record.creator = try StateStore.creatorIdentity()
             try store.writeState(dir, record)
-            let cgroups = try CgroupManager.create(cgroupPlan)
-            cgroupsMade = cgroups
-            record.cgroupsCreated = cgroups.created
-            record.monitor = sandbox?.plannedRecord(cgroupPlan.set)
-            try store.writeState(dir, record)
-            try sandbox?.startMonitor(cgroupPlan.set, globals: ctx.globals, log: ctx.log)
+            // The child says HELLO before any namespace work and waits until it is in every hierarchy. The
+            // cgroupfs driver makes the directories now; with systemd they come into being when the waiting init
+            // is handed to systemd, and only the connection and the properties are readied here.
+            let placeInCgroups: ((Int32) throws(RuntimeError) -> Void)?
+            var childCgroups: CgroupSet? = nil
+            if let unit = cgroupPlan.systemd {
+                let start = try SystemdCgroups.prepare(cgroupPlan, unit: unit, note: { ctx.log.debug($0) })
+                systemdStart = start
+                placeInCgroups = { pid throws(RuntimeError) in
+                    // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops.
+                    record.systemdUnit = start.unit.name
+                    try store.writeState(dir, record)
+                    record.cgroupsCreated = try SystemdCgroups.place(start, plan: cgroupPlan, pid: pid)
+                    try store.writeState(dir, record)
+                }
+                // systemd owns the slice the unit lives in: the monitor stays in the caller's cgroups.
+                record.monitor = sandbox?.plannedRecord(CgroupSet())
+                try store.writeState(dir, record)
+                try sandbox?.startMonitor(CgroupSet(), globals: ctx.globals, log: ctx.log)
+            } else {
+                let cgroups = try CgroupManager.create(cgroupPlan)
+                cgroupsMade = cgroups
+                record.cgroupsCreated = cgroups.created
+                record.monitor = sandbox?.plannedRecord(cgroupPlan.set)
+                try store.writeState(dir, record)
+                try sandbox?.startMonitor(cgroupPlan.set, globals: ctx.globals, log: ctx.log)
+                // The child enters every hierarchy itself before any namespace work (Launcher, CgroupEntry).
+                placeInCgroups = nil
+                childCgroups = cgroups.set
+            }
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
             if mkfifoat(lockFD, ContainerState.fifoName, 0o622) != 0 || fchmodat(lockFD, ContainerState.fifoName, 0o622, 0) != 0 {
@@ -104,8 +129,8 @@ extension Commands {
             if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
-            // The child enters every hierarchy before any namespace work (Launcher, CgroupEntry).
-            channels.cgroups = cgroups.set
+            channels.cgroups = childCgroups
+            channels.placeInCgroups = placeInCgroups
             let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.
@@ -172,6 +197,7 @@ extension Commands {
                                            owner: Owner.name(getuid()), annotations: spec.annotations ?? [:],
                                            ociVersion: Version.spec)
                 state.cgroups = cgroupPlan.set
+                state.systemdUnit = cgroupPlan.systemd?.name
                 if let file = HookFile.contents(hooks) {
                     try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
                 }
@@ -194,6 +220,8 @@ extension Commands {
         } catch {
             sandbox?.abort(reason: error.message, log: ctx.log)
             cgroupsMade?.removeCreated()
+            // A unit systemd made (or may have made) is stopped and reset, and its cgroups removed.
+            if let start = systemdStart { SystemdCgroups.removeFailed(start, set: cgroupPlan.set, warn: { ctx.log.warn($0) }) }
             StateStore.removeContainerDir(dir, lockFD: lockFD)
             // As runc does when create fails: poststop hooks may undo what earlier hooks set up (warnings only).
             let state = ContainerState.specState(id: id, status: .stopped, pid: 0, bundle: bundle,

@@ -40,9 +40,9 @@ enum Features {
         var l = JSONObject()
         l["namespaces"] = JSONValue(Planner.namespaceFlags.keys.map { $0.rawValue }.sorted())
         l["capabilities"] = JSONValue(CapabilityNames.known)
-        // Both cgroup versions and hybrid hosts (CgroupHost); the rdma controller (CgroupLimits); no systemd
-        // driver (CgroupPath refuses --systemd-cgroup).
-        l["cgroup"] = ["v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true]
+        // Both cgroup versions and hybrid hosts (CgroupHost); the rdma controller (CgroupLimits); the systemd
+        // driver for root (SystemdCgroups), not for a user's systemd instance (rootless).
+        l["cgroup"] = ["v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true]
         var seccomp = JSONObject()
         seccomp["enabled"] = true
         seccomp["actions"] = JSONValue(SeccompAction.allCases.filter { SeccompKernel.supports(action: $0) }

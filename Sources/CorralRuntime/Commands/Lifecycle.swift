@@ -173,7 +173,7 @@ extension Commands {
                                                  annotations: h.state.annotations, ociVersion: h.state.ociVersion)
             HookRunner.runWarning(.poststop, poststop, state: state, cwd: h.state.bundle, warn: { log.warn($0) })
         }
-        let cgroups = h.state.cgroups.map { CgroupManager($0) }
+        let cgroups = h.state.cgroups.map { CgroupManager($0, systemdUnit: h.state.systemdUnit) }
         if status != .stopped, let fd = try? openInit(h.state) {
             _ = corral_pidfd_send_signal(fd, SIGKILL)
             if status == .paused { try? cgroups?.thaw() }
@@ -183,8 +183,9 @@ extension Commands {
         }
         // The monitor writes result.json and its last lines once the init is gone: it gets a moment for that.
         h.state.monitor?.stop(graceMS: 2000)
-        // What outlives the init (no pid namespace of its own) is killed, then the cgroups are removed.
-        let cgroupFailure = cgroups?.destroy()
+        // What outlives the init (no pid namespace of its own) is killed, then the cgroups are removed (a systemd
+        // unit is stopped first: systemd removes an empty scope by itself, and a gone unit is no error).
+        let cgroupFailure = cgroups?.destroy(warn: { log.warn($0) })
         StateStore.removeContainerDir(h.dir, lockFD: h.fd)
         AuditRecords.record(h, "deleted", JSONObject([("force", .bool(force))]), log: log)
         if let cgroupFailure { throw cgroupFailure }

@@ -21,6 +21,10 @@ struct ContainerState {
     /// The container's cgroup directories (runc's `cgroup_paths`), so pause/kill/delete/... find them without
     /// reading config.json. nil for a container recorded without them.
     var cgroups: CgroupSet? = nil
+    /// The systemd unit holding the container's cgroups (`--systemd-cgroup`): `update` sets its properties, `delete`
+    /// stops it. Recorded by create just before it asks systemd for the unit, so a create killed from then on
+    /// leaves a record whose `delete` stops it.
+    var systemdUnit: String? = nil
     /// `create --no-new-keyring`: processes exec'd later do not join a session keyring either (runc keeps it too).
     var noNewKeyring = false
     /// Set while `create` runs (the record is written before anything the container owns exists): the creating
@@ -50,6 +54,7 @@ struct ContainerState {
         for k in annotations.keys.sorted() { a[k] = .string(annotations[k]!) }
         o["annotations"] = .object(a)
         if let cgroups, !cgroups.isEmpty { o["cgroupPaths"] = cgroups.json() }
+        if let systemdUnit { o["systemdUnit"] = .string(systemdUnit) }
         if noNewKeyring { o["noNewKeyring"] = .bool(true) }
         if let creator {
             var c = JSONObject()
@@ -85,6 +90,7 @@ struct ContainerState {
         for (k, v) in json["annotations"]?.objectValue ?? JSONObject() { if let s = v.stringValue { ann[k] = s } }
         self.annotations = ann
         if let c = json["cgroupPaths"] { self.cgroups = CgroupSet(json: c) }
+        self.systemdUnit = json["systemdUnit"]?.stringValue
         self.noNewKeyring = json["noNewKeyring"]?.boolValue ?? false
         if let c = json["creator"], let p = c["pid"]?.int64Value, let t = c["startTime"]?.uint64Value {
             self.creator = (Int32(truncatingIfNeeded: p), t)
@@ -158,10 +164,14 @@ extension ContainerState {
     /// The cgroups of a create that died before committing. What it recorded as made is removed, its processes
     /// killed first when every directory was its own (a cgroup that existed before is never emptied by us); with
     /// no such record it died while making them, before any process was placed: only empty directories go.
+    /// With the systemd driver the unit is stopped and every directory of it removed: all of them are the
+    /// container's own.
     func removeAbandonedCgroups() {
         monitor?.stop(graceMS: 0)   // it ends on its own when its create dies; its cgroups go here
         guard let set = cgroups else { return }
-        if let made = cgroupsCreated {
+        if let unit = systemdUnit {
+            CgroupManager(set, systemdUnit: unit).destroy()
+        } else if let made = cgroupsCreated {
             CgroupManager(set, created: made).removeCreated()
         } else {
             for d in set.directories.reversed() { rmdir(d) }

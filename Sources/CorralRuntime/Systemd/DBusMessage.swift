@@ -263,6 +263,16 @@ struct DBusWriter {
     var bytes: [UInt8] = []
 
     mutating func align(_ n: Int) { while bytes.count % n != 0 { bytes.append(0) } }
+
+    /// The alignment of values whose signature starts as `signature` does.
+    static func alignment(ofSignature signature: String) -> Int {
+        switch signature.utf8.first {
+        case UInt8(ascii: "y"), UInt8(ascii: "g"), UInt8(ascii: "v"): 1
+        case UInt8(ascii: "n"), UInt8(ascii: "q"): 2
+        case UInt8(ascii: "x"), UInt8(ascii: "t"), UInt8(ascii: "d"), UInt8(ascii: "("), UInt8(ascii: "{"): 8
+        default: 4
+        }
+    }
     mutating func put(_ v: UInt8) { bytes.append(v) }
     mutating func put16(_ v: UInt16) { align(2); for i in 0..<2 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt16(i)))) } }
     mutating func put32(_ v: UInt32) { align(4); for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
@@ -289,7 +299,9 @@ struct DBusWriter {
         case .array(let element, let items):
             put32(0)
             let lengthAt = bytes.count - 4
-            align((try? DBusType.parse(element).alignment) ?? 1)
+            // The first element's alignment, from the signature's first code: a dict entry ("{sv}") is no
+            // complete type on its own, so the signature cannot simply be parsed.
+            align(DBusWriter.alignment(ofSignature: element))
             let start = bytes.count
             for item in items { write(item) }
             let length = UInt32(bytes.count - start)
