@@ -93,22 +93,18 @@ extension Commands {
             // The child says HELLO before any namespace work and waits until it is in every hierarchy. The
             // cgroupfs driver makes the directories now; with systemd they come into being when the waiting init
             // is handed to systemd, and only the connection and the properties are readied here.
-            let placeInCgroups: ((Int32) throws(RuntimeError) -> Void)?
-            var childCgroups: CgroupSet? = nil
+            var host = HandshakeHost()
             if let unit = cgroupPlan.systemd {
                 let start = try SystemdCgroups.prepare(cgroupPlan, unit: unit, note: { ctx.log.debug($0) })
                 systemdStart = start
-                placeInCgroups = { pid throws(RuntimeError) in
-                    // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops.
-                    record.systemdUnit = start.unit.name
-                    try store.writeState(dir, record)
-                    record.cgroupsCreated = try SystemdCgroups.place(start, plan: cgroupPlan, pid: pid)
-                    try store.writeState(dir, record)
-                }
+                // Recorded before systemd is asked: a create killed from here on leaves a unit `delete` stops (a
+                // unit that never came is no error there). systemd removes the unit's own directories with it.
+                record.systemdUnit = start.unit.name
                 // systemd owns the slice the unit lives in: the monitor stays in the caller's cgroups.
                 record.monitor = sandbox?.plannedRecord(CgroupSet())
                 try store.writeState(dir, record)
                 try sandbox?.startMonitor(CgroupSet(), globals: ctx.globals, log: ctx.log)
+                host.cgroups = .systemd(start, cgroupPlan)
             } else {
                 let cgroups = try CgroupManager.create(cgroupPlan)
                 cgroupsMade = cgroups
@@ -116,9 +112,7 @@ extension Commands {
                 record.monitor = sandbox?.plannedRecord(cgroupPlan.set)
                 try store.writeState(dir, record)
                 try sandbox?.startMonitor(cgroupPlan.set, globals: ctx.globals, log: ctx.log)
-                // The child enters every hierarchy itself before any namespace work (Launcher, CgroupEntry).
-                placeInCgroups = nil
-                childCgroups = cgroups.set
+                host.cgroups = .childEnters(cgroups.set)
             }
             // The child gets an O_PATH fd on the fifo itself: never a directory fd (CVE-2024-21626), and never the
             // locked fd (flock belongs to the open file description; the parked init lives until `start`).
@@ -129,41 +123,19 @@ extension Commands {
             if fifo < 0 { throw .system("open \(dir)/\(ContainerState.fifoName)", errno) }
             fds.append(fifo)
             var channels = Launcher.Channels(fifoFD: fifo)
-            channels.cgroups = childCgroups
-            channels.placeInCgroups = placeInCgroups
             let annotations = spec.annotations ?? [:]
             if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
                 // SCMP_ACT_NOTIFY: the child hands its listener over; it goes on to the agent with the state.
-                channels.seccompListener = { fd, pid throws(RuntimeError) in
-                    let state = SeccompNotify.processState(pid: pid, metadata: sc.listenerMetadata, id: id, bundle: bundle,
-                                                           annotations: annotations)
-                    try SeccompNotify.handOver(listener: fd, path: listenerPath, state: state)
-                }
+                host.listener = .agent(path: listenerPath, metadata: sc.listenerMetadata, id: id, bundle: bundle,
+                                       annotations: annotations, status: .creating)
             }
-            sandbox?.wire(&channels)
+            if let toMonitor = sandbox?.listenerDestination { host.listener = toMonitor }   // seccomp audit mode
             let hooks = plan.hooks
             if hooks.runsBeforePivot {
-                // The init has its namespaces and mounts and waits before pivot_root (runc's "procHooks" point).
-                channels.createHooks = { pid throws(RuntimeError) in
-                    let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle,
-                                                         annotations: annotations)
-                    try HookRunner.run(.prestart, hooks[.prestart], state: state, cwd: bundle)
-                    try HookRunner.run(.createRuntime, hooks[.createRuntime], state: state, cwd: bundle)
-                    guard !hooks[.createContainer].isEmpty else { return }
-                    let pidfd = corral_pidfd_open(pid)
-                    if pidfd < 0 { throw .system("pidfd_open of the container init", -pidfd) }
-                    defer { close(pidfd) }
-                    let join = HookRunner.Join(pidfd: pidfd, flags: HookRunner.containerNamespaces(of: pid))
-                    // runc starts createContainer hooks in the rootfs (seen from the container's mount namespace
-                    // before pivot_root, which still holds the host's tree).
-                    try HookRunner.run(.createContainer, hooks[.createContainer], state: state, cwd: plan.rootfs, join: join)
-                }
+                host.createHooks = .init(hooks: hooks, id: id, bundle: bundle, annotations: annotations, rootfs: plan.rootfs)
             }
             if !hooks[.startContainer].isEmpty {
-                channels.startHookState = { pid throws(RuntimeError) in
-                    try HookRunner.stateFile(ContainerState.specState(id: id, status: .created, pid: pid, bundle: bundle,
-                                                                      annotations: annotations))
-                }
+                host.startHooks = .init(id: id, bundle: bundle, annotations: annotations)
             }
             var relay: Int32 = -1
             if let path = consoleSocketPath {
@@ -184,7 +156,7 @@ extension Commands {
             // Recording happens inside the launch: until it is done the parked init dies with us (PDEATHSIG),
             // and if it fails the launcher kills it.
             var recorded: ContainerState?
-            _ = try Launcher.launch(plan, channels: channels, log: ctx.log) { launched throws(RuntimeError) in
+            _ = try Launcher.launch(plan, channels: channels, host: host, log: ctx.log) { launched throws(RuntimeError) in
                 // Before anything is recorded: a device that cannot be moved fails create, and the namespace dies
                 // with the init (a physical device returns to the host, a virtual one goes with it).
                 try NetDevices.move(plan.netDevices, into: launched.pid)

@@ -106,20 +106,16 @@ enum Exec {
 
         var channels = Launcher.Channels()
         channels.initPidFD = pidfd
-        if let set = cgroups, !CgroupEntry.isComplete(set) {
-            channels.placeInCgroups = { pid throws(RuntimeError) in try CgroupManager(set).place(pid) }
-        } else {
-            channels.cgroups = cgroups
+        var host = HandshakeHost()
+        if let set = cgroups {
+            // Sub-cgroups that are not all there: the parent's cgroup.procs write fails with runc's text.
+            host.cgroups = CgroupEntry.isComplete(set) ? .childEnters(set) : .parentPlaces(set)
         }
         if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
-            let state = h.state
-            channels.seccompListener = { fd, pid throws(RuntimeError) in
-                let s = SeccompNotify.processState(pid: pid, metadata: sc.listenerMetadata, id: id, bundle: state.bundle,
-                                                   annotations: state.annotations, status: status)
-                try SeccompNotify.handOver(listener: fd, path: listenerPath, state: s)
-            }
+            host.listener = .agent(path: listenerPath, metadata: sc.listenerMetadata, id: id, bundle: h.state.bundle,
+                                   annotations: h.state.annotations, status: status)
         }
-        try MonitorClient.prepareExec(h.state, dir: h.dir, plan: &plan, channels: &channels)   // seccomp audit mode
+        try MonitorClient.prepareExec(h.state, dir: h.dir, plan: &plan, host: &host)   // seccomp audit mode
         var relay: Int32 = -1
         if let path = consoleSocketPath {
             let fd = corral_connect_unix(Files.absolute(path))
@@ -141,7 +137,7 @@ enum Exec {
         var pidFileWritten: String?
         let launched: Launcher.Launched
         do throws(RuntimeError) {
-            launched = try Launcher.launch(plan, channels: channels, log: ctx.log) { launched throws(RuntimeError) in
+            launched = try Launcher.launch(plan, channels: channels, host: host, log: ctx.log) { launched throws(RuntimeError) in
                 if let pidFile = o.string("pid-file") {
                     // Bare digits, no newline: containerd's shim parses it with strconv.Atoi.
                     let path = Files.absolute(pidFile)

@@ -22,7 +22,7 @@ struct ChildFDs {
     var sources: [Int: Int32] = [:]
     private var owned: [Int32] = []
 
-    static func prepare(_ plan: LaunchPlan, channels: Launcher.Channels) throws(RuntimeError) -> ChildFDs {
+    static func prepare(_ plan: LaunchPlan, channels: Launcher.Channels, entering: CgroupSet?) throws(RuntimeError) -> ChildFDs {
         var f = ChildFDs()
         do throws(RuntimeError) {
             let floor = Int32(3 + plan.preserveFDs) + 10
@@ -60,7 +60,7 @@ struct ChildFDs {
             f.fifo = try above(channels.fifoFD, owned: false)
             f.console = try above(channels.consoleSocketFD, owned: false)
             f.initPidFD = plan.enterFlags != 0 ? try above(channels.initPidFD, owned: false) : -1
-            if let set = channels.cgroups {
+            if let set = entering {
                 var entry = try CgroupEntry.open(set)
                 try entry.remap { (fd: Int32) throws(RuntimeError) -> Int32 in try above(fd, owned: true) }
                 f.cgroups = entry

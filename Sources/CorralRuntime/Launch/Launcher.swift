@@ -13,28 +13,14 @@ enum Launcher {
         var startTime: UInt64
     }
 
+    /// The fds the child gets besides its plan (what it does at each request is the `HandshakeHost`).
     struct Channels {
         /// O_PATH fd of exec.fifo, -1 for none.
         var fifoFD: Int32 = -1
         /// Connected console socket (or our own relay socket), -1 for none.
         var consoleSocketFD: Int32 = -1
-        /// The container's cgroups: the first child enters them before any namespace work, by itself (v1) and
-        /// by clone3 (cgroup2); see `CgroupEntry`.
-        var cgroups: CgroupSet? = nil
-        /// Instead of `cgroups`: the parent places the first child (host pid) when it says HELLO, before any
-        /// namespace work (the systemd driver; an exec into sub-cgroups that are not all there, whose cgroup.procs
-        /// write then fails with runc's text).
-        var placeInCgroups: ((Int32) throws(RuntimeError) -> Void)? = nil
         /// `consoleSocketFD` is our own relay (foreground run/exec -t): the pty is made to pass "\n" unchanged.
         var relaysTerminal = false
-        /// Receives the seccomp notify listener fd (owned by the callee) and the init's host pid.
-        var seccompListener: ((Int32, Int32) throws(RuntimeError) -> Void)? = nil
-        /// Runs prestart, createRuntime and createContainer hooks (given the init's host pid) while the init waits
-        /// before pivot_root.
-        var createHooks: ((Int32) throws(RuntimeError) -> Void)? = nil
-        /// The state fd for startContainer hooks (given the init's host pid), sent to the init with COMMIT and
-        /// closed here.
-        var startHookState: ((Int32) throws(RuntimeError) -> Int32)? = nil
         /// exec: verified pidfd of the container's init, whose namespaces (`plan.enterFlags`) the child enters.
         var initPidFD: Int32 = -1
     }
@@ -43,14 +29,14 @@ enum Launcher {
 
     /// `commit` runs once the init is parked (READY): it records the container (state, pid file). Only when it
     /// returns does the init stop dying with us; when it throws, the init is killed and the error rethrown.
-    static func launch(_ plan: LaunchPlan, channels: Channels, log: Logger,
+    static func launch(_ plan: LaunchPlan, channels: Channels, host: HandshakeHost, log: Logger,
                        commit: (Launched) throws(RuntimeError) -> Void) throws(RuntimeError) -> Launched {
-        let fds = try ChildFDs.prepare(plan, channels: channels)
+        let fds = try ChildFDs.prepare(plan, channels: channels, entering: host.cgroupsChildEnters)
         defer { fds.close() }
         let arena = PlanArena()
         var c = plan.cPlan(fds, arena: arena)
         c.clear_onlcr = channels.relaysTerminal && plan.terminal ? 1 : 0
-        c.cgroup_sync = channels.placeInCgroups != nil ? 1 : 0
+        c.cgroup_sync = host.parentPlacesChild ? 1 : 0
         let startHooks = plan.hooks[.startContainer]
         let childEnd = fds.childEnd
         let parentEnd = fds.parentEnd
@@ -68,7 +54,7 @@ enum Launcher {
 
         var expect = Handshake.Expectations()
         // The parent places the child when asked to, or in a cgroup2 directory that clone3 could not put it in.
-        expect.cgroupPlacement = channels.placeInCgroups != nil || (fds.cgroups?.v2Dir != nil && result.in_cgroup == 0)
+        expect.cgroupPlacement = host.parentPlacesChild || (fds.cgroups?.v2Dir != nil && result.in_cgroup == 0)
         expect.userNamespace = plan.newUserNS
         expect.intermediate = plan.mustFork
         expect.hooks = plan.hooks.runsBeforePivot
@@ -76,13 +62,6 @@ enum Launcher {
         expect.timeOffsets = plan.timeOffsets != nil && plan.unshareFlags & Planner.cloneNewTime != 0
         var handshake = Handshake(expect, firstChild: child)
         var initPid: Int32 { handshake.initPid }
-        func runCreateHooks() throws(RuntimeError) {
-            guard let run = channels.createHooks else {
-                throw RuntimeError(.childSetup, "unexpected hooks request from the container process")
-            }
-            try run(initPid)
-            try reply(parentEnd, CORRAL_MSG_HOOKS_DONE)
-        }
         do throws(RuntimeError) {
             while !handshake.complete {
                 var m = corral_msg()
@@ -109,11 +88,7 @@ enum Launcher {
                 if passed >= 0 && action != .handOverListener { close(passed); passed = -1 }
                 switch action {
                 case .placeInCgroups:
-                    if let place = channels.placeInCgroups {
-                        try place(child)
-                    } else if let set = channels.cgroups {
-                        try CgroupManager(set).place(child, v2Only: true)
-                    }
+                    try host.placeInCgroups(child)
                     try reply(parentEnd, CORRAL_MSG_GO)
                 case .writeIDMaps:
                     try writeIDMaps(plan, pid: child)
@@ -122,13 +97,11 @@ enum Launcher {
                     try writeTimeOffsets(plan, pid: child)
                     try reply(parentEnd, CORRAL_MSG_TIMENS_DONE)
                 case .runHooks:
-                    try runCreateHooks()
+                    try host.runCreateHooks(initPid: initPid)
+                    try reply(parentEnd, CORRAL_MSG_HOOKS_DONE)
                 case .handOverListener:
-                    guard passed >= 0, let hand = channels.seccompListener else {
-                        if passed >= 0 { close(passed) }
-                        throw RuntimeError(.childSetup, "seccomp listener announced without an fd, or nobody to take it")
-                    }
-                    try hand(passed, initPid == 0 ? child : initPid)
+                    guard passed >= 0 else { throw RuntimeError(.childSetup, "seccomp listener announced without an fd") }
+                    try host.handOverListener(passed, pid: initPid == 0 ? child : initPid)
                     try reply(parentEnd, CORRAL_MSG_SECCOMP_DONE)
                 case .initPid, .holdHooks, .none:
                     break
@@ -138,7 +111,7 @@ enum Launcher {
             guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
             let launched = Launched(pid: initPid, startTime: st.startTime)
             try commit(launched)
-            if !startHooks.isEmpty, let stateFD = try channels.startHookState?(initPid) {
+            if !startHooks.isEmpty, let stateFD = try host.startHookStateFD(initPid: initPid) {
                 var m = corral_msg()
                 m.type = Int32(CORRAL_MSG_COMMIT.rawValue)
                 let r = corral_send_msg_fd(parentEnd, &m, stateFD)

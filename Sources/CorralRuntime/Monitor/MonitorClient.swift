@@ -6,14 +6,10 @@ import Glibc
 /// the init's. Nothing happens for a container without audit mode.
 enum MonitorClient {
     static func prepareExec(_ state: ContainerState, dir: String, plan: inout LaunchPlan,
-                            channels: inout Launcher.Channels) throws(RuntimeError) {
+                            host: inout HandshakeHost) throws(RuntimeError) {
         guard let m = state.monitor, m.seccompAudit, let sc = plan.seccomp else { return }
         plan.seccomp = try SeccompAudit.plan(sc, field: "annotations[\"\(SandboxSettings.seccompAuditKey)\"]")
-        let path = dir + "/" + MonitorMessage.socketName
-        channels.seccompListener = { fd, _ throws(RuntimeError) in
-            defer { close(fd) }
-            try handOver(listener: fd, path: path)
-        }
+        host.listener = .monitorSocket(path: dir + "/" + MonitorMessage.socketName)
     }
 
     /// `start`: tells the monitor the init was released (its wall clock starts). Best effort and without waiting:

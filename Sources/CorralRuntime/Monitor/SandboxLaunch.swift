@@ -124,14 +124,9 @@ final class SandboxLaunch {
         log.debug("monitor \(pid) started for \(id)")
     }
 
-    /// Audit mode: the init's listener goes to the monitor (closed here).
-    func wire(_ channels: inout Launcher.Channels) {
-        guard settings.seccompAudit else { return }
-        channels.seccompListener = { [self] fd, _ throws(RuntimeError) in
-            defer { close(fd) }
-            let r = MonitorMessage.send(control, MonitorMessage.listener, fd: fd)
-            if r < 0 { throw .system("hand the seccomp listener to the monitor", -r) }
-        }
+    /// Audit mode: the init's listener goes to the monitor (once `startMonitor` has started it); nil without.
+    var listenerDestination: HandshakeHost.ListenerDestination? {
+        settings.seccompAudit ? .monitor(control: control) : nil
     }
 
     /// The init is parked and about to be recorded: the monitor takes its pidfd and arms its watches; create
