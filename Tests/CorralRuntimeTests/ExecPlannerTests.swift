@@ -165,7 +165,7 @@ final class ExecPlannerTests: XCTestCase {
         XCTAssertEqual(p.keyringName, "_ses.c1")
         XCTAssertEqual(p.preserveFDs, 2)
         XCTAssertEqual(p.env, ["PATH=/bin", "HOME=/"])
-        XCTAssertNil(p.oomScoreAdj, "oom_score_adj is inherited, as with runc 1.1")
+        XCTAssertNil(p.host.oomScoreAdj, "oom_score_adj is inherited, as with runc 1.1")
         XCTAssertNil(p.personality, "no linux.personality in the config")
         XCTAssertNil(p.scheduler)
         XCTAssertNil(p.ioPriority)

@@ -172,7 +172,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(p.umask, -1, "no umask in the config: leave the inherited one")
         XCTAssertEqual(p.keyringName, "_ses.unit")
         XCTAssertEqual(p.capabilities, CapabilitySets(), "no capabilities member: every set empty, as runc")
-        XCTAssertNil(p.oomScoreAdj)
+        XCTAssertNil(p.host.oomScoreAdj)
         XCTAssertFalse(p.noNewPrivileges)
         XCTAssertFalse(p.terminal)
         // An empty rootfs has no /etc/passwd: HOME falls back to "/" (runc does the same).
@@ -235,7 +235,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(p.groups, [7, 8])
         XCTAssertEqual(p.env, ["PATH=/bin", "HOME=/home/agent"])
         XCTAssertTrue(p.noNewPrivileges)
-        XCTAssertEqual(p.oomScoreAdj, -1000)
+        XCTAssertEqual(p.host.oomScoreAdj, -1000)
         XCTAssertNil(p.keyringName, "--no-new-keyring")
         XCTAssertEqual(p.rlimits.map { [UInt64($0.0), $0.1, $0.2] }, [[7, 512, 1024], [4, 0, UInt64.max]])
     }
@@ -264,7 +264,7 @@ final class PlannerTests: XCTestCase {
     func testOomScoreAdjRange() {
         for good in [-1000, 0, 1000] {
             let c = PlanFixture.config([("process.oomScoreAdj", String(good))])
-            XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.oomScoreAdj, good)
+            XCTAssertEqual(PlanFixture.plan(c, bundle: bundle)?.host.oomScoreAdj, good)
         }
         for bad in [-1001, 1001, 100000] {
             let c = PlanFixture.config([("process.oomScoreAdj", String(bad))])
@@ -353,8 +353,8 @@ final class PlannerTests: XCTestCase {
         let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([
             ("linux.namespaces", withUser), ("linux.uidMappings", map), ("linux.gidMappings", map)]), bundle: bundle))
         XCTAssertTrue(p.newUserNS)
-        XCTAssertEqual(p.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 100000, 65536], [65536, 5, 1]])
-        XCTAssertEqual(p.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 100000, 65536], [65536, 5, 1]])
+        XCTAssertEqual(p.host.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 100000, 65536], [65536, 5, 1]])
+        XCTAssertEqual(p.host.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 100000, 65536], [65536, 5, 1]])
 
         let cases: [(String, [(String, String?)], String)] = [
             ("user ns without mappings", [("linux.namespaces", withUser)],
@@ -426,8 +426,8 @@ final class PlannerTests: XCTestCase {
         let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
                                                                    ("linux.uidMappings", full), ("linux.gidMappings", full)]),
                                                bundle: bundle))
-        XCTAssertEqual(p.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
-        XCTAssertEqual(p.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        XCTAssertEqual(p.host.uidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
+        XCTAssertEqual(p.host.gidMappings.map { [$0.0, $0.1, $0.2] }, [[0, 0, 4294967295]])
         let high = #"[{"containerID": 0, "hostID": 3000000000, "size": 65536}]"#
         XCTAssertNotNil(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "user")),
                                                              ("linux.uidMappings", high), ("linux.gidMappings", high)]),
@@ -875,7 +875,7 @@ final class PlannerTests: XCTestCase {
             let name = String(b.dest.dropFirst("/sys/fs/cgroup/".count))
             XCTAssertTrue(b.source?.hasPrefix("/sys/fs/cgroup/" + name + "/") ?? false, "\(b.dest) from \(b.source ?? "nil")")
             // The container's own cgroup in that hierarchy (default cgroupsPath: <our cgroup>/<id>), not ours.
-            XCTAssertEqual(b.source, plan.cgroups?.directory(mountedAt: "/sys/fs/cgroup/" + name), b.dest)
+            XCTAssertEqual(b.source, plan.host.cgroups?.directory(mountedAt: "/sys/fs/cgroup/" + name), b.dest)
             XCTAssertTrue(b.source?.hasSuffix("/unit") ?? false, "bind source \(b.source ?? "nil") is the container's cgroup")
         }
     }
@@ -906,7 +906,7 @@ final class PlannerTests: XCTestCase {
     func testNetDevices() throws {
         let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.netDevices", #"{"veth1": {"name": "eth0"}, "eth9": {}}"#)]),
                                                bundle: bundle))
-        XCTAssertEqual(p.netDevices.map { "\($0.host)>\($0.name)" }, ["eth9>eth9", "veth1>eth0"])
+        XCTAssertEqual(p.host.netDevices.map { "\($0.host)>\($0.name)" }, ["eth9>eth9", "veth1>eth0"])
         let cases: [([(String, String?)], String)] = [
             ([("linux.netDevices", #"{"eth0": {}}"#), ("linux.namespaces", #"[{"type": "mount"}]"#)],
              "linux.netDevices: moving network devices needs a new network namespace"),

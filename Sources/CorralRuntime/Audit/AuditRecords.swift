@@ -35,9 +35,9 @@ enum AuditRecords {
         func maps(_ m: [(UInt32, UInt32, UInt32)]) -> JSONValue {
             .array(m.map { .array([JSONValue($0.0), JSONValue($0.1), JSONValue($0.2)]) })
         }
-        if !plan.uidMappings.isEmpty || !plan.gidMappings.isEmpty {
-            iso["uidMappings"] = maps(plan.uidMappings)
-            iso["gidMappings"] = maps(plan.gidMappings)
+        if !plan.host.uidMappings.isEmpty || !plan.host.gidMappings.isEmpty {
+            iso["uidMappings"] = maps(plan.host.uidMappings)
+            iso["gidMappings"] = maps(plan.host.gidMappings)
         }
         var user = JSONObject()
         user["uid"] = JSONValue(plan.uid)

@@ -67,7 +67,7 @@ extension Commands {
         var plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         // Run limits, seccomp audit mode, audit trail (io.corral.* annotations, the policy): nil when none is asked.
         let sandbox = try SandboxLaunch.prepare(spec, rawConfig: raw, policy: policy, plan: &plan, root: ctx.store.root, id: id)
-        guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
+        guard let cgroupPlan = plan.host.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
 
         // runc dials the pidfd socket before it creates anything: a wrong path fails with nothing made.
         let pidfdSocket = try ProcessIO.connectPidfdSocket(o.string("pidfd-socket"))
@@ -159,8 +159,8 @@ extension Commands {
             _ = try Launcher.launch(plan, channels: channels, host: host, log: ctx.log) { launched throws(RuntimeError) in
                 // Before anything is recorded: a device that cannot be moved fails create, and the namespace dies
                 // with the init (a physical device returns to the host, a virtual one goes with it).
-                try NetDevices.move(plan.netDevices, into: launched.pid)
-                if let adj = plan.oomScoreAdj {
+                try NetDevices.move(plan.host.netDevices, into: launched.pid)
+                if let adj = plan.host.oomScoreAdj {
                     let r = corral_write_proc(launched.pid, "oom_score_adj", String(adj))
                     if r < 0 { throw RuntimeError(.system, "write oom_score_adj \(adj): \(errnoText(-r))") }
                 }

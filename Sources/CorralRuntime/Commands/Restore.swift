@@ -51,7 +51,7 @@ enum Restore {
         planOptions.systemdCgroup = ctx.globals.systemdCgroup
         planOptions.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
         let plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
-        guard let cgroupPlan = plan.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
+        guard let cgroupPlan = plan.host.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
         if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "restore") }
         if (plan.terminal && !opts.shellJob) || consoleSocket != nil {
             // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.

@@ -3,8 +3,9 @@ import CorralSpec
 import Glibc
 
 /// The plan as the C executor reads it (`struct corral_plan`): every field copied into memory `arena` keeps alive
-/// until the launch is over, with the fds the child gets (`ChildFDs`). What the parent keeps to itself (cgroups,
-/// id maps, hooks other than startContainer, the OOM score, the listener's path) stays in the LaunchPlan.
+/// until the launch is over, with the fds the child gets (`ChildFDs`). Nothing of `host` is copied (cgroups, id
+/// maps, network devices, the OOM score: the parent's work); of the hooks only startContainer's, which the init
+/// runs, and of seccomp only the filter (its listener's path is the parent's, see `HandshakeHost`).
 extension LaunchPlan {
     func cPlan(_ fds: ChildFDs, arena: PlanArena) -> corral_plan {
         var c = corral_plan()

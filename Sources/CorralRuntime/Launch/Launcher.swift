@@ -159,7 +159,7 @@ enum Launcher {
 
     private static func writeIDMaps(_ plan: LaunchPlan, pid: Int32) throws(RuntimeError) {
         func text(_ maps: [(UInt32, UInt32, UInt32)]) -> String { maps.map { "\($0.0) \($0.1) \($0.2)\n" }.joined() }
-        for (file, maps) in [("uid_map", plan.uidMappings), ("gid_map", plan.gidMappings)] {
+        for (file, maps) in [("uid_map", plan.host.uidMappings), ("gid_map", plan.host.gidMappings)] {
             let r = corral_write_proc(pid, file, text(maps))
             if r < 0 { throw RuntimeError(.childSetup, "failed to write \(file) for the user namespace: \(errnoText(-r))") }
         }

@@ -59,8 +59,24 @@ struct NamespaceJoin: Equatable {
 }
 
 /// Everything a launch needs, validated and resolved: the immutable result of planning. Nothing in here is
-/// checked again later; the launcher only opens fds and hands it to C.
+/// checked again later; the launcher only opens fds and hands it to C. The top-level fields are what the C
+/// executor reads (CPlan.swift copies them into `struct corral_plan`); `host` is what the parent keeps and acts
+/// on itself, which C never sees.
 struct LaunchPlan {
+    /// The parent's part of the plan: done from the host, around the child's setup.
+    struct HostSide {
+        /// The container's cgroups: paths and limits, made by `create` before the launch.
+        var cgroups: CgroupPlan? = nil
+        /// A new user namespace's maps, written to /proc/<child>/uid_map and gid_map when the child asks (MAPS).
+        var uidMappings: [(UInt32, UInt32, UInt32)] = []
+        var gidMappings: [(UInt32, UInt32, UInt32)] = []
+        /// linux.netDevices: host interface → its name in the container; moved once the init is parked.
+        var netDevices: [(host: String, name: String)] = []
+        /// process.oomScoreAdj, written to the parked init's /proc/<pid>/oom_score_adj.
+        var oomScoreAdj: Int? = nil
+    }
+    var host = HostSide()
+
     var cloneFlags: UInt64 = 0
     var unshareFlags: UInt64 = 0
     var mustFork = false
@@ -69,8 +85,6 @@ struct LaunchPlan {
     var enterFlags: UInt64 = 0
     var newUserNS = false
     var newNamespaces: UInt64 = 0
-    var uidMappings: [(UInt32, UInt32, UInt32)] = []
-    var gidMappings: [(UInt32, UInt32, UInt32)] = []
     var timeOffsets: [Int64]? = nil
 
     var hostname: String? = nil
@@ -81,8 +95,6 @@ struct LaunchPlan {
     var rootPropagation: UInt64 = Propagation.slave | Propagation.rec
     var rootPropagationAfter: UInt64 = 0
     var mounts: [MountOp] = []
-    /// linux.netDevices: host interface → its name in the container; moved by the runtime once the init is ready.
-    var netDevices: [(host: String, name: String)] = []
     /// The config mounts a procfs at /proc (without one, the child reaches its exec fifo through the runtime's).
     var hasProcMount = false
     var devices: [DeviceOp] = []
@@ -103,11 +115,8 @@ struct LaunchPlan {
     /// Always applied: a config without capabilities gets empty sets.
     var capabilities = CapabilitySets()
     var noNewPrivileges = false
-    /// The container's cgroups: paths and limits, created by `create` before the launch.
-    var cgroups: CgroupPlan? = nil
     /// Compiled BPF for the child to load, nil without linux.seccomp.
     var seccomp: SeccompProgram? = nil
-    var oomScoreAdj: Int? = nil
     var keyringName: String? = nil
     /// personality(2) persona (domain | flags), nil to leave it.
     var personality: Int32? = nil

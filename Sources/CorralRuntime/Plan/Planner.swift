@@ -45,13 +45,13 @@ enum Planner {
         // `type: cgroup` mount binds these very directories.
         let cgroups = try CgroupPlan.make(spec, id: options.id, host: options.cgroupHost ?? CgroupHost.detect(),
                                           systemd: options.systemdCgroup)
-        plan.cgroups = cgroups
+        plan.host.cgroups = cgroups
         try planFilesystem(spec, options, cgroups, &plan, note: note)
         try LSM.plan(spec, &plan)
         plan.personality = try personality(spec.linux?.personality)
         plan.memoryPolicy = try MemoryPolicyPlanner.plan(spec.linux?.memoryPolicy)
         plan.hooks = try HookPlan.plan(spec.hooks)
-        plan.netDevices = try planNetDevices(spec)
+        plan.host.netDevices = try planNetDevices(spec)
         if let s = plan.scheduler, s.isDeadline, s.flags & SchedulingPlanner.resetOnFork == 0,
            !plan.hooks[.startContainer].isEmpty {
             throw RuntimeError(.config, "process.scheduler.policy: SCHED_DEADLINE without SCHED_FLAG_RESET_ON_FORK cannot run startContainer hooks (a SCHED_DEADLINE process cannot fork)")
@@ -148,8 +148,8 @@ enum Planner {
         for (field, maps) in [("linux.uidMappings", uidMaps), ("linux.gidMappings", gidMaps)] {
             for (i, m) in maps.enumerated() { try checkIDRange(m, field: "\(field)[\(i)]") }
         }
-        plan.uidMappings = uidMaps.map { ($0.containerID, $0.hostID, $0.size) }
-        plan.gidMappings = gidMaps.map { ($0.containerID, $0.hostID, $0.size) }
+        plan.host.uidMappings = uidMaps.map { ($0.containerID, $0.hostID, $0.size) }
+        plan.host.gidMappings = gidMaps.map { ($0.containerID, $0.hostID, $0.size) }
 
         if let host = spec.hostname, !host.isEmpty {
             if !present.contains(.uts) { throw RuntimeError(.config, "hostname: unable to set hostname without a private UTS namespace") }
@@ -247,7 +247,7 @@ enum Planner {
             throw RuntimeError(.config, "process.terminal: cannot use console socket if corral will not allocate tty")
         }
         try planProcessAttributes(process, accountsRoot: plan.rootfs, &plan, warn: warn, note: note)
-        plan.oomScoreAdj = process.oomScoreAdj
+        plan.host.oomScoreAdj = process.oomScoreAdj
         if let adj = process.oomScoreAdj, adj < -1000 || adj > 1000 {
             throw RuntimeError(.config, "process.oomScoreAdj: \(adj) is outside -1000..1000")
         }
