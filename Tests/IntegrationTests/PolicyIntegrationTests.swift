@@ -40,6 +40,17 @@ final class PolicyIntegrationTests: RuntimeTestCase {
         XCTAssertNil(rt.stateJSON(id))
     }
 
+    /// restore makes a container too: the policy refuses it there as at create, before any image is read.
+    func testABrokenRuleRefusesRestore() throws {
+        try bundle.writeConfig()
+        let images = try makeTempDir("images")
+        let id = rt.id("policy-rs")
+        let r = rt.call(["--policy", policyPath, "restore", "--image-path", images, "--bundle", bundle.dir, id])
+        XCTAssertEqual(r.status, 1, "\(r)")
+        XCTAssertTrue(r.stderr.contains("policy rule") && r.stderr.contains("capabilities"), r.stderr)
+        XCTAssertNil(rt.stateJSON(id))
+    }
+
     func testTheAgentProfileMeetsAStrictPolicy() throws {
         try useAgentProfile()
         try bundle.writeConfig()

@@ -184,6 +184,26 @@ final class SandboxMonitorTests: RuntimeTestCase {
         XCTAssertFalse(pathExists(rt.root + "/.audit/" + id + ".jsonl"), "nothing was recorded for a container that never existed")
     }
 
+    /// CRIU cannot resume the monitor mid-run: checkpoint of a monitored container and restore of a config that
+    /// asks for one are refused (the container runs on; nothing is made for the restore's id).
+    func testCheckpointAndRestoreOfAMonitoredContainerAreRefused() throws {
+        annotate(["io.corral.limits.wall": "60s"])
+        bundle.setArgs(["sleep", "60"])
+        let id = rt.id("mon-ck")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        XCTAssertEqual(rt("start", id).status, 0)
+        let images = try makeTempDir("images")
+        let ck = rt("checkpoint", "--image-path", images, id)
+        XCTAssertEqual(ck.status, 1, "\(ck)")
+        XCTAssertTrue(ck.stderr.contains("checkpoint of a container with run limits, seccomp audit mode or an audit trail is not supported"), "\(ck)")
+        XCTAssertEqual(rt.status(id), "running", "a refused checkpoint leaves the container as it was")
+        let rsID = rt.id("mon-rs")
+        let rs = rt("restore", "--image-path", images, "--bundle", bundle.dir, rsID)
+        XCTAssertEqual(rs.status, 1, "\(rs)")
+        XCTAssertTrue(rs.stderr.contains("restore of a container with run limits, seccomp audit mode or an audit trail"), "\(rs)")
+        XCTAssertFalse(pathExists(rt.root + "/" + rsID), "a refused restore leaves no state directory")
+    }
+
     func testReservedIDsAreRefused() throws {
         try bundle.writeConfig()
         for id in [".audit", ".cache"] {

@@ -33,10 +33,12 @@ struct AuditTrail {
     @discardableResult
     func append(_ event: String, _ fields: JSONObject = JSONObject(), warn: (String) -> Void) throws(RuntimeError) -> String {
         let dir = String(path.utf8.prefix(upTo: path.utf8.lastIndex(of: UInt8(ascii: "/"))!))!
-        var fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        var fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+        var created = false
         if fd < 0 && errno == ENOENT {
             try Files.mkdirAll(dir, mode: 0o700)
             fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            created = fd >= 0
         }
         if fd < 0 { throw .system("open audit trail \(path)", errno) }
         defer { close(fd) }
@@ -54,6 +56,13 @@ struct AuditTrail {
         let bytes = Array(((complete ? "" : "\n") + line + "\n").utf8)
         let ok = bytes.withUnsafeBytes { Files.writeAll(fd, $0) }
         if !ok { throw .system("write audit trail \(path)", errno) }
+        // On disk before the command goes on: a record of a container that ran must survive a host crash (a new
+        // trail's directory entry too).
+        if fdatasync(fd) != 0 { throw .system("sync audit trail \(path)", errno) }
+        if created {
+            let d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if d >= 0 { _ = fsync(d); close(d) }
+        }
         if let sink { AuditSink.send(line, to: sink, warn: warn) }
         return line
     }

@@ -53,6 +53,10 @@ enum Checkpoint {
         planOptions.systemdCgroup = ctx.globals.systemdCgroup
         let plan = try Planner.plan(spec, options: planOptions, warn: { _ in }, note: { ctx.log.debug($0) })
         if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "checkpoint") }
+        if h.state.monitor != nil {
+            // Its images could not be restored (Restore): the monitor's watch cannot be resumed mid-run.
+            throw RuntimeError(.unsupported, "checkpoint of a container with run limits, seccomp audit mode or an audit trail is not supported by this version of corral: its monitor cannot be resumed on restore")
+        }
         if plan.terminal && !opts.shellJob {
             // criu hands a terminal's master over only through its RPC (orphan-pts-master); corral drives its CLI.
             throw RuntimeError(.unsupported, "checkpoint of a container with a terminal (process.terminal) is not supported by this version of corral (use --shell-job to keep the terminal as criu's external tty)")

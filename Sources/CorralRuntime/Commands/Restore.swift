@@ -40,19 +40,26 @@ enum Restore {
     static func run(_ ctx: Context, id: String, _ o: ParsedOptions) throws(RuntimeError) -> Int32 {
         let opts = try CriuOptions.parse(o, creatingImages: false)
         let detach = o.bool("detach")
-        let binary = try CriuInvocation.resolveBinary(ctx.globals.criu)
         let bundle = Files.absolute(o.string("bundle") ?? ".")
         let raw = try Files.read(bundle + "/config.json", limit: Spec.maxDocumentBytes)
         let spec: Spec
         do { spec = try Spec.parse(raw) } catch { throw RuntimeError.config(error) }
+        // The administrator's policy holds for a restored container as for a created one.
+        let policy = try PolicyCheck.enforce(policyPath: ctx.globals.policyPath, spec, bundle: bundle)
         let consoleSocket = o.string("console-socket")
         var planOptions = PlanOptions(id: id, bundle: bundle, noPivot: o.bool("no-pivot"),
                                       hasConsoleSocket: consoleSocket != nil, terminalRelay: !detach)
         planOptions.systemdCgroup = ctx.globals.systemdCgroup
         planOptions.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
-        let plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
+        var plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         guard let cgroupPlan = plan.host.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
         if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "restore") }
+        // Run limits, seccomp audit mode and the audit trail live in the monitor `create` starts, which cannot be
+        // resumed mid-run: a container restored without them would run unwatched, so it is refused.
+        if try SandboxLaunch.prepare(spec, rawConfig: raw, policy: policy, plan: &plan, root: ctx.store.root, id: id) != nil {
+            throw RuntimeError(.unsupported, "restore of a container with run limits, seccomp audit mode or an audit trail (io.corral.* annotations or the policy) is not supported by this version of corral: its monitor cannot be resumed")
+        }
+        let binary = try CriuInvocation.resolveBinary(ctx.globals.criu)
         if (plan.terminal && !opts.shellJob) || consoleSocket != nil {
             // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.
             throw RuntimeError(.unsupported, "restore of a container with a terminal (process.terminal, --console-socket) is not supported by this version of corral")
