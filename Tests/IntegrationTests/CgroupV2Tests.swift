@@ -93,6 +93,9 @@ final class CgroupV2Tests: IsolationTestCase {
     }
 
     func testALimitWithoutItsControllerIsRefused() throws {
+        if (readFile(unified + "/cgroup.controllers") ?? "").split(separator: " ").contains(where: { $0.cgTrim == "memory" }) {
+            throw XCTSkip("cgroup2 offers memory on this host (pure v2): there is no missing controller to refuse")
+        }
         bundle.setLinux("cgroupsPath", .string("/\(parent)/mem"))
         bundle.setLinux("resources", ["memory": ["limit": 67108864]])
         try bundle.writeConfig()

@@ -4,8 +4,6 @@ import XCTest
 import Glibc
 import CorralSpec
 
-/// Absolute path of the package root, derived from this file's location
-/// (<root>/Tests/IntegrationTests/Support/Harness.swift).
 /// The project's shared reference data: `../shared/data` beside the package (where CI places it), else the
 /// workplace copy. Tests that need it skip when neither exists.
 let sharedDataDir: String = {
@@ -13,7 +11,11 @@ let sharedDataDir: String = {
     return "/work/shared/data"
 }()
 
+/// Absolute path of the package root: env CORRAL_TEST_PACKAGE_ROOT, else derived from this file's location
+/// (<root>/Tests/IntegrationTests/Support/Harness.swift).
 let packageRoot: String = {
+    // The guest lane runs the compiled tests where the sources are not: it names the copy of scripts/ it has.
+    if let e = getenv("CORRAL_TEST_PACKAGE_ROOT"), e.pointee != 0 { return String(cString: e) }
     var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     parts.removeLast(4)
     return parts.joined(separator: "/")
