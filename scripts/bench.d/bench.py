@@ -535,11 +535,24 @@ def parse_scale(spec):
 
 
 def neighbour_order(names):
-    """X Y Z X Z Y for three runtimes: every ordered pair once per round (with the wrap to the next round)."""
-    if len(names) != 3:
-        return list(names) + list(reversed(names))
-    x, y, z = names
-    return [x, y, z, x, z, y]
+    """Every ordered pair of runtimes once per round (with the wrap to the next round): X Y Z X Z Y for three;
+    for any other number an Eulerian circuit of the complete directed graph (each runtime has as many runtimes to
+    follow as to precede, so one exists), found with Hierholzer's algorithm."""
+    names = list(names)
+    if len(names) == 3:
+        x, y, z = names
+        return [x, y, z, x, z, y]
+    if len(names) < 3:
+        return names   # X Y, and the wrap Y X
+    unused = {a: [b for b in names if b != a] for a in names}
+    stack, circuit = [names[0]], []
+    while stack:
+        if unused[stack[-1]]:
+            stack.append(unused[stack[-1]].pop(0))
+        else:
+            circuit.append(stack.pop())
+    circuit.reverse()
+    return circuit[:-1]   # the circuit ends where it began: that step is the wrap into the next round
 
 
 def measure(args, runtimes):
@@ -765,8 +778,8 @@ def main():
               "pid; values are medians over rounds, ratios are medians of the per-round ratios |",
               "| isolation | private mount namespace (unshare -m) with the cgroup2 mount hidden: all runtimes see "
               "the same cgroup v1; own --root and own cgroupsPath per runtime and slot |",
-              "| neighbour | every round, plain `run`s back to back in the order X Y Z X Z Y (each runtime right "
-              "after each other one), no warm-up: what a runtime pays after another runtime's container; \"right "
+              "| neighbour | every round, plain `run`s back to back with each runtime right after each other one "
+              "(X Y Z X Z Y for three), no warm-up: what a runtime pays after another runtime's container; \"right "
               "after a runc `run`\" compares corral and crun in the same position |",
               "| background | %s | " % ("%d rounds of plain `run` per runtime while %s creates and force-deletes a "
                                         "sleep container in a loop, no warm-up" % (args.bg_rounds, bg_name)
