@@ -74,11 +74,14 @@ int resolve_in_root(int rootfd, const char *path, int flags);
 int corral_copy_tree(int src_dir, int dst_dir, char *where, size_t cap);
 
 // Stages of the child, implemented in rootfs.c and process.c.
-void setup_rootfs(const struct corral_plan *p);
-/// The pty for process.terminal, reached from /dev/ptmx of the current root; `bind_dev_console` also binds the
-/// slave over /dev/console (create; exec skips it: the container's console is its init's).
-void setup_console(const struct corral_plan *p, int bind_dev_console);
-void finish_rootfs(const struct corral_plan *p);
+/// Mounts and devices into the rootfs; returns the rootfs's fd, which finish_rootfs takes (and closes).
+int setup_rootfs(const struct corral_plan *p);
+/// The pty for process.terminal, reached from /dev/ptmx of the current root; with a `rootfd` (create) the slave is
+/// also bound over /dev/console in it (exec passes -1: the container's console is its init's).
+void setup_console(const struct corral_plan *p, int rootfd);
+/// pivot_root (or chroot) into `rootfd`, then what comes after it, all resolved in the new "/": sysctls, masks,
+/// read-only paths, deferred mounts, the read-only root. Closes `rootfd`.
+void finish_rootfs(const struct corral_plan *p, int rootfd);
 void setup_process(const struct corral_plan *p);
 /// Marks every fd from `lo` up close-on-exec (close_range, or a /proc/self/fd walk where it is refused). 0 or -errno.
 int cloexec_from(unsigned lo);

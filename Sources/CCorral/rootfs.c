@@ -16,9 +16,6 @@
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 
-/// Root of the rootfs while building it (before pivot_root), or of "/" after it.
-static int g_rootfd = -1;
-
 int resolve_in_root(int rootfd, const char *path, int flags) {
     return x_openat2(rootfd, path, (flags ? flags : O_PATH) | O_CLOEXEC, 0, RESOLVE_FLAGS);
 }
@@ -87,7 +84,7 @@ static int mkdir_walk(int rootfd, const char *path, int last_is_file, uint32_t m
 
 /// Opens (creating it when missing) the parent directory of `path` inside the root and copies the last component
 /// into name[256]: where a symlink or a device node is then made relative to a verified fd. fd or -errno.
-static int open_parent_in_root(const char *path, char *name) {
+static int open_parent_in_root(int rootfd, const char *path, char *name) {
     char parent[CORRAL_PATH_MAX];
     c_strlcpy(parent, path, sizeof parent);
     size_t n = c_strlen(parent);
@@ -97,7 +94,7 @@ static int open_parent_in_root(const char *path, char *name) {
     if (c_strlen(slash + 1) >= 256) return -ENAMETOOLONG;
     c_strlcpy(name, slash + 1, 256);
     if (slash == parent) parent[1] = 0; else *slash = 0;
-    return resolve_mkdir_in_root(g_rootfd, parent, 1, 0, 0755);
+    return resolve_mkdir_in_root(rootfd, parent, 1, 0, 0755);
 }
 
 /// Applies the mount's attributes to a detached or attached mount fd.
@@ -207,12 +204,12 @@ static void apply_bind_attrs(const struct corral_plan *p, const struct corral_mo
 /// sysfs (an image's symlink must not turn it into a second, writable view of them). Any other source: the
 /// child's own view first (the kernel keeps what a user namespace inherited locked, as with runc), the parent's
 /// clone where the child cannot reach the source, and the parent's alone for an idmapped mount.
-static int open_bind_source(const struct corral_plan *p, const struct corral_mount *m, int i, int *own) {
+static int open_bind_source(const struct corral_plan *p, const struct corral_mount *m, int i, int rootfd, int *own) {
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
     *own = 1;
     if (m->source_in_root) {
         const char *rel = m->source + c_strlen(p->rootfs);   // the planner put it below the rootfs
-        int src = resolve_in_root(g_rootfd, *rel ? rel : "/", O_PATH);
+        int src = resolve_in_root(rootfd, *rel ? rel : "/", O_PATH);
         if (src < 0) mount_fail(p, i, src, "open the source in the rootfs");
         struct statfs sfs;
         if (fstatfs(src, &sfs) < 0) mount_fail(p, i, errno, "statfs of the source in the rootfs");
@@ -302,12 +299,13 @@ static void copy_up(const struct corral_plan *p, const struct corral_mount *m, i
     x_close(dst);
 }
 
-static void do_mount(const struct corral_plan *p, const struct corral_mount *m, int i) {
+/// One mount of the plan, every path resolved in `rootfd` (the rootfs before pivot_root, "/" after it).
+static void do_mount(const struct corral_plan *p, const struct corral_mount *m, int i, int rootfd) {
     int r;
     if (m->kind == CORRAL_MOUNT_SYMLINK) {
         // Parent directory inside the root, then the link relative to it (never following the name).
         char namebuf[256];
-        int dfd = open_parent_in_root(m->dest, namebuf);
+        int dfd = open_parent_in_root(rootfd, m->dest, namebuf);
         if (dfd < 0) mount_fail(p, i, dfd, "create parent of symlink");
         r = (int)RSYS(SYS_symlinkat, m->source, dfd, namebuf);
         if (r == -EEXIST) {
@@ -325,7 +323,7 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     // tmpcopyup gives the new tmpfs the directory's mode itself (copy_up), so no mode= option is added there.
     int is_tmpfs = m->kind == CORRAL_MOUNT_FS && m->fstype && c_streq(m->fstype, "tmpfs") && !m->copy_up;
     if (m->copy_up || is_tmpfs) {
-        int probe = resolve_in_root(g_rootfd, m->dest, 0);
+        int probe = resolve_in_root(rootfd, m->dest, 0);
         existed = probe >= 0;
         struct stat st;
         if (is_tmpfs && probe >= 0 && fstat(probe, &st) == 0 && S_ISDIR(st.st_mode)) dir_mode = (int)(st.st_mode & 07777);
@@ -334,7 +332,7 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     if (m->kind == CORRAL_MOUNT_FS && m->fstype && (c_streq(m->fstype, "proc") || c_streq(m->fstype, "sysfs"))) {
         // runc's rule: procfs and sysfs go onto an ordinary directory, never through a symlink the image planted
         // (a /proc -> /some/dir link would put the container's procfs where masks and checks do not look).
-        int probe = x_openat2(g_rootfd, m->dest, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_FLAGS);
+        int probe = x_openat2(rootfd, m->dest, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_FLAGS);
         struct stat st;
         if (probe >= 0 && (fstat(probe, &st) < 0 || !S_ISDIR(st.st_mode))) {
             char what[64] = "filesystem \"";
@@ -347,12 +345,12 @@ static void do_mount(const struct corral_plan *p, const struct corral_mount *m, 
     // A bind's source first: what it is (file or directory) decides what its mount point is made as.
     int mfd = -1, own = 0, dest_is_file = m->dest_is_file;
     if (m->kind == CORRAL_MOUNT_BIND) {
-        mfd = open_bind_source(p, m, i, &own);
+        mfd = open_bind_source(p, m, i, rootfd, &own);
         struct stat sst;
         if (fstat(mfd, &sst) < 0) mount_fail(p, i, errno, "stat the bind source");
         dest_is_file = !S_ISDIR(sst.st_mode);
     }
-    int dest = resolve_mkdir_in_root(g_rootfd, m->dest, 1, dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
+    int dest = resolve_mkdir_in_root(rootfd, m->dest, 1, dest_is_file, m->kind == CORRAL_MOUNT_MKDIR ? m->mode : 0755);
     if (dest < 0) mount_fail(p, i, dest, "create mount point");
     if (m->kind == CORRAL_MOUNT_MKDIR) { x_close(dest); return; }
     if (!m->allow_on_proc) {
@@ -436,11 +434,11 @@ static void make_rootfs_parent_private(const struct corral_plan *p) {
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "make rootfs parent private: ", path);
 }
 
-static void setup_devices(const struct corral_plan *p) {
+static void setup_devices(const struct corral_plan *p, int rootfd) {
     for (int i = 0; i < p->ndevices; i++) {
         const struct corral_device *d = &p->devices[i];
         char name[256];
-        int dfd = open_parent_in_root(d->path, name);
+        int dfd = open_parent_in_root(rootfd, d->path, name);
         if (dfd < 0) child_fail(p, CORRAL_STAGE_DEVICES, dfd, i, "create directory for device ", d->path);
         if (d->bind_from_host) {
             int f = (int)RSYS(SYS_openat, dfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -474,7 +472,7 @@ static void setup_devices(const struct corral_plan *p) {
     }
 }
 
-void setup_rootfs(const struct corral_plan *p) {
+int setup_rootfs(const struct corral_plan *p) {
     long r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation, NULL);
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "set propagation of /", NULL);
     make_rootfs_parent_private(p);
@@ -483,15 +481,16 @@ void setup_rootfs(const struct corral_plan *p) {
     // The rootfs is a host path given by the caller, so resolving it as a string here is what runc does too.
     r = RSYS(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL);
     if (r < 0) child_fail(p, CORRAL_STAGE_ROOTFS, (int)r, -1, "bind rootfs ", p->rootfs);
-    g_rootfd = (int)RSYS(SYS_openat, AT_FDCWD, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (g_rootfd < 0) child_fail(p, CORRAL_STAGE_ROOTFS, g_rootfd, -1, "open rootfs ", p->rootfs);
-    for (int i = 0; i < p->nmounts; i++) if (!p->mounts[i].deferred) do_mount(p, &p->mounts[i], i);
-    setup_devices(p);
+    int rootfd = (int)RSYS(SYS_openat, AT_FDCWD, p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) child_fail(p, CORRAL_STAGE_ROOTFS, rootfd, -1, "open rootfs ", p->rootfs);
+    for (int i = 0; i < p->nmounts; i++) if (!p->mounts[i].deferred) do_mount(p, &p->mounts[i], i, rootfd);
+    setup_devices(p, rootfd);
+    return rootfd;
 }
 
 /// /dev/console: the pty slave, reached from the master with TIOCGPTPEER (never by a /dev/pts path that the image
 /// could have replaced, CVE-2025-52565) and bind-mounted by fd (create only). The master goes to --console-socket.
-void setup_console(const struct corral_plan *p, int bind_dev_console) {
+void setup_console(const struct corral_plan *p, int rootfd) {
     int master = (int)RSYS(SYS_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) child_fail(p, CORRAL_STAGE_CONSOLE, master, -1, "open /dev/ptmx", NULL);
     struct statfs sfs;
@@ -511,8 +510,8 @@ void setup_console(const struct corral_plan *p, int bind_dev_console) {
         t.c_oflag &= ~(tcflag_t)ONLCR;
         if (ioctl(slave, TCSETS, &t) < 0) child_fail(p, CORRAL_STAGE_CONSOLE, errno, -1, "clear ONLCR on the terminal", NULL);
     }
-    if (bind_dev_console) {
-        int dev = resolve_in_root(g_rootfd, "/dev", O_PATH | O_DIRECTORY);
+    if (rootfd >= 0) {
+        int dev = resolve_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
         if (dev < 0) child_fail(p, CORRAL_STAGE_CONSOLE, dev, -1, "open /dev", NULL);
         int f = (int)RSYS(SYS_openat, dev, "console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (f < 0) child_fail(p, CORRAL_STAGE_CONSOLE, f, -1, "create /dev/console", NULL);
@@ -538,9 +537,9 @@ void setup_console(const struct corral_plan *p, int bind_dev_console) {
     x_close(slave);
 }
 
-static void write_sysctls(const struct corral_plan *p) {
+static void write_sysctls(const struct corral_plan *p, int rootfd) {
     if (!p->nsysctl) return;
-    int sys = resolve_in_root(g_rootfd, "/proc/sys", O_PATH | O_DIRECTORY);
+    int sys = resolve_in_root(rootfd, "/proc/sys", O_PATH | O_DIRECTORY);
     if (sys < 0) child_fail(p, CORRAL_STAGE_SYSCTL, sys, -1, "open /proc/sys", NULL);
     struct statfs sfs;
     if (fstatfs(sys, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
@@ -557,14 +556,14 @@ static void write_sysctls(const struct corral_plan *p) {
 
 /// Masks files with a verified /dev/null (CVE-2025-31133: the image's /dev/null could be a symlink to a procfs
 /// file) and directories with an empty read-only tmpfs. Missing paths are skipped, as runc does.
-static void mask_paths(const struct corral_plan *p) {
+static void mask_paths(const struct corral_plan *p, int rootfd) {
     if (!p->nmasked) return;
-    int null = resolve_in_root(g_rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
+    int null = resolve_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
     struct stat st;
     if (null < 0 || fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
         child_fail(p, CORRAL_STAGE_MASK, null < 0 ? null : EINVAL, -1, "/dev/null is not the null device", NULL);
     for (int i = 0; i < p->nmasked; i++) {
-        int target = resolve_in_root(g_rootfd, p->masked_paths[i], O_PATH | O_NOFOLLOW);
+        int target = resolve_in_root(rootfd, p->masked_paths[i], O_PATH | O_NOFOLLOW);
         if (target == -ENOENT) continue;
         if (target < 0) child_fail(p, CORRAL_STAGE_MASK, target, i, "open ", p->masked_paths[i]);
         struct stat ts;
@@ -590,9 +589,9 @@ static void mask_paths(const struct corral_plan *p) {
     x_close(null);
 }
 
-static void readonly_paths(const struct corral_plan *p) {
+static void readonly_paths(const struct corral_plan *p, int rootfd) {
     for (int i = 0; i < p->nreadonly; i++) {
-        int target = resolve_in_root(g_rootfd, p->readonly_paths[i], O_PATH | O_NOFOLLOW);
+        int target = resolve_in_root(rootfd, p->readonly_paths[i], O_PATH | O_NOFOLLOW);
         if (target == -ENOENT) continue;
         if (target < 0) child_fail(p, CORRAL_STAGE_READONLY_PATH, target, i, "open ", p->readonly_paths[i]);
         int mfd = x_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
@@ -689,9 +688,9 @@ static void unmount_host_proc_sys(const struct corral_plan *p) {
     child_fail(p, CORRAL_STAGE_PIVOT, ELOOP, -1, "too many procfs and sysfs mounts to hide", NULL);
 }
 
-void finish_rootfs(const struct corral_plan *p) {
+void finish_rootfs(const struct corral_plan *p, int rootfd) {
     long r;
-    if (RSYS(SYS_fchdir, g_rootfd) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to rootfs", NULL);
+    if (RSYS(SYS_fchdir, rootfd) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to rootfs", NULL);
     if (p->no_pivot) {
         unmount_host_proc_sys(p);
         r = RSYS(SYS_mount, ".", "/", NULL, MS_MOVE, NULL);
@@ -716,22 +715,21 @@ void finish_rootfs(const struct corral_plan *p) {
     }
     r = RSYS(SYS_chdir, "/");
     if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "chdir /", NULL);
-    x_close(g_rootfd);
-    g_rootfd = (int)RSYS(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (g_rootfd < 0) child_fail(p, CORRAL_STAGE_PIVOT, g_rootfd, -1, "open new root", NULL);
+    x_close(rootfd);
+    rootfd = (int)RSYS(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) child_fail(p, CORRAL_STAGE_PIVOT, rootfd, -1, "open new root", NULL);
     if (p->root_propagation_after) {
         r = RSYS(SYS_mount, NULL, "/", NULL, p->root_propagation_after, NULL);
         if (r < 0) child_fail(p, CORRAL_STAGE_PIVOT, (int)r, -1, "set rootfs propagation", NULL);
     }
-    if (p->terminal) setup_console(p, 1);
-    write_sysctls(p);
-    readonly_paths(p);
-    mask_paths(p);
-    for (int i = 0; i < p->nmounts; i++) if (p->mounts[i].deferred) do_mount(p, &p->mounts[i], i);
+    if (p->terminal) setup_console(p, rootfd);
+    write_sysctls(p, rootfd);
+    readonly_paths(p, rootfd);
+    mask_paths(p, rootfd);
+    for (int i = 0; i < p->nmounts; i++) if (p->mounts[i].deferred) do_mount(p, &p->mounts[i], i, rootfd);
     if (p->readonly_root) {
-        r = x_mount_setattr(g_rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
+        r = x_mount_setattr(rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
         if (r < 0) child_fail(p, CORRAL_STAGE_READONLY_ROOT, (int)r, -1, "remount / read-only", NULL);
     }
-    x_close(g_rootfd);
-    g_rootfd = -1;
+    x_close(rootfd);
 }

@@ -338,11 +338,11 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p, in
     }
     if (p->new_mountns) {
         take_early_proc(p, &fifo);
-        setup_rootfs(p);
+        int rootfd = setup_rootfs(p);
         if (p->hooks_sync) wait_for_hooks(p);
-        finish_rootfs(p);
+        finish_rootfs(p, rootfd);
     } else if (p->terminal) {
-        setup_console(p, 0);   // exec: a pty of the container's devpts, no /dev/console
+        setup_console(p, -1);   // exec: a pty of the container's devpts, no /dev/console
     }
     // The rootfs is final and "/" is the container's root (create: pivoted; exec: the joined mount namespace).
     struct landlock_state ll;

@@ -115,6 +115,58 @@ struct corral_landlock_path { const char *path; uint64_t access; };
 /// One Landlock network rule: a TCP port and the LANDLOCK_ACCESS_NET_* rights (bind_tcp 1, connect_tcp 2) on it.
 struct corral_landlock_port { uint64_t port; uint64_t access; };
 
+/// Kernel constants the planner puts in the plan, as enums Swift imports (the importer does not see every macro of
+/// the kernel's headers, and these are kernel ABI). kconst.c checks each against <linux/mount.h> and <sched.h> at
+/// compile time, so a wrong value cannot build.
+enum corral_clone_flag {
+    CORRAL_CLONE_NEWTIME = 0x80,
+    CORRAL_CLONE_NEWNS = 0x20000,
+    CORRAL_CLONE_NEWCGROUP = 0x2000000,
+    CORRAL_CLONE_NEWUTS = 0x4000000,
+    CORRAL_CLONE_NEWIPC = 0x8000000,
+    CORRAL_CLONE_NEWUSER = 0x10000000,
+    CORRAL_CLONE_NEWPID = 0x20000000,
+    CORRAL_CLONE_NEWNET = 0x40000000,
+};
+
+/// MOUNT_ATTR_* of mount_setattr(2).
+enum corral_mount_attr {
+    CORRAL_MOUNT_ATTR_RDONLY = 0x1,
+    CORRAL_MOUNT_ATTR_NOSUID = 0x2,
+    CORRAL_MOUNT_ATTR_NODEV = 0x4,
+    CORRAL_MOUNT_ATTR_NOEXEC = 0x8,
+    CORRAL_MOUNT_ATTR_RELATIME = 0x0,
+    CORRAL_MOUNT_ATTR_NOATIME = 0x10,
+    CORRAL_MOUNT_ATTR_STRICTATIME = 0x20,
+    CORRAL_MOUNT_ATTR__ATIME = 0x70,
+    CORRAL_MOUNT_ATTR_NODIRATIME = 0x80,
+    CORRAL_MOUNT_ATTR_NOSYMFOLLOW = 0x200000,
+};
+
+/// MS_* of mount(2): the flags a bind's options ask for, and propagation.
+enum corral_ms_flag {
+    CORRAL_MS_RDONLY = 0x1,
+    CORRAL_MS_NOSUID = 0x2,
+    CORRAL_MS_NODEV = 0x4,
+    CORRAL_MS_NOEXEC = 0x8,
+    CORRAL_MS_SYNCHRONOUS = 0x10,
+    CORRAL_MS_MANDLOCK = 0x40,
+    CORRAL_MS_DIRSYNC = 0x80,
+    CORRAL_MS_NOSYMFOLLOW = 0x100,
+    CORRAL_MS_NOATIME = 0x400,
+    CORRAL_MS_NODIRATIME = 0x800,
+    CORRAL_MS_REC = 0x4000,
+    CORRAL_MS_SILENT = 0x8000,
+    CORRAL_MS_UNBINDABLE = 0x20000,
+    CORRAL_MS_PRIVATE = 0x40000,
+    CORRAL_MS_SLAVE = 0x80000,
+    CORRAL_MS_SHARED = 0x100000,
+    CORRAL_MS_RELATIME = 0x200000,
+    CORRAL_MS_I_VERSION = 0x800000,
+    CORRAL_MS_STRICTATIME = 0x1000000,
+    CORRAL_MS_LAZYTIME = 0x2000000,
+};
+
 /// Why the executable lookup failed: corral_msg.index with CORRAL_STAGE_EXEC_LOOKUP.
 enum corral_exec_lookup {
     CORRAL_EXEC_STAT = 0,            ///< a name with a slash could not be stat'ed (err says why)

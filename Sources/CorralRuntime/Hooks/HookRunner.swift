@@ -85,9 +85,10 @@ enum HookRunner {
     /// error for a user namespace and pointless for the others).
     static func containerNamespaces(of pid: Int32) -> Int32 {
         let types: [(String, Int32)] = [
-            ("user", 0x1000_0000), ("mnt", 0x0002_0000), ("pid", 0x2000_0000), ("net", 0x4000_0000),
-            ("ipc", 0x0800_0000), ("uts", 0x0400_0000), ("cgroup", 0x0200_0000), ("time", 0x80),
-        ]
+            ("user", CORRAL_CLONE_NEWUSER), ("mnt", CORRAL_CLONE_NEWNS), ("pid", CORRAL_CLONE_NEWPID),
+            ("net", CORRAL_CLONE_NEWNET), ("ipc", CORRAL_CLONE_NEWIPC), ("uts", CORRAL_CLONE_NEWUTS),
+            ("cgroup", CORRAL_CLONE_NEWCGROUP), ("time", CORRAL_CLONE_NEWTIME),
+        ].map { ($0.0, Int32($0.1.rawValue)) }
         var flags: Int32 = 0
         for (name, flag) in types {
             var mine = stat(), theirs = stat()

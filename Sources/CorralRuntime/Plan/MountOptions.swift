@@ -1,47 +1,50 @@
+import CCorral
 import Glibc
 
-/// MOUNT_ATTR_* (linux/mount.h), spelled out: the Swift importer does not see every macro, and the values are
-/// kernel ABI.
+/// A kernel constant from corral.h's enums (checked against the kernel's headers when CCorral is compiled).
+func kernelConstant<T: RawRepresentable>(_ value: T) -> UInt64 where T.RawValue: BinaryInteger { UInt64(value.rawValue) }
+
+/// MOUNT_ATTR_* of mount_setattr(2) (corral.h's `enum corral_mount_attr`).
 enum MountAttr {
-    static let rdonly: UInt64 = 0x1
-    static let nosuid: UInt64 = 0x2
-    static let nodev: UInt64 = 0x4
-    static let noexec: UInt64 = 0x8
-    static let atimeMask: UInt64 = 0x70
-    static let relatime: UInt64 = 0x0
-    static let noatime: UInt64 = 0x10
-    static let strictatime: UInt64 = 0x20
-    static let nodiratime: UInt64 = 0x80
-    static let nosymfollow: UInt64 = 0x200000
+    static let rdonly = kernelConstant(CORRAL_MOUNT_ATTR_RDONLY)
+    static let nosuid = kernelConstant(CORRAL_MOUNT_ATTR_NOSUID)
+    static let nodev = kernelConstant(CORRAL_MOUNT_ATTR_NODEV)
+    static let noexec = kernelConstant(CORRAL_MOUNT_ATTR_NOEXEC)
+    static let atimeMask = kernelConstant(CORRAL_MOUNT_ATTR__ATIME)
+    static let relatime = kernelConstant(CORRAL_MOUNT_ATTR_RELATIME)
+    static let noatime = kernelConstant(CORRAL_MOUNT_ATTR_NOATIME)
+    static let strictatime = kernelConstant(CORRAL_MOUNT_ATTR_STRICTATIME)
+    static let nodiratime = kernelConstant(CORRAL_MOUNT_ATTR_NODIRATIME)
+    static let nosymfollow = kernelConstant(CORRAL_MOUNT_ATTR_NOSYMFOLLOW)
 }
 
-/// MS_* propagation flags (linux/mount.h), as mount(2) and mount_setattr take them.
+/// MS_* propagation flags, as mount(2) and mount_setattr take them (corral.h's `enum corral_ms_flag`).
 enum Propagation {
-    static let rec: UInt64 = 0x4000
-    static let unbindable: UInt64 = 0x20000
-    static let `private`: UInt64 = 0x40000
-    static let slave: UInt64 = 0x80000
-    static let shared: UInt64 = 0x100000
+    static let rec = kernelConstant(CORRAL_MS_REC)
+    static let unbindable = kernelConstant(CORRAL_MS_UNBINDABLE)
+    static let `private` = kernelConstant(CORRAL_MS_PRIVATE)
+    static let slave = kernelConstant(CORRAL_MS_SLAVE)
+    static let shared = kernelConstant(CORRAL_MS_SHARED)
 }
 
-/// MS_* mount flags (linux/mount.h) as mount(2) takes them: what a bind mount's options ask for is kept in this
-/// form (runc's Flags and ClearedFlags), because a bind applies them with mount(2)'s remount semantics.
+/// MS_* mount flags as mount(2) takes them: what a bind mount's options ask for is kept in this form (runc's Flags
+/// and ClearedFlags), because a bind applies them with mount(2)'s remount semantics.
 enum MS {
-    static let rdonly: UInt64 = 0x1
-    static let nosuid: UInt64 = 0x2
-    static let nodev: UInt64 = 0x4
-    static let noexec: UInt64 = 0x8
-    static let synchronous: UInt64 = 0x10
-    static let mandlock: UInt64 = 0x40
-    static let dirsync: UInt64 = 0x80
-    static let nosymfollow: UInt64 = 0x100
-    static let noatime: UInt64 = 0x400
-    static let nodiratime: UInt64 = 0x800
-    static let silent: UInt64 = 0x8000
-    static let relatime: UInt64 = 0x200000
-    static let iVersion: UInt64 = 0x800000
-    static let strictatime: UInt64 = 0x1000000
-    static let lazytime: UInt64 = 0x2000000
+    static let rdonly = kernelConstant(CORRAL_MS_RDONLY)
+    static let nosuid = kernelConstant(CORRAL_MS_NOSUID)
+    static let nodev = kernelConstant(CORRAL_MS_NODEV)
+    static let noexec = kernelConstant(CORRAL_MS_NOEXEC)
+    static let synchronous = kernelConstant(CORRAL_MS_SYNCHRONOUS)
+    static let mandlock = kernelConstant(CORRAL_MS_MANDLOCK)
+    static let dirsync = kernelConstant(CORRAL_MS_DIRSYNC)
+    static let nosymfollow = kernelConstant(CORRAL_MS_NOSYMFOLLOW)
+    static let noatime = kernelConstant(CORRAL_MS_NOATIME)
+    static let nodiratime = kernelConstant(CORRAL_MS_NODIRATIME)
+    static let silent = kernelConstant(CORRAL_MS_SILENT)
+    static let relatime = kernelConstant(CORRAL_MS_RELATIME)
+    static let iVersion = kernelConstant(CORRAL_MS_I_VERSION)
+    static let strictatime = kernelConstant(CORRAL_MS_STRICTATIME)
+    static let lazytime = kernelConstant(CORRAL_MS_LAZYTIME)
     /// Every atime-related flag (the noatime/relatime/strictatime enum and nodiratime).
     static let atimeFlags = noatime | nodiratime | relatime | strictatime
     /// What the kernel locks (MNT_LOCK_*) on mounts a less privileged user namespace inherits.

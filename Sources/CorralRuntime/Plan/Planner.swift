@@ -26,12 +26,15 @@ struct PlanOptions {
 /// Turns a decoded config.json into a `LaunchPlan`, validating everything first: an invalid or unsupported value
 /// is an error naming the JSON path and the value, raised before anything exists on the host.
 enum Planner {
+    /// CLONE_NEW* per namespace type (corral.h's `enum corral_clone_flag`).
     static let namespaceFlags: [NamespaceType: UInt64] = [
-        .pid: 0x2000_0000, .network: 0x4000_0000, .mount: 0x0002_0000, .ipc: 0x0800_0000,
-        .uts: 0x0400_0000, .user: 0x1000_0000, .cgroup: 0x0200_0000, .time: 0x80,
+        .pid: kernelConstant(CORRAL_CLONE_NEWPID), .network: kernelConstant(CORRAL_CLONE_NEWNET),
+        .mount: kernelConstant(CORRAL_CLONE_NEWNS), .ipc: kernelConstant(CORRAL_CLONE_NEWIPC),
+        .uts: kernelConstant(CORRAL_CLONE_NEWUTS), .user: kernelConstant(CORRAL_CLONE_NEWUSER),
+        .cgroup: kernelConstant(CORRAL_CLONE_NEWCGROUP), .time: kernelConstant(CORRAL_CLONE_NEWTIME),
     ]
-    static let cloneNewUser: UInt64 = 0x1000_0000
-    static let cloneNewTime: UInt64 = 0x80
+    static let cloneNewUser = kernelConstant(CORRAL_CLONE_NEWUSER)
+    static let cloneNewTime = kernelConstant(CORRAL_CLONE_NEWTIME)
 
     /// `warn` gets problems the spec says to warn about (unknown capabilities); `note` gets debug-level facts
     /// (stdout/stderr are the container's own during create and run, so only real problems go there).
