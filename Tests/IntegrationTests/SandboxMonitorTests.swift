@@ -204,6 +204,15 @@ final class SandboxMonitorTests: RuntimeTestCase {
         XCTAssertFalse(pathExists(rt.root + "/" + rsID), "a refused restore leaves no state directory")
     }
 
+    /// Without a pid namespace of its own a container process could kill the monitor and so escape its limits.
+    func testRunLimitsWithoutANewPidNamespaceAreRefused() throws {
+        annotate(["io.corral.limits.wall": "5s"])
+        let namespaces = bundle.config["linux"]?["namespaces"]?.arrayValue ?? []
+        bundle.config["linux"]?["namespaces"] = .array(namespaces.filter { $0["type"]?.stringValue != "pid" })
+        try bundle.writeConfig()
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("nopid"), message: "run limits need a new pid namespace")
+    }
+
     func testReservedIDsAreRefused() throws {
         try bundle.writeConfig()
         for id in [".audit", ".cache"] {

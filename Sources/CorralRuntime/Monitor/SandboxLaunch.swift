@@ -48,6 +48,14 @@ final class SandboxLaunch {
         }
         let settings = try SandboxSettings.resolve(annotations: annotations, policy: policy, hasSeccomp: plan.seccomp != nil)
         guard settings.needsMonitor else { return nil }
+        if settings.wallLimit != nil || settings.cpuLimit != nil,
+           !(spec.linux?.namespaces ?? []).contains(where: { $0.type == .pid && $0.path == nil }) {
+            // In the host's pid namespace (or one joined by path) a container process could kill the monitor, and
+            // with it the limits: fail closed instead.
+            let key = [SandboxSettings.wallKey, SandboxSettings.cpuKey].first { annotations[$0] != nil }
+            let field = key.map { "annotations[\(JSONValue.quoted($0))]" } ?? "policy rule \"runLimits\""
+            throw RuntimeError(.config, "\(field): run limits need a new pid namespace (linux.namespaces): in another one a container process could kill the monitor that enforces them")
+        }
         let original = plan.seccomp?.filter ?? []
         if settings.seccompAudit, let sc = plan.seccomp {
             let field = annotations[SandboxSettings.seccompAuditKey] != nil
