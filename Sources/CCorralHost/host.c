@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/un.h>
 
@@ -43,16 +44,43 @@ int corral_ns_type(int fd) {
     return r < 0 ? -errno : r;
 }
 
-int corral_connect_unix(const char *path) {
+/// `path` as a unix socket address: 0, or -ENAMETOOLONG when it does not fit.
+static int unix_address(const char *path, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n >= sizeof addr->sun_path) return -ENAMETOOLONG;
+    memcpy(addr->sun_path, path, n + 1);
+    return 0;
+}
+
+int corral_connect_unix_type(const char *path, int type) {
     struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
-    memcpy(addr.sun_path, path, strlen(path) + 1);
-    int fd = (int)RSYS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fd;
-    long r = RSYS(SYS_connect, fd, &addr, sizeof addr);
-    if (r < 0) { x_close(fd); return (int)r; }
+    int r = unix_address(path, &addr);
+    if (r < 0) return r;
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int corral_connect_unix(const char *path) { return corral_connect_unix_type(path, SOCK_STREAM); }
+
+int corral_listen_unix_type(const char *path, int type) {
+    struct sockaddr_un addr;
+    int r = unix_address(path, &addr);
+    if (r < 0) return r;
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(path, 0600) < 0 || listen(fd, 16) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
     return fd;
 }
 

@@ -24,8 +24,6 @@ enum corral_criu_step {
 /// Returns the pid or -errno. The child dies with the runtime (PDEATHSIG).
 int corral_criu_spawn(const char *path, const char *const argv[], const char *const envp[], const char *root_src,
                       const char *root_dst, int gated, int quiet, int *gate_fd, int *report_fd);
-/// A listening SOCK_STREAM unix socket bound to `path` (O_CLOEXEC): restore's hook service. fd or -errno.
-int corral_listen_unix(const char *path);
 /// Reads the child's report: 1 with *step (enum corral_criu_step) and *err when a step failed, 0 when criu runs.
 int corral_criu_report(int report_fd, int *step, int *err);
 

@@ -55,11 +55,6 @@ int corral_notif_answer_errno(int listener, uint64_t id, int err);
 /// yet (it has not exited, or is between the two); -errno when the kernel cannot tell at all.
 int corral_exit_status(int pidfd, pid_t pid, uint64_t start_time, int *status);
 
-/// Connects a unix socket of `type` (SOCK_STREAM, SOCK_DGRAM) to `path`, close-on-exec: fd or -errno
-/// (-EPROTOTYPE when the socket there is of another type).
-int corral_connect_unix_type(const char *path, int type);
-/// Binds and listens on a unix socket of `type` at `path` (mode 0600), close-on-exec: fd or -errno.
-int corral_listen_unix_type(const char *path, int type);
 
 /// The errno's symbolic name ("EPERM"), or NULL for a number glibc does not know.
 const char *corral_errno_name(int err);

@@ -171,7 +171,7 @@ enum Restore {
             try RestoreMountpoints.create(plan)
             if service != nil {
                 // In the state directory (root-only), bound only now that the id is ours.
-                listener = corral_listen_unix(hookSocket)
+                listener = corral_listen_unix_type(hookSocket, Int32(SOCK_STREAM.rawValue))
                 if listener < 0 { throw .system("listen on \(hookSocket)", -listener) }
                 service!.fd = listener
             }
