@@ -344,23 +344,21 @@ final class MonitorLoop {
     }
 
     private func noteOOM() {
-        let total = currentOOMKills()
-        guard total > oomBase + oomKills else { return }
-        let new = total - oomBase - oomKills
-        oomKills = total - oomBase
-        var o = DenialLog.header("oom")
-        o["oomKills"] = JSONValue(new)
-        emit(o)
+        oomKills = noteIncrease(currentOOMKills(), base: oomBase, seen: oomKills, kind: "oom", key: "oomKills")
     }
 
     private func checkPids() {
-        let total = currentPidsHits()
-        guard total > pidsBase + pidsHits else { return }
-        let new = total - pidsBase - pidsHits
-        pidsHits = total - pidsBase
-        var o = DenialLog.header("pids-limit")
-        o["hits"] = JSONValue(new)
+        pidsHits = noteIncrease(currentPidsHits(), base: pidsBase, seen: pidsHits, kind: "pids-limit", key: "hits")
+    }
+
+    /// A cgroup counter (`total`, which stood at `base` when the watch began) went past what was `seen`: one line
+    /// of `kind` with the increase under `key`. Returns what is seen now.
+    private func noteIncrease(_ total: UInt64, base: UInt64, seen: UInt64, kind: String, key: String) -> UInt64 {
+        guard total > base + seen else { return seen }
+        var o = DenialLog.header(kind)
+        o[key] = JSONValue(total - base - seen)
         emit(o)
+        return total - base
     }
 
     /// An OOM kill or a pids-limit hit: in denials.jsonl when there is one (its line also reaches the trail),
