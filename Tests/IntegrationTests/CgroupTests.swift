@@ -369,6 +369,39 @@ final class CgroupTests: IsolationTestCase {
         XCTAssertTrue(runtime.waitForStatus(id, "stopped"))
     }
 
+    /// `state` and `list` report "paused" from the freezer, whoever froze it, and only from the freezer: a stopped
+    /// (SIGSTOP) init in a thawed cgroup is running, a stopped init in a frozen one is paused.
+    func testPausedStatusComesFromTheFreezerWhateverTheInitShows() throws {
+        bundle.setShell("sleep 60")
+        bundle.setLinux("cgroupsPath", .string(path("frz")))
+        let id = runtime.id("frz")
+        let pid = try startDetached(bundle, id: id)
+        let freezer = try XCTUnwrap(cgroupDir(pid: pid, "freezer"))
+        func listed() -> String? {
+            let arr = (try? JSONValue.parse(runtime.call(["list", "--format", "json"]).stdout))?.arrayValue ?? []
+            return arr.first { $0["id"]?.stringValue == id }?["status"]?.stringValue
+        }
+        func both(_ want: String, _ why: String) {
+            XCTAssertEqual(runtime.status(id), want, "state: \(why)")
+            XCTAssertEqual(listed(), want, "list: \(why)")
+        }
+        both("running", "a sleeping init")
+        XCTAssertEqual(kill(pid_t(pid), SIGSTOP), 0)
+        XCTAssertTrue(waitUntil(timeout: 5) { (readFile("/proc/\(pid)/stat") ?? "").contains(") T ") })
+        both("running", "a stopped init in a thawed cgroup")
+        // Frozen by someone else, not through pause.
+        try writeFile(freezer + "/freezer.state", "FROZEN")
+        XCTAssertTrue(waitUntil(timeout: 5) { cgroupFile(freezer, "freezer.state") == "FROZEN" })
+        both("paused", "a stopped init in a frozen cgroup")
+        try writeFile(freezer + "/freezer.state", "THAWED")
+        XCTAssertEqual(kill(pid_t(pid), SIGCONT), 0)
+        try writeFile(freezer + "/freezer.state", "FROZEN")
+        XCTAssertTrue(waitUntil(timeout: 5) { cgroupFile(freezer, "freezer.state") == "FROZEN" })
+        both("paused", "a sleeping init in a frozen cgroup")
+        try writeFile(freezer + "/freezer.state", "THAWED")
+        both("running", "thawed again")
+    }
+
     // MARK: update
 
     func testUpdateChangesLimitsOfARunningContainer() throws {

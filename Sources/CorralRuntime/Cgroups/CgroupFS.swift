@@ -39,6 +39,13 @@ enum CgroupFS {
         return end == s.utf8.endIndex ? s : String(s[..<end])
     }
 
+    /// A file of one value (freezer.state, cgroup.freeze), trimmed, read in one go (`Files.readSmall`): `list`
+    /// reads one per container. nil when it cannot be read.
+    static func readValue(_ dir: String, _ file: String) -> String? {
+        guard let b = Files.readSmall(dir + "/" + file) else { return nil }
+        return String(decoding: b, as: UTF8.self).cgTrimmed
+    }
+
     /// A number file; "max" reads as UInt64.max.
     static func readUInt(_ dir: String, _ file: String) -> UInt64? {
         guard let s = read(dir, file)?.cgTrimmed else { return nil }

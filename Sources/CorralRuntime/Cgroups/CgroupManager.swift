@@ -145,11 +145,11 @@ struct CgroupManager {
     var freezerState: FreezerState {
         if let d = set.v1("freezer") {
             for _ in 0..<1000 {
-                guard let s = CgroupFS.read(d, "freezer.state")?.cgTrimmed else { return .unknown }
+                guard let s = CgroupFS.readValue(d, "freezer.state") else { return .unknown }
                 switch s {
                 case "THAWED": return .thawed
                 case "FROZEN":
-                    guard let own = CgroupFS.read(d, "freezer.self_freezing")?.cgTrimmed else { return .frozen }
+                    guard let own = CgroupFS.readValue(d, "freezer.self_freezing") else { return .frozen }
                     return own == "1" ? .frozen : .thawed
                 case "FREEZING": usleep(1000); continue
                 default: return .unknown
@@ -158,13 +158,23 @@ struct CgroupManager {
             return .unknown
         }
         if let d = set.v2 {
-            guard let v = CgroupFS.read(d, "cgroup.freeze")?.cgTrimmed else { return .unknown }
+            guard let v = CgroupFS.readValue(d, "cgroup.freeze") else { return .unknown }
             return v == "1" ? .frozen : .thawed
         }
         return .unknown
     }
 
     var isFrozen: Bool { freezerState == .frozen }
+
+    /// `isFrozen`, skipping the freezer's file when the container's init shows it cannot be frozen: a v1 freezer
+    /// puts every task of a FROZEN cgroup in "D" (a stopped one may stay "T"/"t" before 6.1), so a live init in
+    /// any other state means the cgroup is not FROZEN. freezer.state is a kernfs read as dear as /proc's stat
+    /// (8 µs here), and `list` reads one per container. cgroup v2 freezes tasks into "S", so there the file is
+    /// always read; so it is with no live init, where runc still reports a frozen cgroup as paused.
+    func isFrozen(liveInitState: Character?) -> Bool {
+        if set.v1("freezer") != nil, let s = liveInitState, s != "D", s != "T", s != "t" { return false }
+        return isFrozen
+    }
 
     /// Freezes everything in the container. v1 may sit in FREEZING while processes keep forking: retried as
     /// runc does, with an occasional thaw, and thawed again if it never settles.

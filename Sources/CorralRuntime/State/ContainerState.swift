@@ -106,17 +106,22 @@ struct ContainerState {
     /// True while the recorded init is alive: same pid, same start time, not a zombie.
     var initAlive: Bool { ContainerState.alive(pid, pidStartTime) }
 
-    static func alive(_ pid: Int32, _ startTime: UInt64) -> Bool {
-        guard pid > 0, let st = Proc.stat(pid) else { return false }
-        return st.startTime == startTime && st.state != "Z" && st.state != "X"
+    static func alive(_ pid: Int32, _ startTime: UInt64) -> Bool { liveState(pid, startTime) != nil }
+
+    /// The state letter of /proc/<pid>/stat while (pid, startTime) is alive; nil once it is gone or a zombie.
+    static func liveState(_ pid: Int32, _ startTime: UInt64) -> Character? {
+        guard pid > 0, let st = Proc.stat(pid), st.startTime == startTime, st.state != "Z", st.state != "X"
+        else { return nil }
+        return st.state
     }
 
     func status(in dir: String) -> Status {
         // Not committed yet: still being created, or stopped for good when its creator is gone.
         if let creator { return ContainerState.alive(creator.pid, creator.startTime) ? .creating : .stopped }
+        let initState = ContainerState.liveState(pid, pidStartTime)
         // runc checks the freezer first: a frozen cgroup is "paused" whatever else is true.
-        if let cgroups, CgroupManager(cgroups).isFrozen { return .paused }
-        guard initAlive else { return .stopped }
+        if let cgroups, CgroupManager(cgroups).isFrozen(liveInitState: initState) { return .paused }
+        guard initState != nil else { return .stopped }
         return Files.exists(dir + "/" + ContainerState.fifoName) ? .created : .running
     }
 

@@ -33,28 +33,36 @@ struct StateStore {
         init(id: String, dir: String, fd: Int32, state: ContainerState) {
             self.id = id; self.dir = dir; self.fd = fd; self.state = state
         }
-        deinit { close(fd) }
+        deinit { if fd >= 0 { close(fd) } }
         var status: ContainerState.Status { state.status(in: dir) }
     }
 
-    /// Opens and locks an existing container; "container does not exist" when there is none.
+    /// Opens and locks an existing container; "container does not exist" when there is none. Without `lock` the
+    /// directory is not held open (the handle's fd is -1): readers (`state`, `list`, `exec`) only need state.json,
+    /// and `list` saves two syscalls per container.
     func open(_ id: String, lock: Bool = true) throws(RuntimeError) -> Handle {
         try StateStore.validate(id: id)
         let d = dir(id)
-        let fd = Glibc.open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw errno == ENOENT ? .notExist : .system("open \(d)", errno) }
-        if lock && flock(fd, LOCK_EX) != 0 { let e = errno; close(fd); throw .system("lock \(d)", e) }
-        guard let bytes = try? Spec.readFile(d + "/" + ContainerState.fileName) else {
-            close(fd)
+        var fd: Int32 = -1
+        if lock {
+            fd = Glibc.open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd < 0 { throw errno == ENOENT ? .notExist : .system("open \(d)", errno) }
+            if flock(fd, LOCK_EX) != 0 { let e = errno; close(fd); throw .system("lock \(d)", e) }
+        }
+        // state.json is replaced by rename, never appended to: one read sees all of it.
+        guard let bytes = Files.readSmall(d + "/" + ContainerState.fileName, capacity: 16384) else {
+            if fd >= 0 { close(fd) }
             throw .notExist  // still being created, or a leftover without state: not a container yet
         }
         do {
             let json = try JSONValue.parse(bytes)
             return Handle(id: id, dir: d, fd: fd, state: try ContainerState(json: json))
         } catch let e as RuntimeError {
-            close(fd); throw e
+            if fd >= 0 { close(fd) }
+            throw e
         } catch {
-            close(fd); throw RuntimeError(.system, "corrupt state file \(d)/\(ContainerState.fileName)")
+            if fd >= 0 { close(fd) }
+            throw RuntimeError(.system, "corrupt state file \(d)/\(ContainerState.fileName)")
         }
     }
 

@@ -7,6 +7,31 @@ enum Files {
         do { return try Spec.readFile(path, limit: limit) } catch { throw RuntimeError(.system, error.message) }
     }
 
+    /// A small file in three syscalls (open, one read, close): no fstat for its size and no read that only sees
+    /// the end. Only for files where a short read is the end: regular files no one appends to (state.json is
+    /// replaced by rename), and /proc or cgroup files of one record (seq_file hands a record over whole; a file of
+    /// many records may stop short at a record boundary, so those go through `read`). A first read that fills the
+    /// buffer goes on reading to the end. `list` reads three such files per container; nil on any error.
+    static func readSmall(_ path: String, capacity: Int = 4096) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var room = capacity
+        while true {
+            var failed = false
+            let chunk = [UInt8](unsafeUninitializedCapacity: room) { buf, count in
+                var n: Int
+                repeat { n = Glibc.read(fd, buf.baseAddress!, buf.count) } while n < 0 && errno == EINTR
+                if n < 0 { failed = true; count = 0 } else { count = n }
+            }
+            if failed { return nil }
+            if out.isEmpty { out = chunk } else { out += chunk }
+            if chunk.count < room { return out }
+            room *= 2
+        }
+    }
+
     static func readString(_ path: String) -> String? {
         guard let b = try? Spec.readFile(path) else { return nil }
         return String(decoding: b, as: UTF8.self)

@@ -7,7 +7,7 @@ enum Proc {
     /// Parsed as bytes: this runs on every state/kill/delete/start, and Character-wise String work costs more
     /// than the read itself.
     static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64)? {
-        guard pid > 0, let b = try? Files.read("/proc/" + pid.decimal + "/stat") else { return nil }
+        guard pid > 0, let b = Files.readSmall("/proc/" + pid.decimal + "/stat") else { return nil }
         // comm (field 2) may contain spaces and parentheses: fields after it start after the LAST ')'.
         guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         // After ") ": field 3 is the state; field 22 is 19 fields further on.
