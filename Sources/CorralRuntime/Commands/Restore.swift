@@ -218,7 +218,8 @@ enum Restore {
         let code = ForegroundWait.wait(initPid: state.pid, relaySocket: -1, signalFD: signals)
         if flock(h.fd, LOCK_EX) == 0, let now = try? store.open(id, lock: false),
            now.state.pid == state.pid, now.state.pidStartTime == state.pidStartTime {
-            try? Commands.destroy(now, force: true, log: ctx.log)
+            h.state = now.state   // removed through our own locked fd: the directory we made
+            try? Commands.destroy(h, force: true, log: ctx.log)
         }
         return code
     }

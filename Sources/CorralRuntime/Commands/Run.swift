@@ -37,7 +37,8 @@ extension Commands {
             // started is removed.
             if flock(h.fd, LOCK_EX) == 0, let now = try? ctx.store.open(id, lock: false),
                now.state.pid == h.state.pid, now.state.pidStartTime == h.state.pidStartTime {
-                try? destroy(now, force: true, log: ctx.log)
+                h.state = now.state   // removed through our own locked fd: the directory we created
+                try? destroy(h, force: true, log: ctx.log)
             }
         }
         return code
