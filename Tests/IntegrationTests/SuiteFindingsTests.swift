@@ -133,4 +133,37 @@ final class SuiteFindingsTests: RuntimeTestCase {
         XCTAssertEqual(r.status, 0, "\(r)")
         XCTAssertEqual(Set(r.stdout.nonEmptyLines.map(squeezeSpaces)), ["monotonic 7881 2245", "boottime 1337 3141519"])
     }
+
+    /// runc main (bats kill.bats "kill KILL [host pidns]"): without a pid namespace of its own a container does not
+    /// die with its init, so `kill ID KILL` reaches every process in its cgroup, also once the init is gone.
+    func testKillKILLWithoutAPidNamespaceReachesEveryProcess() throws {
+        bundle.removeNamespace("pid")
+        bundle.setArgs(["sleep", "600"])
+        for initGone in [false, true] {
+            let id = rt.id(initGone ? "hpidgone" : "hpid")
+            XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+            XCTAssertEqual(rt("start", id).status, 0)
+            let initPid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
+            var pids = [initPid]
+            for _ in 0..<3 {
+                let pidFile = bundle.dir + "/exec-\(pids.count).pid"
+                XCTAssertEqual(rt("exec", "-d", "--pid-file", pidFile, id, "sleep", "600").status, 0)
+                pids.append(try XCTUnwrap(Int(readFile(pidFile) ?? "")))
+            }
+            rt.pidsToKill += pids
+            if initGone {
+                XCTAssertEqual(Glibc.kill(pid_t(initPid), SIGKILL), 0)
+                XCTAssertTrue(waitUntil(timeout: 5) { !processIsAlive(initPid) })
+                XCTAssertEqual(rt.status(id), "stopped")
+            }
+            let k = rt("kill", id, "KILL")
+            if RuntimeUnderTest.isRunc && (k.status != 0 || !waitUntil(timeout: 3, { pids.allSatisfy { !processIsAlive($0) } })) {
+                throw XCTSkip("runc 1.1.5 signals the init only; runc main reaches every process (\(k.stderr.trimmed))")
+            }
+            XCTAssertEqual(k.status, 0, "\(k)")
+            XCTAssertTrue(waitUntil(timeout: 5) { pids.allSatisfy { !processIsAlive($0) } },
+                          "still alive: \(pids.filter { processIsAlive($0) })")
+            XCTAssertEqual(rt("delete", "-f", id).status, 0)
+        }
+    }
 }

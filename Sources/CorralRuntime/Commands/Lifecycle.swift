@@ -96,7 +96,10 @@ extension Commands {
         let h = try ctx.store.open(try containerID(o))
         let sig = try Signals.parse(o.positional.count > 1 ? o.positional[1] : "SIGTERM")
         let status = h.status
-        if o.bool("all"), let set = h.state.cgroups, !set.isEmpty {
+        // runc: without a pid namespace of its own the container does not die with its init, so SIGKILL goes to
+        // every process in its cgroup, whatever the status (the init may be gone while the rest lives on).
+        let everyone = o.bool("all") || (sig == SIGKILL && h.state.sharedPidNamespace)
+        if everyone, let set = h.state.cgroups, !set.isEmpty {
             // runc: every process in the container's cgroup, whatever the status; nothing to do once it is gone.
             let m = CgroupManager(set)
             if m.exists { m.signalAll(sig) }

@@ -27,6 +27,9 @@ struct ContainerState {
     var systemdUnit: String? = nil
     /// `create --no-new-keyring`: processes exec'd later do not join a session keyring either (runc keeps it too).
     var noNewKeyring = false
+    /// The container has no pid namespace of its own (the host's, or one joined by path): its processes do not
+    /// die with its init, so `kill ... KILL` signals every process in its cgroup (as runc does).
+    var sharedPidNamespace = false
     /// Set while `create` runs (the record is written before anything the container owns exists): the creating
     /// process, by pid and start time. If it dies before the container is committed, the record is a stopped
     /// container that `delete` (or a new `create` of the id) cleans up, so a killed create leaves nothing no
@@ -56,6 +59,7 @@ struct ContainerState {
         if let cgroups, !cgroups.isEmpty { o["cgroupPaths"] = cgroups.json() }
         if let systemdUnit { o["systemdUnit"] = .string(systemdUnit) }
         if noNewKeyring { o["noNewKeyring"] = .bool(true) }
+        if sharedPidNamespace { o["sharedPidNamespace"] = .bool(true) }
         if let creator {
             var c = JSONObject()
             c["pid"] = JSONValue(Int(creator.pid))
@@ -92,6 +96,7 @@ struct ContainerState {
         if let c = json["cgroupPaths"] { self.cgroups = CgroupSet(json: c) }
         self.systemdUnit = json["systemdUnit"]?.stringValue
         self.noNewKeyring = json["noNewKeyring"]?.boolValue ?? false
+        self.sharedPidNamespace = json["sharedPidNamespace"]?.boolValue ?? false
         if let c = json["creator"], let p = c["pid"]?.int64Value, let t = c["startTime"]?.uint64Value {
             self.creator = (Int32(truncatingIfNeeded: p), t)
         }
