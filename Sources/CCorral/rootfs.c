@@ -555,9 +555,11 @@ static void write_sysctls(const struct corral_plan *p, int rootfd) {
 }
 
 /// Masks files with a verified /dev/null (CVE-2025-31133: the image's /dev/null could be a symlink to a procfs
-/// file) and directories with an empty read-only tmpfs. Missing paths are skipped, as runc does.
+/// file) and directories with an empty read-only tmpfs, one for all of them (the first is mounted, the others
+/// are binds of it, as runc does: one superblock, not one per directory). Missing paths are skipped, as runc does.
 static void mask_paths(const struct corral_plan *p, int rootfd) {
     if (!p->nmasked) return;
+    int empty = -1;   // the first directory's tmpfs, once it is mounted
     int null = resolve_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
     struct stat st;
     if (null < 0 || fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
@@ -569,7 +571,10 @@ static void mask_paths(const struct corral_plan *p, int rootfd) {
         struct stat ts;
         if (fstat(target, &ts) < 0) child_fail(p, CORRAL_STAGE_MASK, errno, i, "stat ", p->masked_paths[i]);
         int mfd;
-        if (S_ISDIR(ts.st_mode)) {
+        if (S_ISDIR(ts.st_mode) && empty >= 0) {
+            // The first directory's tmpfs is attached by now, so it can be cloned like any mount of ours.
+            mfd = x_open_tree(empty, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        } else if (S_ISDIR(ts.st_mode)) {
             int fs = x_fsopen("tmpfs", FSOPEN_CLOEXEC);
             if (fs >= 0 && x_fsconfig(fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0) == 0 &&
                 x_fsconfig(fs, FSCONFIG_SET_FLAG, "ro", NULL, 0) == 0 &&
@@ -584,8 +589,10 @@ static void mask_paths(const struct corral_plan *p, int rootfd) {
         if (mfd < 0) child_fail(p, CORRAL_STAGE_MASK, mfd, i, "mask ", p->masked_paths[i]);
         int r = x_move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
         if (r < 0) child_fail(p, CORRAL_STAGE_MASK, r, i, "mask ", p->masked_paths[i]);
-        x_close(mfd); x_close(target);
+        if (S_ISDIR(ts.st_mode) && empty < 0) empty = mfd; else x_close(mfd);
+        x_close(target);
     }
+    if (empty >= 0) x_close(empty);
     x_close(null);
 }
 

@@ -175,6 +175,28 @@ final class HardeningTests: CVETestCase {
         XCTAssertEqual(readFile(bundle.rootfs + "/secret-file"), "top secret\n")
     }
 
+    /// runc's bats mask.bats: a path listed twice is masked once, and masked directories share one read-only tmpfs.
+    func testMaskedDirectoriesShareOneTmpfsAndDuplicatesMaskOnce() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 mounts a tmpfs per directory and masks a duplicate twice; runc main as tested") }
+        for d in ["/m1", "/m2", "/m3"] { try makeDirectories(bundle.rootfs + d) }
+        try bundle.writeRootfsFile("/mf", "x\n", mode: 0o644)
+        bundle.setLinux("maskedPaths", ["/m1", "/m2", "/m3", "/m1/", "/mf", "/mf"])
+        bundle.setRootReadonly(false)
+        let script = """
+            echo dev=$(stat -c %d /m1 /m2 /m3 | sort -u | wc -l)
+            echo m1=$(grep -c ' /m1 ' /proc/self/mountinfo)
+            echo mf=$(grep -c ' /mf ' /proc/self/mountinfo)
+            touch /m2/new 2>/dev/null && echo m2-write=ok
+            true
+            """
+        guard let out = runScript(script) else { return }
+        let kv = keyValueLines(out)
+        XCTAssertEqual(kv["dev"], "1", "one tmpfs for all masked directories: \(out)")
+        XCTAssertEqual(kv["m1"], "1", out)
+        XCTAssertEqual(kv["mf"], "1", out)
+        XCTAssertNil(kv["m2-write"], "a bind of the masking tmpfs is writable: \(out)")
+    }
+
     func testReadonlyPathsRefuseWrites() throws {
         try bundle.writeRootfsFile("/data/file", "data\n", mode: 0o644)
         try bundle.writeRootfsFile("/data-file", "data\n", mode: 0o644)

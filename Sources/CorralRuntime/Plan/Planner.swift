@@ -383,10 +383,17 @@ enum Planner {
             throw RuntimeError(.config, "linux.devices: cannot create devices when /dev is a bind mount")
         }
         plan.hasProcMount = plan.mounts.contains { $0.dest == "/proc" && ($0.fstype == "proc" || $0.kind == .bind) }
-        plan.maskedPaths = spec.linux?.maskedPaths ?? []
-        plan.readonlyPaths = spec.linux?.readonlyPaths ?? []
+        // A path listed twice is masked (or made read-only) once: runc's bats "mask paths [duplicate paths]".
+        plan.maskedPaths = uniquePaths(spec.linux?.maskedPaths ?? [])
+        plan.readonlyPaths = uniquePaths(spec.linux?.readonlyPaths ?? [])
         // runc creates a missing working directory inside the rootfs.
         plan.mounts.append(MountOp(kind: .mkdir, dest: plan.cwd, label: "cwd", configIndex: -1))
+    }
+
+    /// The paths in order, each once: "/a", "/a/" and "/a/./" name the same one.
+    static func uniquePaths(_ paths: [String]) -> [String] {
+        var seen = Set<String>()
+        return paths.filter { seen.insert(Files.clean($0)).inserted }
     }
 
     // MARK: network devices
