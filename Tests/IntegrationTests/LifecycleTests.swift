@@ -303,6 +303,16 @@ final class LifecycleTests: RuntimeTestCase {
         XCTAssertEqual(q.stdout, "")
     }
 
+    /// runc main (bats list.bats): `--root` naming a directory that does not exist is an error; without `--root`
+    /// a default root that was never made lists nothing.
+    func testListWithAGivenRootThatDoesNotExistFails() throws {
+        let missing = rt.root + "/does-not-exist"
+        let r = runCommand([RuntimeUnderTest.path, "--root", missing, "list"])
+        if RuntimeUnderTest.isRunc && r.status == 0 { throw XCTSkip("runc 1.1.5 lists nothing; runc main fails as tested") }
+        XCTAssertNotEqual(r.status, 0, "\(r)")
+        XCTAssertTrue(r.stderr.contains("no such file or directory"), r.stderr)
+    }
+
     func testDuplicateIdIsRejected() throws {
         let id = rt.id("dup")
         bundle.setShell("sleep 30")

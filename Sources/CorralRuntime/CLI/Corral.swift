@@ -6,6 +6,8 @@ import Glibc
 /// Global options (given before the verb, as with runc).
 struct GlobalOptions {
     var root = "/run/corral"
+    /// `--root` was given: `list` then reports a root that does not exist (runc main), not an empty one.
+    var rootGiven = false
     var logPath: String?
     var logFormat = Logger.Format.text
     var debug = false
@@ -102,7 +104,7 @@ public enum Corral {
             return 1
         }
         var g = GlobalOptions()
-        if let r = parsed.string("root") { g.root = r }
+        if let r = parsed.string("root") { g.root = r; g.rootGiven = true }
         g.logPath = parsed.string("log")
         if let f = parsed.string("log-format") {
             guard let fmt = Logger.Format(rawValue: f) else {

@@ -200,7 +200,7 @@ extension Commands {
                            arity: 0...0) { ctx, o throws(RuntimeError) in
         let store = ctx.store
         var rows: [JSONObject] = []
-        for id in try store.ids() {
+        for id in try store.ids(missingIsError: ctx.globals.rootGiven) {
             guard let h = try? store.open(id, lock: false) else { continue }
             rows.append(h.state.ociState(status: h.status, withOwner: true))
         }

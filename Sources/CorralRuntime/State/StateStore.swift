@@ -137,11 +137,12 @@ struct StateStore {
         rmdir(dir)
     }
 
-    /// The containers under the root; a root that does not exist has none, one that cannot be read (not a
-    /// directory, no permission) is an error, as with runc.
-    func ids() throws(RuntimeError) -> [String] {
+    /// The containers under the root; a root that does not exist has none (unless `missingIsError`: runc main's
+    /// `list` with a `--root` that does not exist), one that cannot be read (not a directory, no permission) is
+    /// an error, as with runc.
+    func ids(missingIsError: Bool = false) throws(RuntimeError) -> [String] {
         guard let entries = Files.entries(root) else {
-            if errno == ENOENT { return [] }
+            if errno == ENOENT && !missingIsError { return [] }
             throw .system("open \(root)", errno)
         }
         return entries.filter { !$0.name.hasBytePrefix(".") && $0.isDirectory }.map(\.name).sorted()
