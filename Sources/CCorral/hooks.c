@@ -118,7 +118,7 @@ static long clone_with_pidfd(int *pidfd) {
 
 int corral_run_hook(const struct corral_hook *h, const struct corral_hook_run *how, struct corral_hook_result *r) {
     r->outcome = CORRAL_HOOK_OK;
-    r->step = r->err = r->exit_code = r->signal = 0;
+    r->step = r->err = r->exit_code = r->signal = r->core_dumped = 0;
     r->out_len = r->out_dropped = r->err_len = r->err_dropped = 0;
     int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rep[2] = { -1, -1 };
     long rc;
@@ -209,6 +209,7 @@ int corral_run_hook(const struct corral_hook *h, const struct corral_hook_run *h
         if (si.si_status != 0) r->outcome = CORRAL_HOOK_FAILED;
     } else {
         r->outcome = CORRAL_HOOK_FAILED; r->exit_code = -1; r->signal = si.si_status;
+        r->core_dumped = si.si_code == CLD_DUMPED;
     }
 out:
     x_close(out[0]); x_close(out[1]); x_close(err[0]); x_close(err[1]); x_close(rep[0]); x_close(rep[1]);
@@ -220,7 +221,10 @@ static const char *signal_text(int sig) {
     static const char *const names[] = { NULL, "hangup", "interrupt", "quit", "illegal instruction",
         "trace/breakpoint trap", "aborted", "bus error", "floating point exception", "killed",
         "user defined signal 1", "segmentation fault", "user defined signal 2", "broken pipe", "alarm clock",
-        "terminated" };
+        "terminated", "stack fault", "child exited", "continued", "stopped (signal)", "stopped",
+        "stopped (tty input)", "stopped (tty output)", "urgent I/O condition", "CPU time limit exceeded",
+        "file size limit exceeded", "virtual timer expired", "profiling timer expired", "window changed",
+        "I/O possible", "power failure", "bad system call" };
     return sig > 0 && sig < (int)(sizeof names / sizeof names[0]) ? names[sig] : NULL;
 }
 
@@ -280,6 +284,7 @@ size_t corral_hook_describe(const char *kind, int index, const struct corral_hoo
             c_strlcat(buf, "signal: ", cap);
             const char *t = signal_text(r->signal);
             if (t) c_strlcat(buf, t, cap); else { c_itoa(r->signal, num); c_strlcat(buf, num, cap); }
+            if (r->core_dumped) c_strlcat(buf, " (core dumped)", cap);
         } else {
             c_strlcat(buf, "exit status ", cap); c_itoa(r->exit_code, num); c_strlcat(buf, num, cap);
         }

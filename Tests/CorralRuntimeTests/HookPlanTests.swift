@@ -105,6 +105,10 @@ final class HookPlanTests: XCTestCase {
                        "error running prestart hook #1: exit status 3, stdout: out\n, stderr: err\n")
         XCTAssertEqual(failure(.createRuntime, [sh("kill -9 $$")]),
                        "error running createRuntime hook #0: signal: killed, stdout: , stderr: ")
+        // Go's names for every signal (bats seccomp.bats looks for "bad system call"); a core dump is said.
+        // (" (core dumped)" follows the name where the host's core_pattern dumps it, e.g. through a pipe.)
+        XCTAssertEqual(failure(.poststart, [sh("kill -SYS $$")])?.hasPrefix("error running poststart hook #0: signal: bad system call"), true)
+        XCTAssertEqual(failure(.poststart, [sh("kill -XCPU $$")])?.hasPrefix("error running poststart hook #0: signal: CPU time limit exceeded"), true)
     }
 
     func testLaterHooksDoNotRunAfterAFailure() throws {

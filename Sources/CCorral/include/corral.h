@@ -397,6 +397,7 @@ struct corral_hook_result {
     int outcome;
     int step, err;             ///< NOT_STARTED
     int exit_code, signal;     ///< FAILED: exit status, or the signal that killed it (then exit_code is -1)
+    int core_dumped;           ///< FAILED by a signal that dumped core (Go adds " (core dumped)")
     char *out; int out_cap; int out_len; int out_dropped;
     char *errout; int err_cap; int err_len; int err_dropped;
 };
