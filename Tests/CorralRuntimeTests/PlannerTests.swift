@@ -782,9 +782,9 @@ final class PlannerTests: XCTestCase {
             ("empty option", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"ro\", \"\"]}", .config,
              "mounts[0].options[1]: empty mount option"),
             ("idmap", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"idmap\"]}",
-             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
+             .config, "mounts[0]: an idmapped mount without uidMappings and gidMappings of its own needs the container to have a new user namespace"),
             ("ridmap", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"ridmap\"]}",
-             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
+             .config, "mounts[0]: an idmapped mount without uidMappings and gidMappings of its own needs the container to have a new user namespace"),
             ("iversion", "{\"destination\": \"/a\", \"type\": \"tmpfs\", \"options\": [\"iversion\"]}",
              .unsupported, "mounts[0].options[0]: mount option \"iversion\" cannot be requested through the new mount API (fsconfig has no i_version flag)"),
             ("tmpcopyup on a bind", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"options\": [\"rbind\", \"tmpcopyup\"]}",
@@ -792,9 +792,9 @@ final class PlannerTests: XCTestCase {
             ("tmpcopyup on sysfs", "{\"destination\": \"/a\", \"type\": \"sysfs\", \"options\": [\"tmpcopyup\"]}",
              .config, "mounts[0].options: tmpcopyup applies to new tmpfs mounts only (type \"sysfs\")"),
             ("idmapped mount", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
-             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
+             .config, "mounts[0]: uidMappings and gidMappings must both be set for an idmapped mount"),
             ("idmapped mount (gid)", "{\"destination\": \"/a\", \"type\": \"bind\", \"source\": \"data\", \"gidMappings\": [{\"containerID\": 0, \"hostID\": 1000, \"size\": 1}]}",
-             .config, "mounts[0]: idmapped mounts need the container to have a new user namespace"),
+             .config, "mounts[0]: uidMappings and gidMappings must both be set for an idmapped mount"),
         ]
         for (name, mount, code, message) in cases {
             let o = PlanFixture.run(PlanFixture.config([("mounts", "[\(mount)]")]), bundle: bundle)

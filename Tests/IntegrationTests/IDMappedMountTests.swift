@@ -77,6 +77,25 @@ final class IDMappedMountTests: RuntimeTestCase {
         bundle.config["linux"]?["gidMappings"] = nil
         bundle.addMount(destination: "/data", type: "bind", source: source, options: ["rbind", "idmap"])
         try bundle.writeConfig()
-        rt.expectCleanFailure(bundle: bundle, id: rt.id("idmap"), message: "idmapped mounts need the container to have a new user namespace")
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("idmap"), message: "needs the container to have a new user namespace")
+    }
+
+    /// runc main and crun (test_idmapped_mounts_without_userns): a mount's own maps need no user namespace of the
+    /// container. Without one the container sees host ids, so the host's root shows as the map's 1000.
+    func testAMountsOwnMapsWithoutAUserNamespace() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc 1.1.5 has no idmapped mounts (added in runc 1.2)") }
+        bundle.removeNamespace("user")
+        bundle.config["linux"]?["uidMappings"] = nil
+        bundle.config["linux"]?["gidMappings"] = nil
+        let map: JSONValue = [["containerID": 0, "hostID": 1000, "size": 10]]
+        var mounts = bundle.config["mounts"]?.arrayValue ?? []
+        mounts.append(["destination": "/data", "type": "bind", "source": .string(source), "options": ["bind", "ro", "idmap"],
+                       "uidMappings": map, "gidMappings": map])
+        bundle.config["mounts"] = .array(mounts)
+        XCTAssertEqual(chmod(source, 0o755), 0)   // shown as owned by 1000: root without CAP_DAC_* must be let in
+        bundle.setShell("stat -c %u:%g /data/owned-by-root; touch /data/x 2>/dev/null || echo read-only")
+        let r = rt.run(bundle)
+        XCTAssertEqual(r.status, 0, "\(r)")
+        XCTAssertEqual(r.stdout.nonEmptyLines, ["1000:1000", "read-only"])
     }
 }

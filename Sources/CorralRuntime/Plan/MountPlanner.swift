@@ -128,15 +128,18 @@ enum MountPlanner {
     }
 
     /// The id maps of an idmapped mount: its own `uidMappings`/`gidMappings` (both, or neither), else with `idmap` /
-    /// `ridmap` the container's. runc's rule: only in a container with a user namespace of its own.
+    /// `ridmap` the container's. runc main's rule: a mount's own maps need no user namespace of the container
+    /// (they map the host's ids, which such a container sees); borrowing the container's needs one.
     static func idmapOf(_ m: Mount, _ opts: ClassifiedOptions, path: String,
                         userNS: (uid: [IDMapping], gid: [IDMapping])?) throws(RuntimeError) -> IDMap? {
         let own = m.uidMappings != nil || m.gidMappings != nil
         guard own || opts.idmap else { return nil }
-        guard let userNS else {
-            throw RuntimeError(.config, "\(path): idmapped mounts need the container to have a new user namespace")
+        guard own else {
+            guard let userNS else {
+                throw RuntimeError(.config, "\(path): an idmapped mount without uidMappings and gidMappings of its own needs the container to have a new user namespace")
+            }
+            return IDMap(uid: userNS.uid, gid: userNS.gid, recursive: opts.idmapRecursive)
         }
-        guard own else { return IDMap(uid: userNS.uid, gid: userNS.gid, recursive: opts.idmapRecursive) }
         guard let uid = m.uidMappings, let gid = m.gidMappings, !uid.isEmpty, !gid.isEmpty else {
             throw RuntimeError(.config, "\(path): uidMappings and gidMappings must both be set for an idmapped mount")
         }
