@@ -188,9 +188,10 @@ final class DeviceRulesTests: XCTestCase {
         DeviceCgroup(allow: allow, type: type, major: major, minor: minor, access: access)
     }
 
-    /// What runc 1.1.5 wrote to devices.list on this host for `runc spec`'s deny-all.
-    static let runcDefaultList = ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                                  "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"]
+    /// devices.list for `runc spec`'s deny-all: runc's defaults in the order they are applied (runc 1.1.5 lists
+    /// the same entries sorted; the spec asks for the listed order, and crun and the kernel keep it).
+    static let runcDefaultList = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:5 rwm",
+                                  "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"]
 
     func testDenyAllPlusRuncDefaults() throws {
         let d = try DeviceRules.build([rule(false, nil, nil, nil, "rwm")], field: "linux.resources.devices")
@@ -208,8 +209,16 @@ final class DeviceRulesTests: XCTestCase {
         // follow; b 4:* r stays.
         let d = try DeviceRules.build([rule(false, nil, nil, nil, "rwm"), rule(true, .c, 1, 3, "rw"), rule(true, .b, 4, nil, "r"),
                                        rule(false, .c, 1, 5, "rwm"), rule(false, .c, 1, 3, "w")], field: "f")
-        XCTAssertEqual(d.v1List, ["b *:* m", "c *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "b 4:* r",
-                                  "c 5:0 rwm", "c 5:2 rwm", "c 10:200 rwm", "c 136:* rwm"])
+        // In the order applied: c 1:3 keeps the place it got first (the default only adds access to it).
+        XCTAssertEqual(d.v1List, ["c 1:3 rwm", "b 4:* r", "c *:* m", "b *:* m", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:5 rwm",
+                                  "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"])
+    }
+
+    /// runtime-tools linux_cgroups_devices: the config's allow rules come first in devices.list, in their order.
+    func testConfigRulesAreListedInTheirOrder() throws {
+        let d = try DeviceRules.build([rule(false, nil, nil, nil, "rwm"), rule(true, .c, 10, 229, "rwm"), rule(true, .b, 8, 20, "rw"),
+                                       rule(true, .b, 10, 200, "r")], field: "f")
+        XCTAssertEqual(Array(d.v1List.prefix(3)), ["c 10:229 rwm", "b 8:20 rw", "b 10:200 r"])
     }
 
     func testTypeAResetsWhateverItsNumbers() throws {

@@ -33,6 +33,10 @@ struct DeviceRules: Equatable {
     /// true: everything allowed except `exceptions` (a "blacklist"); false: nothing except them.
     private(set) var defaultAllow = false
     private(set) var exceptions: [Node: UInt8] = [:]
+    /// The exceptions in the order the kernel's list keeps them: a new one goes last, more access for one already
+    /// there keeps its place (devcgroup's exception list). The spec: "apply entries in the listed order";
+    /// runtime-tools reads devices.list back in the config's order.
+    private(set) var order: [Node] = []
 
     static let mknod: UInt8 = 1, read: UInt8 = 2, write: UInt8 = 4, rwm: UInt8 = 7
 
@@ -86,12 +90,14 @@ struct DeviceRules: Equatable {
         if rule.type == "a" {
             defaultAllow = rule.allow
             exceptions = [:]
+            order = []
             return
         }
         let node = Node(type: rule.type, major: rule.major, minor: rule.minor)
         if rule.allow == defaultAllow {
             try remove(node, rule.access)
         } else {
+            if exceptions[node] == nil { order.append(node) }
             exceptions[node, default: 0] |= rule.access
         }
     }
@@ -107,10 +113,14 @@ struct DeviceRules: Equatable {
         guard let have = exceptions[node] else { return }
         let left = have & ~access
         exceptions[node] = left == 0 ? nil : left
+        if left == 0 { order.removeAll { $0 == node } }
     }
 
     /// Exceptions in runc's order.
     var sortedExceptions: [(Node, UInt8)] { exceptions.keys.sorted().map { ($0, exceptions[$0]!) } }
+
+    /// Exceptions in the order they were applied (`order`).
+    var orderedExceptions: [(Node, UInt8)] { order.map { ($0, exceptions[$0]!) } }
 
     /// "c 1:3 rwm", "b *:* m" (the devices.allow/deny and devices.list spelling).
     static func text(_ n: Node, _ access: UInt8) -> String {
@@ -122,17 +132,17 @@ struct DeviceRules: Equatable {
         return "\(n.type) \(maj):\(min) \(a)"
     }
 
-    /// v1: reset to the default with "a", then one line per exception.
+    /// v1: reset to the default with "a", then one line per exception, in the order they were applied.
     var v1Writes: [(file: String, line: String)] {
         var out: [(String, String)] = [(defaultAllow ? "devices.allow" : "devices.deny", "a")]
         let file = defaultAllow ? "devices.deny" : "devices.allow"
-        for (n, a) in sortedExceptions { out.append((file, DeviceRules.text(n, a))) }
+        for (n, a) in orderedExceptions { out.append((file, DeviceRules.text(n, a))) }
         return out
     }
 
     /// v1: what devices.list shows afterwards ("a *:* rwm" for an allow-all default).
     var v1List: [String] {
-        defaultAllow ? ["a *:* rwm"] : sortedExceptions.map { DeviceRules.text($0.0, $0.1) }
+        defaultAllow ? ["a *:* rwm"] : orderedExceptions.map { DeviceRules.text($0.0, $0.1) }
     }
 
     func applyV1(_ dir: String, field: String) throws(RuntimeError) {
