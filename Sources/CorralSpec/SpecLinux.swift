@@ -209,10 +209,16 @@ extension Linux {
             }
         }
         memoryPolicy = try d.optObject(o, "memoryPolicy") { (m) throws(SpecError) in
-            MemoryPolicy(
-                mode: try d.reqEnum(m, "mode", MemoryPolicyMode.self),
+            // runc main's words lead the messages ("invalid memory policy mode"; bats memorypolicy.bats).
+            func runcWords<T>(_ words: String, _ body: () throws(SpecError) -> T) throws(SpecError) -> T {
+                do { return try body() } catch { throw SpecError(path: error.path, message: "\(words): \(error.message)") }
+            }
+            return MemoryPolicy(
+                mode: try runcWords("invalid memory policy mode") { () throws(SpecError) in try d.reqEnum(m, "mode", MemoryPolicyMode.self) },
                 nodes: try d.optString(m, "nodes"),
-                flags: try d.optArray(m, "flags") { (f) throws(SpecError) in try d.enumValue(f, MemoryPolicyFlag.self) })
+                flags: try runcWords("invalid memory policy flag") { () throws(SpecError) in
+                    try d.optArray(m, "flags") { (f) throws(SpecError) in try d.enumValue(f, MemoryPolicyFlag.self) }
+                })
         }
     }
 

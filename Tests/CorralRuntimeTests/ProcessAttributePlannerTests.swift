@@ -251,7 +251,7 @@ final class ProcessAttributePlannerTests: XCTestCase {
         let cases: [([(String, String?)], String)] = [
             (mp(#"{"mode": "MPOL_BIND"}"#), "linux.memoryPolicy.nodes: MPOL_BIND needs at least one node"),
             (mp(#"{"mode": "MPOL_WEIGHTED_INTERLEAVE", "nodes": ""}"#), "linux.memoryPolicy.nodes: MPOL_WEIGHTED_INTERLEAVE needs at least one node"),
-            (mp(#"{"mode": "MPOL_DEFAULT", "nodes": "0"}"#), #"linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes (got "0")"#),
+            (mp(#"{"mode": "MPOL_DEFAULT", "nodes": "0"}"#), #"linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes: mode requires 0 nodes but got 1 ("0")"#),
             (mp(#"{"mode": "MPOL_LOCAL", "flags": ["MPOL_F_STATIC_NODES"]}"#), "linux.memoryPolicy.flags[0]: MPOL_LOCAL takes no flags (got MPOL_F_STATIC_NODES)"),
             (mp(#"{"mode": "MPOL_PREFERRED", "flags": ["MPOL_F_RELATIVE_NODES"]}"#), "linux.memoryPolicy.flags[0]: MPOL_F_RELATIVE_NODES needs nodes"),
             (mp("{\"mode\": \"MPOL_BIND\", \"nodes\": \"\(node)\", \"flags\": [\"MPOL_F_RELATIVE_NODES\", \"MPOL_F_STATIC_NODES\"]}"),
@@ -262,7 +262,7 @@ final class ProcessAttributePlannerTests: XCTestCase {
              "linux.memoryPolicy.nodes: node \(missing) of \"\(node),\(missing)\" is not online on this host (online: \(online))"),
             (mp(#"{"mode": "MPOL_BIND", "nodes": "1024", "flags": ["MPOL_F_RELATIVE_NODES"]}"#),
              "linux.memoryPolicy.nodes: relative node 1024 is above 1023"),
-            (mp(#"{"mode": "MPOL_BIND", "nodes": "zero"}"#), #"linux.memoryPolicy.nodes: invalid list "zero": "zero" is not a number"#),
+            (mp(#"{"mode": "MPOL_BIND", "nodes": "zero"}"#), #"linux.memoryPolicy.nodes: invalid memory policy node: invalid list "zero": "zero" is not a number"#),
         ]
         for (edits, message) in cases { expect(edits, .config, message) }
     }

@@ -309,8 +309,8 @@ final class SpecTests: XCTestCase {
             (cfg(#""linux":{"personality":{"domain":"LINUX64"}}"#), #"linux.personality.domain: unsupported value "LINUX64" (supported: LINUX, LINUX32)"#),
             (cfg(#""linux":{"timeOffsets":{"realtime":{"secs":1}}}"#), #"linux.timeOffsets: unsupported value "realtime" (supported: monotonic, boottime)"#),
             (cfg(#""linux":{"timeOffsets":{"boottime":{"secs":"1"}}}"#), #"linux.timeOffsets["boottime"].secs: expected 64-bit integer, got "1""#),
-            (cfg(#""linux":{"memoryPolicy":{"mode":"MPOL_X"}}"#), #"linux.memoryPolicy.mode: unsupported value "MPOL_X" (supported: MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE, MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_LOCAL)"#),
-            (cfg(#""linux":{"memoryPolicy":{"mode":"MPOL_BIND","nodes":"0","flags":["MPOL_F_STATIC_NODES","MPOL_F_Y"]}}"#), #"linux.memoryPolicy.flags[1]: unsupported value "MPOL_F_Y" (supported: MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES)"#),
+            (cfg(#""linux":{"memoryPolicy":{"mode":"MPOL_X"}}"#), #"linux.memoryPolicy.mode: invalid memory policy mode: unsupported value "MPOL_X" (supported: MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE, MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_LOCAL)"#),
+            (cfg(#""linux":{"memoryPolicy":{"mode":"MPOL_BIND","nodes":"0","flags":["MPOL_F_STATIC_NODES","MPOL_F_Y"]}}"#), #"linux.memoryPolicy.flags[1]: invalid memory policy flag: unsupported value "MPOL_F_Y" (supported: MPOL_F_NUMA_BALANCING, MPOL_F_RELATIVE_NODES, MPOL_F_STATIC_NODES)"#),
             (cfg(#""linux":{"netDevices":{"eth0":{"name":1}}}"#), #"linux.netDevices["eth0"].name: expected string, got 1"#),
             // resources
             (cfg(#""linux":{"resources":{"memory":{"limit":"1g"}}}"#), #"linux.resources.memory.limit: expected 64-bit integer, got "1g""#),

@@ -36,11 +36,14 @@ enum MemoryPolicyPlanner {
         }
         let mode = mp.mode.rawValue
         let flags = mp.flags ?? []
-        let nodes = try CPUList.parse(mp.nodes ?? "", field: "\(p).nodes")
+        // runc main's words lead the message (bats memorypolicy.bats).
+        let nodes = try CPUList.parse(mp.nodes ?? "", field: "\(p).nodes: invalid memory policy node")
         let relative = flags.contains(.MPOL_F_RELATIVE_NODES)
         switch mp.mode {
         case .MPOL_DEFAULT, .MPOL_LOCAL:
-            if nodes != nil { throw RuntimeError(.config, "\(p).nodes: \(mode) takes no nodes (got \(JSONValue.quoted(mp.nodes ?? "")))") }
+            if let nodes {
+                throw RuntimeError(.config, "\(p).nodes: \(mode) takes no nodes: mode requires 0 nodes but got \(nodes.ids.count) (\(JSONValue.quoted(mp.nodes ?? "")))")
+            }
             if let f = flags.first { throw RuntimeError(.config, "\(p).flags[0]: \(mode) takes no flags (got \(f.rawValue))") }
         case .MPOL_BIND, .MPOL_INTERLEAVE, .MPOL_WEIGHTED_INTERLEAVE, .MPOL_PREFERRED_MANY:
             if nodes == nil { throw RuntimeError(.config, "\(p).nodes: \(mode) needs at least one node") }
