@@ -231,7 +231,7 @@ final class SandboxTests: XCTestCase {
         let (_, p1, _) = try compileProfile(notify)
         XCTAssertThrowsError(try SeccompAudit.plan(p1, field: #"annotations["io.corral.seccomp.audit"]"#)) {
             XCTAssertEqual(($0 as? RuntimeError)?.message,
-                           #"annotations["io.corral.seccomp.audit"]: the profile's SCMP_ACT_NOTIFY rules already give its listener to linux.seccomp.listenerPath; audit mode needs it"#)
+                           #"annotations["io.corral.seccomp.audit"]: the profile already gives its listener to linux.seccomp.listenerPath; audit mode needs it"#)
         }
         let noSendmsg = Seccomp(defaultAction: .SCMP_ACT_ALLOW, syscalls: [rule(["sendmsg"], .SCMP_ACT_ERRNO)])
         let (_, p2, _) = try compileProfile(noSendmsg)

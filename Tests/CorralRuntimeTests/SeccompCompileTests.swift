@@ -203,13 +203,17 @@ final class SeccompCompileTests: XCTestCase {
         XCTAssertEqual(try flags([.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV], notify: true), 8 | 32)
     }
 
-    /// Without a listenerPath on NOTIFY rules there is no listener; listenerPath without NOTIFY is inert.
-    func testListenerOnlyWithNotify() throws {
+    /// A listenerPath gets a listener even without NOTIFY rules (crun's test_seccomp_listener); no listenerPath, none.
+    func testAListenerPathAlwaysGetsItsListener() throws {
         let s = Seccomp(defaultAction: .SCMP_ACT_ALLOW, listenerPath: "/run/x.sock", listenerMetadata: "m",
                         syscalls: [rule(["mkdir"], .SCMP_ACT_ERRNO)])
         let p = try compileProfile(s).1
-        XCTAssertEqual(p.flags, 0)
-        XCTAssertNil(p.listenerPath)
+        XCTAssertEqual(p.flags, SeccompProfile.flagNewListener)
+        XCTAssertEqual(p.listenerPath, "/run/x.sock")
+        XCTAssertEqual(p.listenerMetadata, "m")
+        let none = try compileProfile(Seccomp(defaultAction: .SCMP_ACT_ALLOW, syscalls: [rule(["mkdir"], .SCMP_ACT_ERRNO)])).1
+        XCTAssertEqual(none.flags, 0)
+        XCTAssertNil(none.listenerPath)
     }
 
     /// Docker's hardened config (OCI form): a big allow-list, the personality and clone argument rules, three

@@ -43,7 +43,7 @@ final class SeccompErrorTests: XCTestCase {
              "linux.seccomp.listenerPath: \"/\(String(repeating: "s", count: 120))\" is too long for a unix socket address (at most 107 bytes)"),
             (Seccomp(defaultAction: .SCMP_ACT_ALLOW,
                      flags: [.SECCOMP_FILTER_FLAG_LOG, .SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV], syscalls: [ok]),
-             "linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule (the kernel refuses it without a listener)"),
+             "linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a listener (linux.seccomp.listenerPath; the kernel refuses it without one)"),
             (Seccomp(defaultAction: .SCMP_ACT_ALLOW, architectures: [.SCMP_ARCH_X86_64, .SCMP_ARCH_LOONGARCH64],
                      syscalls: [rule(["mkdir"], .SCMP_ACT_ERRNO)]),
              "linux.seccomp.architectures[1]: SCMP_ARCH_LOONGARCH64 is not supported by libseccomp \(SeccompCompiler.libseccompVersion)"),

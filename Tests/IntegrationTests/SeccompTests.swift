@@ -388,6 +388,30 @@ final class SeccompTests: IsolationTestCase {
         XCTAssertFalse(pathExists(shared + "/d"))
     }
 
+    /// crun's test_seccomp_listener: a listenerPath gets the listener and the state even when no rule notifies.
+    func testAListenerPathWithoutNotifyRulesStillGetsTheListener() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc sends a listener only for SCMP_ACT_NOTIFY rules; crun as tested") }
+        let sockDir = try makeHostDir("listener")
+        let agent = try ConsoleSocket(path: sockDir + "/agent.sock")
+        defer { agent.close() }
+        setSeccomp(["defaultAction": "SCMP_ACT_ALLOW", "listenerPath": .string(sockDir + "/agent.sock"),
+                    "listenerMetadata": "SOME-METADATA"])
+        bundle.setArgs(["true"])
+        let id = runtime.id("listener")
+        let created = runtime.create(bundle, id: id)
+        XCTAssertEqual(created.status, 0, "\(created)")
+        guard created.status == 0 else { return }
+        let received = try agent.receive()
+        XCTAssertEqual(received.fds.count, 1, "the listener fd")
+        received.fds.forEach { close($0) }
+        let state = try JSONValue.parse(received.payload)
+        XCTAssertEqual(state["metadata"]?.stringValue, "SOME-METADATA", received.payload)
+        XCTAssertEqual(state["state"]?["id"]?.stringValue, id, received.payload)
+        XCTAssertEqual(state["state"]?["status"]?.stringValue, "creating", received.payload)
+        XCTAssertEqual(runtime("start", id).status, 0)
+        XCTAssertTrue(runtime.waitForStatus(id, "stopped", timeout: 10))
+    }
+
     /// NOTIFY without anyone listening on listenerPath: create fails and leaves nothing behind.
     func testNotifyWithoutListenerFailsCleanly() throws {
         let sockDir = try makeHostDir("notify")

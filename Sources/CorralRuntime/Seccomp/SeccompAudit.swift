@@ -13,7 +13,7 @@ import Glibc
 /// answer is therefore the profile's own, rule for rule, including runc's ENOSYS stub for syscalls newer than the
 /// profile.
 ///
-/// A profile that already notifies (`SCMP_ACT_NOTIFY` with `listenerPath`) has its one listener promised to an
+/// A profile with a `listenerPath` (with or without `SCMP_ACT_NOTIFY` rules) has its one listener promised to an
 /// agent: audit mode refuses it, as it refuses a profile that denies what the container's first process needs to
 /// hand the listener over (it would wait for an answer nobody can give yet).
 enum SeccompAudit {
@@ -54,7 +54,7 @@ enum SeccompAudit {
     /// The audit form of a planned filter, or an error naming `field` when the profile cannot be audited.
     static func plan(_ program: SeccompProgram, field: String) throws(RuntimeError) -> SeccompProgram {
         if program.flags & SeccompProfile.flagNewListener != 0 {
-            throw RuntimeError(.config, "\(field): the profile's SCMP_ACT_NOTIFY rules already give its listener to linux.seccomp.listenerPath; audit mode needs it")
+            throw RuntimeError(.config, "\(field): the profile already gives its listener to linux.seccomp.listenerPath; audit mode needs it")
         }
         for name in handOverSyscalls {
             guard let nr = SeccompCompiler.syscallNumber(name), nr >= 0 else { continue }

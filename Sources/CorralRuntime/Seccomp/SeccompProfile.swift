@@ -133,29 +133,28 @@ struct SeccompProfile: Equatable {
             flags |= bit
             flagPaths.append((bit, f.rawValue, "\(base).flags[\(i)]"))
         }
-        if notifyPath != nil {
+        var listener: String? = nil
+        if let p = s.listenerPath, !p.isEmpty { listener = p }
+        if let np = notifyPath, listener == nil {
+            throw fail(base + ".listenerPath", "required when SCMP_ACT_NOTIFY is used (\(np))")
+        }
+        if let p = listener, p.utf8.count > 107 {
+            throw fail(base + ".listenerPath", "\"\(p)\" is too long for a unix socket address (at most 107 bytes)")
+        }
+        // A listenerPath gets its listener even when no rule notifies (crun's test_seccomp_listener waits for it):
+        // one that never fires, rather than a path left unused without a word.
+        if listener != nil {
             flags |= flagNewListener
             // TSYNC and NEW_LISTENER together need TSYNC_ESRCH (the kernel cannot report a thread id and a listener fd
             // in one return value).
             if flags & flagTsync != 0 { flags |= flagTsyncESRCH }
         } else if let wk = flagPaths.first(where: { $0.0 == flagWaitKillableRecv }) {
-            throw fail(wk.2, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule (the kernel refuses it without a listener)")
-        }
-
-        var listener: String? = nil
-        if let p = s.listenerPath, !p.isEmpty { listener = p }
-        if let np = notifyPath {
-            guard let p = listener else {
-                throw fail(base + ".listenerPath", "required when SCMP_ACT_NOTIFY is used (\(np))")
-            }
-            if p.utf8.count > 107 {
-                throw fail(base + ".listenerPath", "\"\(p)\" is too long for a unix socket address (at most 107 bytes)")
-            }
+            throw fail(wk.2, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a listener (linux.seccomp.listenerPath; the kernel refuses it without one)")
         }
 
         return SeccompProfile(defaultAction: def, architectures: arches,
-                              rules: rules, flags: flags, listenerPath: notifyPath != nil ? listener : nil,
-                              listenerMetadata: notifyPath != nil ? s.listenerMetadata : nil,
+                              rules: rules, flags: flags, listenerPath: listener,
+                              listenerMetadata: listener != nil ? s.listenerMetadata : nil,
                               flagPaths: flagPaths, actionPaths: actionPaths)
     }
 
