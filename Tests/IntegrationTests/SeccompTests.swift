@@ -344,11 +344,7 @@ final class SeccompTests: IsolationTestCase {
         bundle.setTop("annotations", ["org.example.key": "value"])
         bundle.setShell("mkdir /shared/d 2>/shared/err; echo rc=$? > /shared/out")
         let id = runtime.id("notify")
-        let created = runtime.create(bundle, id: id)
-        XCTAssertEqual(created.status, 0, "\(created)")
-        guard created.status == 0 else { return }
-        let received = try agent.receive()
-        XCTAssertEqual(received.fds.count, 1, "exactly the listener fd")
+        guard let received = try createReceivingTheListener(id, agent) else { return }
         guard let listener = received.fds.first else { return }
         defer { close(listener) }
         let pid = runtime.stateJSON(id)?["pid"]?.int64Value
@@ -388,6 +384,17 @@ final class SeccompTests: IsolationTestCase {
         XCTAssertFalse(pathExists(shared + "/d"))
     }
 
+    /// Creates container `id` and returns what its seccomp agent received: exactly one fd (the listener) and the
+    /// state. nil when create failed (asserted).
+    private func createReceivingTheListener(_ id: String, _ agent: ConsoleSocket) throws -> ConsoleSocket.Received? {
+        let created = runtime.create(bundle, id: id)
+        XCTAssertEqual(created.status, 0, "\(created)")
+        guard created.status == 0 else { return nil }
+        let received = try agent.receive()
+        XCTAssertEqual(received.fds.count, 1, "exactly the listener fd")
+        return received
+    }
+
     /// crun's test_seccomp_listener: a listenerPath gets the listener and the state even when no rule notifies.
     func testAListenerPathWithoutNotifyRulesStillGetsTheListener() throws {
         if RuntimeUnderTest.isRunc { throw XCTSkip("runc sends a listener only for SCMP_ACT_NOTIFY rules; crun as tested") }
@@ -398,11 +405,7 @@ final class SeccompTests: IsolationTestCase {
                     "listenerMetadata": "SOME-METADATA"])
         bundle.setArgs(["true"])
         let id = runtime.id("listener")
-        let created = runtime.create(bundle, id: id)
-        XCTAssertEqual(created.status, 0, "\(created)")
-        guard created.status == 0 else { return }
-        let received = try agent.receive()
-        XCTAssertEqual(received.fds.count, 1, "the listener fd")
+        guard let received = try createReceivingTheListener(id, agent) else { return }
         received.fds.forEach { close($0) }
         let state = try JSONValue.parse(received.payload)
         XCTAssertEqual(state["metadata"]?.stringValue, "SOME-METADATA", received.payload)
