@@ -130,9 +130,10 @@ final class CgroupWriterTests: CgroupTreeTestCase {
         XCTAssertEqual(read(set.v1("net_cls")!, "net_cls.classid"), "1048577")
         XCTAssertEqual(read(set.v1("net_prio")!, "net_prio.ifpriomap"), "eth0 5")
         XCTAssertEqual(read(set.v1("rdma")!, "rdma.max"), "mlx5_0 hca_handle=3 hca_object=100")
-        // devices: "a" to devices.deny, then one allow line per exception (a plain file keeps the last).
+        // devices: "a" to devices.deny, then one allow line per exception in the order applied (a plain file keeps
+        // the last: runc's last default).
         XCTAssertEqual(read(set.v1("devices")!, "devices.deny"), "a")
-        XCTAssertEqual(read(set.v1("devices")!, "devices.allow"), "c 136:* rwm")
+        XCTAssertEqual(read(set.v1("devices")!, "devices.allow"), "c 10:200 rwm")
     }
 
     func testV1SwapOrderWhenShrinking() throws {
