@@ -335,7 +335,14 @@ final class PlannerTests: XCTestCase {
             XCTAssertEqual(p.joins, c.joins, "\(c.name): joins")
             XCTAssertTrue(p.mountNS, c.name)
             XCTAssertEqual(p.newNamespaces, c.clone | c.unshare, "\(c.name): every new namespace is either cloned or unshared")
+            // Whether the container's processes die with its init (kill KILL signals the cgroup otherwise), also
+            // when the pid namespace is unshared on the fork path rather than cloned.
+            XCTAssertEqual(p.ownPidNamespace, (c.clone | c.unshare) & CloneNS.pid != 0, "\(c.name): own pid namespace")
         }
+        let timePlan = PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("pid", "mount", "time"))]), bundle: bundle)
+        XCTAssertEqual(timePlan?.cloneFlags, 0)
+        XCTAssertEqual(timePlan?.ownPidNamespace, true, "a pid namespace unshared on the fork path is the container's own")
+        XCTAssertEqual(PlanFixture.plan(PlanFixture.config([("linux.namespaces", ns("mount"))]), bundle: bundle)?.ownPidNamespace, false)
     }
 
     func testMountNamespaceIsRequired() {

@@ -174,7 +174,7 @@ extension Commands {
                     try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
                 }
                 state.noNewKeyring = o.bool("no-new-keyring")
-                state.sharedPidNamespace = plan.cloneFlags & Planner.namespaceFlags[.pid]! == 0
+                state.sharedPidNamespace = !plan.ownPidNamespace
                 state.landlock = plan.landlock?.record()
                 state.monitor = try sandbox?.commit(pid: launched.pid, startTime: launched.startTime)
                 // The config as it was at create: later edits of the bundle must not change this container.

@@ -194,7 +194,7 @@ enum Restore {
                                    created: Clock.rfc3339Nano(Clock.now()), owner: Owner.name(getuid()),
                                    annotations: spec.annotations ?? [:], ociVersion: Version.spec)
             s.cgroups = cgroupPlan.set
-            s.sharedPidNamespace = plan.cloneFlags & Planner.namespaceFlags[.pid]! == 0
+            s.sharedPidNamespace = !plan.ownPidNamespace
             if let file = HookFile.contents(plan.hooks) {
                 try Files.writeAtomic(dir + "/" + HookFile.name, file, mode: 0o600)
             }

@@ -85,6 +85,9 @@ struct LaunchPlan {
     var enterFlags: UInt64 = 0
     var newUserNS = false
     var newNamespaces: UInt64 = 0
+    /// A new pid namespace of its own (cloned, or unshared when the child forks again), not the host's or a
+    /// joined one: only then do the container's processes die with its init.
+    var ownPidNamespace: Bool { newNamespaces & Planner.namespaceFlags[.pid]! != 0 }
     var timeOffsets: [Int64]? = nil
 
     var hostname: String? = nil
