@@ -39,6 +39,14 @@ int corral_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64
     return (int)RSYS(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int corral_rename_exchange(const char *a, const char *b) {
+    return (int)RSYS(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
 int corral_ns_type(int fd) {
     int r = ioctl(fd, NS_GET_NSTYPE);
     return r < 0 ? -errno : r;

@@ -189,6 +189,38 @@ final class StateTests: XCTestCase {
         XCTAssertEqual(try StateStore(root: b.dir + "/none").ids(), [])
     }
 
+    /// writeState replaces state.json by exchanging names (no rename over an existing file): a reader holding the
+    /// old file still reads all of it, a new open reads all of the new record, and no temporary name is left, on
+    /// the disk filesystem of the test directory and on tmpfs (where /run usually is).
+    func testStateIsReplacedWholeAndLeavesNoTemporaryFile() throws {
+        let b = UnitBundle()
+        b.directory("disk")
+        b.directory("tmpfs")
+        var dirs = [b.dir + "/disk"]
+        let tmpfs = b.dir + "/tmpfs"
+        if mount("tmpfs", tmpfs, "tmpfs", 0, "size=1m") == 0 { dirs.append(tmpfs) }
+        defer { umount2(tmpfs, Int32(MNT_DETACH)) }
+        XCTAssertEqual(dirs.count, 2, "a tmpfs could not be mounted at \(tmpfs): errno \(errno)")
+        for dir in dirs {
+            let store = StateStore(root: dir)
+            let path = dir + "/" + ContainerState.fileName
+            try store.writeState(dir, sample(pid: 1))                 // no file yet: the plain rename path
+            let held = open(path, O_RDONLY | O_CLOEXEC)
+            XCTAssertGreaterThanOrEqual(held, 0)
+            defer { close(held) }
+            try store.writeState(dir, sample(pid: 2))                 // replaces it: the exchange path
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = read(held, &buf, buf.count)
+            XCTAssertEqual(try ContainerState(json: JSONValue.parse(Array(buf[..<max(n, 0)]))).pid, 1, dir)
+            XCTAssertEqual(try ContainerState(json: JSONValue.parse(Spec.readFile(path))).pid, 2, dir)
+            let names = (Files.entries(dir) ?? []).map(\.name)
+            XCTAssertEqual(names, [ContainerState.fileName], dir)
+            var st = stat()
+            XCTAssertEqual(stat(path, &st), 0)
+            XCTAssertEqual(st.st_mode & 0o777, 0o600, dir)
+        }
+    }
+
     // MARK: list's table
 
     func testTableMatchesRuncTabwriter() {

@@ -17,6 +17,9 @@ int corral_ns_type(int fd);
 /// statfs(2) f_type of `path` (e.g. 0x9fa0 for procfs), or -errno.
 long corral_fs_type(const char *path);
 int corral_openat2(int dirfd, const char *path, int flags, uint64_t mode, uint64_t resolve);
+/// renameat2(RENAME_EXCHANGE) of two paths: 0 or -errno (-ENOENT when either is missing, -EINVAL where the
+/// filesystem cannot exchange).
+int corral_rename_exchange(const char *a, const char *b);
 /// O_PATH for Swift (the Glibc module does not export it).
 #define CORRAL_O_PATH 010000000
 

@@ -1,3 +1,4 @@
+import CCorralHost
 import CorralSpec
 import Glibc
 
@@ -57,6 +58,13 @@ enum Files {
         let err = errno
         close(fd)
         if !ok { unlink(tmp); throw .system("write \(tmp)", err) }
+        // A rename over an existing file makes ext4 (auto_da_alloc) allocate and write the new file's blocks at
+        // once, and freeing them later is a synchronous discard where the filesystem has no journal: two disk
+        // writes and a wait per state update. Exchanging the two names and unlinking the old file keeps the same
+        // atomic view for readers (state.json always holds a whole record) and leaves short-lived files in the page
+        // cache only. A missing target (ENOENT) or a filesystem that cannot exchange falls back to rename.
+        let x = corral_rename_exchange(tmp, path)
+        if x == 0 { unlink(tmp); return }
         if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw .system("rename \(tmp)", e) }
     }
 
