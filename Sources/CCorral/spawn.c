@@ -14,6 +14,10 @@
 
 sigset_t corral_saved_sigmask;
 
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000   // the kernel's flag; glibc keeps it out of the public headers
+#endif
+
 /// Asks the parent to write our uid/gid maps and waits for it, then becomes root of the new user namespace.
 static void wait_for_maps(const struct corral_plan *p) {
     child_exchange(p, CORRAL_MSG_MAPS_PLEASE, -1, CORRAL_MSG_MAPS_DONE, CORRAL_STAGE_USERMAP, "waiting for id maps");
@@ -137,6 +141,37 @@ static void prepare_fifo_reopen(const struct corral_plan *p, struct fifo_way *w)
         child_fail(p, CORRAL_STAGE_FIFO, r < 0 ? (int)r : EINVAL, -1, "exec fifo: cannot reach /proc/self/fd/", num);
 }
 
+/// The signals that end a parked init, as they end runc's (its Go runtime exits on them): pid 1 of a pid namespace
+/// ignores every signal it has no handler for, so without these `kill ID TERM` (or a pidfd's) would leave a
+/// created container waiting for `start` for ever, and an engine's stop would wait for its SIGKILL.
+static const int parked_exit_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+
+/// Handler of those signals while parked: exit as a shell reports a process killed by `sig`. Async-signal-safe.
+static void parked_exit(int sig) { syscall(SYS_exit_group, 128 + sig); }
+
+/// Never called (parked_exit does not return), but x86-64 delivers no signal to a handler without a restorer.
+static void parked_restorer(void) { syscall(SYS_exit_group, 255); }
+
+/// `on`: installs parked_exit for parked_exit_signals and unblocks them; off: blocks them again and restores
+/// SIG_DFL, so nothing of it reaches the start hooks or the container's program (execve resets handlers anyway).
+static void parked_signals(int on) {
+    struct sigaction_k { void *handler; unsigned long flags; void *restorer; uint64_t mask; } sa;
+    memset(&sa, 0, sizeof sa);
+    uint64_t set = 0;
+    for (size_t i = 0; i < sizeof parked_exit_signals / sizeof *parked_exit_signals; i++)
+        set |= 1ULL << (parked_exit_signals[i] - 1);
+    if (!on) RSYS(SYS_rt_sigprocmask, SIG_BLOCK, &set, NULL, 8);
+    if (on) {
+        sa.handler = (void *)parked_exit;
+        sa.flags = SA_RESTORER;
+        sa.restorer = (void *)parked_restorer;
+        sa.mask = ~0ULL;   // nothing else runs inside the handler
+    }
+    for (size_t i = 0; i < sizeof parked_exit_signals / sizeof *parked_exit_signals; i++)
+        RSYS(SYS_rt_sigaction, parked_exit_signals[i], &sa, NULL, 8);
+    if (on) RSYS(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, 8);
+}
+
 static void park_and_exec(const struct corral_plan *p, const char *exe, struct fifo_way *w, struct landlock_state *ll) {
     // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
     // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
@@ -151,9 +186,13 @@ static void park_and_exec(const struct corral_plan *p, const char *exe, struct f
     x_close(p->sync_fd);
     if (p->exec_fifo_fd >= 0) {
         // Blocks until `start` opens the fifo for reading (runc's exec.fifo protocol: tools look for that file).
+        // Recorded and waiting: HUP, INT, QUIT and TERM now end us (a signal that came while we were being
+        // recorded is pending and ends us at once).
+        parked_signals(1);
         int fd;
         do fd = (int)RSYS(SYS_openat, w->proc, w->name, O_WRONLY | O_CLOEXEC);
         while (fd == -EINTR);
+        parked_signals(0);
         if (fd < 0) syscall(SYS_exit_group, 255);
         // `start` is reading: startContainer hooks run now, and only their success lets "0" through.
         if (p->nstart_hooks > 0) run_start_hooks(p, fd, state_fd);

@@ -214,6 +214,32 @@ final class LifecycleTests: RuntimeTestCase {
         XCTAssertFalse(pathExists(rt.root + "/" + id))
     }
 
+    /// A created container's init is pid 1 of its namespace and still the runtime's code: a terminating signal
+    /// from `kill` (an engine's stop of a container it never started) ends it as it ends runc's parked init,
+    /// while USR1 leaves it waiting for `start`.
+    func testTerminatingSignalsEndACreatedContainerAndUSR1DoesNot() throws {
+        bundle.setShell("sleep 30")
+        for sig in ["TERM", "INT", "HUP", "QUIT"] {
+            let id = rt.id("kc\(sig.lowercased())")
+            XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+            let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
+            rt.pidsToKill.append(pid)
+            let k = rt("kill", id, sig)
+            XCTAssertEqual(k.status, 0, "kill \(sig): \(k)")
+            XCTAssertTrue(rt.waitForStatus(id, "stopped"), "kill \(sig): status \(rt.status(id) ?? "nil")")
+            XCTAssertNotEqual(rt("start", id).status, 0, "a container stopped by \(sig) does not start")
+            XCTAssertEqual(rt("delete", id).status, 0)
+        }
+        let id = rt.id("kcusr1")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        rt.pidsToKill.append(Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value)))
+        XCTAssertEqual(rt("kill", id, "USR1").status, 0)
+        usleep(200_000)
+        XCTAssertEqual(rt.status(id), "created", "USR1 leaves the created container waiting")
+        XCTAssertEqual(rt("start", id).status, 0)
+        XCTAssertEqual(rt.status(id), "running")
+    }
+
     func testDeleteOfCreatedContainerKillsInit() throws {
         let id = rt.id("delcreated")
         bundle.setShell("sleep 30")
