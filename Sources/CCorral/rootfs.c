@@ -447,7 +447,11 @@ static void setup_devices(const struct corral_plan *p, int rootfd) {
             int tfd = (int)RSYS(SYS_openat, dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
             int mfd = x_open_tree(AT_FDCWD, d->path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
             if (tfd < 0 || mfd < 0) child_fail(p, CORRAL_STAGE_DEVICES, tfd < 0 ? tfd : mfd, i, "bind device ", d->path);
-            int r = x_move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+            // Like the /dev tmpfs around it: no set-id and no exec through the node's mount (the clone would
+            // otherwise keep the flags of the host's /dev mount).
+            int r = x_mount_setattr(mfd, "", AT_EMPTY_PATH, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, 0, -1);
+            if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, r, i, "bind device ", d->path);
+            r = x_move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
             if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, r, i, "bind device ", d->path);
             x_close(mfd); x_close(tfd);
         } else {

@@ -36,6 +36,25 @@ final class UserNSTests: IsolationTestCase {
         XCTAssertEqual(Int(st.st_gid), hostBase)
     }
 
+    /// A user namespace cannot mknod, so the default devices are bind mounts of the host's nodes: each one is
+    /// nosuid,noexec, as the /dev tmpfs around it (crun's userns-precreated-devices-flags).
+    func testDeviceBindMountsInAUserNamespaceAreNosuidNoexec() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc binds the host's device nodes with the host /dev mount's flags") }
+        try chownRootfs()
+        bundle.addUserNamespace(hostID: hostBase, size: 65536)
+        guard let text = runScript("cat /proc/self/mountinfo") else { return }
+        var seen: [String] = []
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count > 5, ["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/random", "/dev/urandom"].contains(f[4])
+            else { continue }
+            seen.append(f[4])
+            let opts = f[5].split(separator: ",")
+            XCTAssertTrue(opts.contains("nosuid") && opts.contains("noexec"), "\(f[4]) mounted \(f[5])")
+        }
+        XCTAssertEqual(seen.count, 6, "the six default devices are bind mounts in a user namespace: \(text)")
+    }
+
     /// From the host, the container's process runs as uid/gid 100000 and its uid_map is the config's.
     func testContainerProcessHostCredentials() throws {
         try chownRootfs()
