@@ -40,29 +40,110 @@ static char **saved_argv;
 int corral_argc(void) { return saved_argc; }
 char **corral_argv(void) { return saved_argv; }
 
-const char *corral_early_verb(int argc, char **argv) {
-    static const char *const valued[] = {"root", "log", "log-format", "rootless", "criu", "policy"};
+/// strcmp without libc: corral_early_verb also runs at the ELF entry point, before glibc has applied the ifunc
+/// relocations that select its string functions and before TLS exists (no stack protector either).
+__attribute__((no_stack_protector)) static int early_streq(const char *a, const char *b) {
+    while (*a && *a == *b) { a++; b++; }
+    return *a == *b;
+}
+
+__attribute__((no_stack_protector)) const char *corral_early_verb(int argc, char **argv) {
+    // A table of arrays, not of pointers: nothing here may need a relocation or a libc call.
+    static const char valued[][16] = {"root", "log", "log-format", "rootless", "criu", "policy"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == 0) return a;
-        if (strcmp(a, "--") == 0) return i + 1 < argc ? argv[i + 1] : NULL;
+        if (early_streq(a, "--")) return i + 1 < argc ? argv[i + 1] : NULL;
         const char *name = a + (a[1] == '-' ? 2 : 1);
-        if (strchr(name, '=')) continue;
+        int has_value = 0;
+        for (const char *c = name; *c; c++) if (*c == '=') { has_value = 1; break; }
+        if (has_value) continue;
         for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
-            if (strcmp(name, valued[k]) == 0) { i++; break; }
+            if (early_streq(name, valued[k])) { i++; break; }
     }
     return NULL;
 }
 
-// create, run and exec re-exec from the read-only view before the Swift runtime starts (constructor priority 101
-// runs ahead of the runtime's own; glibc passes argc/argv to init_array entries), so the first image costs an
-// execve and not also a Swift start-up and an argument parse. Any failure is left to Corral.main, which seals again
-// and reports the error with the logger.
+__attribute__((no_stack_protector)) static int early_sealed_verb(int argc, char **argv) {
+    const char *verb = corral_early_verb(argc, argv);
+    return verb && (early_streq(verb, "create") || early_streq(verb, "run") || early_streq(verb, "exec"));
+}
+
+// The seal at the ELF entry point (the executable is linked with -e corral_entry by scripts/build): create, run and
+// exec re-exec from the read-only view before glibc's own start-up, which in a VM costs ~0.3 ms (its CPU feature
+// probing is ~90 cpuid instructions, each a trap to the hypervisor) and would otherwise run twice. Only raw
+// syscalls here: no TLS, no errno, no ifunc'd libc function exists yet. Any failure falls through to glibc's
+// _start, and the constructor below (then Corral.main) seals as before and reports what went wrong.
+#if defined(__x86_64__)
+__attribute__((no_stack_protector)) static long early_sys(long n, long a, long b, long c, long d, long e) {
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
+    return ret;
+}
+// At entry %rsp points at argc and is 16-byte aligned; %rdx is the (null) function _start registers with atexit.
+__asm__(".text\n"
+        ".globl corral_entry\n"
+        ".type corral_entry,@function\n"
+        "corral_entry:\n"
+        "    mov %rsp, %rdi\n"
+        "    call corral_early_seal\n"
+        "    xor %edx, %edx\n"
+        "    jmp _start\n");
+#define CORRAL_EARLY_ENTRY 1
+#elif defined(__aarch64__)
+__attribute__((no_stack_protector)) static long early_sys(long n, long a, long b, long c, long d, long e) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+    return x0;
+}
+// At entry sp points at argc; x0 is the (null) function _start registers with atexit.
+__asm__(".text\n"
+        ".globl corral_entry\n"
+        ".type corral_entry,%function\n"
+        "corral_entry:\n"
+        "    mov x0, sp\n"
+        "    bl corral_early_seal\n"
+        "    mov x0, #0\n"
+        "    b _start\n");
+#define CORRAL_EARLY_ENTRY 1
+#endif
+
+#ifdef CORRAL_EARLY_ENTRY
+__attribute__((used, no_stack_protector)) void corral_early_seal(long *sp) {
+    int argc = (int)sp[0];
+    char **argv = (char **)(sp + 1);
+    char **envp = argv + argc + 1;
+    if (!early_sealed_verb(argc, argv)) return;
+    struct statfs sfs;
+    if (early_sys(SYS_statfs, (long)"/proc/self/exe", (long)&sfs, 0, 0, 0) < 0 || (sfs.f_flags & ST_RDONLY)) return;
+    long fd = early_sys(SYS_open_tree, AT_FDCWD, (long)"/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0, 0);
+    if (fd < 0) return;
+    struct mount_attr attr;
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    attr.attr_clr = 0;
+    attr.propagation = 0;
+    attr.userns_fd = 0;
+    if (early_sys(SYS_mount_setattr, fd, (long)"", AT_EMPTY_PATH, (long)&attr, sizeof attr) == 0)
+        early_sys(SYS_execveat, fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH);
+    early_sys(SYS_close, fd, 0, 0, 0, 0);
+}
+#endif
+
+// The fallback when the entry point did not seal (a build without -e corral_entry, another architecture, a failed
+// syscall): re-exec before the Swift runtime starts (constructor priority 101 runs ahead of the runtime's own; glibc
+// passes argc/argv to init_array entries), so the first image costs glibc's start-up but not also Swift's and an
+// argument parse. It also saves argc/argv. Any failure is left to Corral.main, which seals again and reports the
+// error with the logger.
 __attribute__((constructor(101))) static void seal_at_startup(int argc, char **argv) {
     saved_argc = argc;
     saved_argv = argv;
     if (!corral_seal_at_startup) return;
-    const char *verb = corral_early_verb(argc, argv);
-    if (verb && (strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0))
-        (void)corral_reexec_readonly(argv);
+    if (early_sealed_verb(argc, argv)) (void)corral_reexec_readonly(argv);
 }

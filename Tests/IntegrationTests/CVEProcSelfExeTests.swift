@@ -152,6 +152,22 @@ final class CVEProcSelfExeTests: CVETestCase {
         }
     }
 
+    /// The corral binary enters at corral_entry, which seals before glibc starts (glibc's start-up then runs once
+    /// per command instead of twice); scripts/build links it so. The effect on the parked init is the test above.
+    func testTheBinaryEntersAtTheEarlySeal() throws {
+        if RuntimeUnderTest.isRunc { throw XCTSkip("runc seals with a memfd or overlay copy from its own Go start-up") }
+        let nm = runCommand(["nm", RuntimeUnderTest.path], timeout: 120)
+        guard nm.status == 0 else { throw XCTSkip("nm cannot read \(RuntimeUnderTest.path): \(nm.stderr)") }
+        let line = nm.stdout.split(separator: "\n").first { $0.hasSuffix(" corral_entry") }
+        let symbol = try XCTUnwrap(line.flatMap { UInt64($0.prefix(while: { $0 != " " }), radix: 16) }, "no corral_entry symbol")
+        let fd = open(RuntimeUnderTest.path, O_RDONLY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var entry: UInt64 = 0
+        XCTAssertEqual(pread(fd, &entry, 8, 24), 8, "ELF header of \(RuntimeUnderTest.path)")   // e_entry
+        XCTAssertEqual(UInt64(littleEndian: entry), symbol, "the ELF entry point is corral_entry")
+    }
+
     func testProcSelfExeAsEntrypoint() throws {
         try attack(victimArgs: ["/proc/self/exe", "--log", "/shared/fifo", "state", "cve-2019-5736"])
     }
