@@ -54,18 +54,23 @@ static void write_timens_offsets(const struct corral_plan *p) {
     child_exchange(p, CORRAL_MSG_TIMENS_PLEASE, -1, CORRAL_MSG_TIMENS_DONE, CORRAL_STAGE_TIMENS, "waiting for the time namespace offsets");
 }
 
+/// exec: enters the container's namespaces `flags` at once, through the verified pidfd of its init. The kernel enters
+/// them all or none, the user namespace first, so there is no half-joined state to undo. Returns 1 when that
+/// included the user namespace.
+static int join_by_pidfd(const struct corral_plan *p, uint64_t flags) {
+    if (flags) {
+        long r = RSYS(SYS_setns, p->join_pidfd, (int)flags);
+        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "setns into the container's namespaces", NULL);
+    }
+    x_close(p->join_pidfd);
+    return (flags & CLONE_NEWUSER) != 0;
+}
+
 /// Joins the namespaces given by path and unshares the new ones, then forks so that joined/new pid and time
 /// namespaces apply (they only take effect for children). Returns in the grandchild; the intermediate exits.
 static void enter_namespaces_by_fork(const struct corral_plan *p) {
     int joined_user = 0;
-    if (p->join_pidfd_flags) {
-        // exec: every namespace of the container at once, through the verified pidfd of its init. The kernel
-        // enters them all or none, the user namespace first, so there is no half-joined state to undo.
-        long r = RSYS(SYS_setns, p->join_pidfd, (int)p->join_pidfd_flags);
-        if (r < 0) child_fail(p, CORRAL_STAGE_NAMESPACES, (int)r, -1, "setns into the container's namespaces", NULL);
-        x_close(p->join_pidfd);
-        if (p->join_pidfd_flags & CLONE_NEWUSER) joined_user = 1;
-    }
+    if (p->join_pidfd_flags) joined_user = join_by_pidfd(p, p->join_pidfd_flags);
     for (int i = 0; i < p->njoins; i++) {
         if (p->joins[i].nstype != CLONE_NEWUSER) continue;
         long r = RSYS(SYS_setns, p->joins[i].fd, CLONE_NEWUSER);
@@ -343,6 +348,8 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p, in
     if (p->must_fork) {
         enter_namespaces_by_fork(p);
     } else {
+        // exec with the pid namespace entered by the parent around clone3 (we were born in it): the rest here.
+        if (p->join_pidfd_flags && join_by_pidfd(p, p->join_pidfd_flags & ~(uint64_t)CLONE_NEWPID)) become_ns_root(p);
         if (p->new_userns) {
             wait_for_maps(p);
             become_ns_root(p);
@@ -422,6 +429,18 @@ int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out
     // then asks the parent to write cgroup.procs, which reports any real error with its own text.
     int in_cgroup = 0;
     long pid = -EINVAL;
+    // exec: our children are born in the container's pid namespace until we leave it again right after clone3
+    // (setns to the pid namespace we are in is always allowed); the child then needs no second fork.
+    int own_pidns = -1;
+    if (plan->pid_ns_in_parent) {
+        own_pidns = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        long r = own_pidns < 0 ? own_pidns : RSYS(SYS_setns, plan->join_pidfd, CLONE_NEWPID);
+        if (r < 0) {
+            x_close(own_pidns);
+            RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
+            return (int)r;
+        }
+    }
     if (plan->cgroup_dir_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)plan->cgroup_dir_fd;
@@ -435,6 +454,16 @@ int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out
     }
     if (!in_cgroup) pid = RSYS(SYS_clone3, &args, sizeof args);
     if (pid == 0) child_main(plan, in_cgroup);
+    if (own_pidns >= 0) {
+        long r = RSYS(SYS_setns, own_pidns, CLONE_NEWPID);
+        x_close(own_pidns);
+        if (r < 0) {
+            // Never go on with the container's pid namespace as the one for our children.
+            if (pid > 0) { RSYS(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0); RSYS(SYS_wait4, pid, NULL, 0, NULL); x_close(pidfd); }
+            RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
+            return (int)r;
+        }
+    }
     RSYS(SYS_rt_sigprocmask, SIG_SETMASK, &corral_saved_sigmask, NULL, 8);
     if (pid < 0) return (int)pid;
     out->child_pid = (pid_t)pid;

@@ -150,7 +150,15 @@ final class ExecPlannerTests: XCTestCase {
         let p = try plan(config, process)
         XCTAssertEqual(ExecPlanner.namespaceFlags(config), 0x6c02_0000, "pid, network, ipc, uts, mount")
         XCTAssertEqual(p.enterFlags, 0x6c02_0000)
-        XCTAssertTrue(p.mustFork, "joined pid/time namespaces apply to children only")
+        // A joined pid namespace applies to children only: the parent enters it for its child around clone3, and
+        // only a time namespace still makes the child fork once more.
+        XCTAssertFalse(p.mustFork, "no second fork for a pid namespace")
+        XCTAssertTrue(p.pidNamespaceInParent)
+        let timed = try plan(config, process, flags: 0x6c02_0000 | Planner.cloneNewTime)
+        XCTAssertTrue(timed.mustFork, "a joined time namespace applies to children only")
+        XCTAssertFalse(timed.pidNamespaceInParent)
+        let hostPid = try plan(config, process, flags: 0x4c02_0000)   // the container shares the host's pid namespace
+        XCTAssertFalse(hostPid.mustFork || hostPid.pidNamespaceInParent)
         XCTAssertFalse(p.mountNS, "no rootfs work")
         XCTAssertTrue(p.mounts.isEmpty && p.devices.isEmpty && p.joins.isEmpty)
         XCTAssertEqual(p.cloneFlags, 0)

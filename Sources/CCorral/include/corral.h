@@ -228,6 +228,9 @@ struct corral_plan {
     int join_pidfd;            ///< exec: verified pidfd of the container's init ...
     uint64_t join_pidfd_flags; ///< ... whose CLONE_NEW* namespaces are entered with one setns(pidfd, flags) (atomic,
                                ///< kernel-ordered, user first); 0: no such join (join_pidfd is then ignored)
+    int pid_ns_in_parent;      ///< exec without must_fork: the parent enters the container's pid namespace for its
+                               ///< children (setns(join_pidfd, CLONE_NEWPID)) around clone3 and leaves it again, so
+                               ///< the child is born in it and the rest of join_pidfd_flags needs no second fork
     int new_userns;            ///< wait for MAPS_DONE after entering the new user namespace
     int loopback_up;           ///< bring "lo" up (a new network namespace; runc and crun do the same)
     int sync_fd;               ///< child's end of the socketpair

@@ -16,6 +16,7 @@ extension LaunchPlan {
         c.njoins = Int32(fds.joins.count)
         c.join_pidfd = fds.initPidFD
         c.join_pidfd_flags = enterFlags
+        c.pid_ns_in_parent = pidNamespaceInParent ? 1 : 0
         c.new_userns = newUserNS ? 1 : 0
         c.loopback_up = newNamespaces & Planner.namespaceFlags[.network]! != 0 ? 1 : 0
         c.sync_fd = fds.childEnd

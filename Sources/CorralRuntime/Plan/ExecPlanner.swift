@@ -174,8 +174,11 @@ enum ExecPlanner {
         if p.execCPUAffinity == nil { p.execCPUAffinity = saved?.execCPUAffinity }
 
         var plan = LaunchPlan()
-        plan.mustFork = true          // a joined pid or time namespace applies to children only
+        // A joined pid or time namespace applies to children only. The pid namespace the parent enters for its
+        // child around clone3; a time namespace (rare) still takes a second fork in the child.
         plan.enterFlags = target.enterFlags
+        plan.mustFork = target.enterFlags & Planner.cloneNewTime != 0
+        plan.pidNamespaceInParent = !plan.mustFork && target.enterFlags & Planner.namespaceFlags[.pid]! != 0
         plan.mountNS = false          // no rootfs work: the container's mount namespace is entered as it is
         plan.args = p.args ?? []
         plan.terminal = p.terminal ?? false

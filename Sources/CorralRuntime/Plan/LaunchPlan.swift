@@ -83,6 +83,9 @@ struct LaunchPlan {
     var joins: [NamespaceJoin] = []
     /// exec: the CLONE_NEW* namespaces of the container entered through its init's pidfd in one setns(2); 0: none.
     var enterFlags: UInt64 = 0
+    /// exec without a time namespace to enter: the parent enters the container's pid namespace for its children
+    /// around clone3, so the child is born in it and does not fork again (`mustFork` is then false).
+    var pidNamespaceInParent = false
     var newUserNS = false
     var newNamespaces: UInt64 = 0
     /// A new pid namespace of its own (cloned, or unshared when the child forks again), not the host's or a
