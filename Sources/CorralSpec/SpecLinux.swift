@@ -165,12 +165,15 @@ extension Linux {
         sysctl = try d.optStringMap(o, "sysctl")
         resources = try d.optObject(o, "resources") { (r) throws(SpecError) in try Resources(d, r) }
         cgroupsPath = try d.optString(o, "cgroupsPath")
-        var seen: Set<NamespaceType> = []
+        // Raw names in a plain array, not a Set of the enum: that Set's metadata and Hashable conformance are found
+        // at run time on first use (~20 µs of demangling and conformance lookup in every command that parses).
+        var seen: [String] = []
         namespaces = try d.optObjects(o, "namespaces") { (n) throws(SpecError) in
             let type = try d.reqEnum(n, "type", NamespaceType.self)
-            if !seen.insert(type).inserted {
+            if seen.contains(type.rawValue) {
                 throw d.error("type", "duplicate namespace type \(JSONValue.quoted(type.rawValue))")
             }
+            seen.append(type.rawValue)
             return Namespace(type: type, path: try d.optString(n, "path"))
         }
         devices = try d.optObjects(o, "devices") { (v) throws(SpecError) in try Device(d, v) }

@@ -180,12 +180,13 @@ extension Process {
                 permitted: try d.optStringArray(c, "permitted"),
                 ambient: try d.optStringArray(c, "ambient"))
         }
-        var seen: Set<RlimitType> = []
+        var seen: [String] = []   // raw names: see Linux.namespaces
         rlimits = try d.optObjects(o, "rlimits") { (r) throws(SpecError) in
             let type = try d.reqEnum(r, "type", RlimitType.self)
-            if !seen.insert(type).inserted {
+            if seen.contains(type.rawValue) {
                 throw d.error("type", "duplicate rlimit type \(JSONValue.quoted(type.rawValue))")
             }
+            seen.append(type.rawValue)
             return POSIXRlimit(type: type, hard: try d.reqUInt64(r, "hard"), soft: try d.reqUInt64(r, "soft"))
         }
         noNewPrivileges = try d.optBool(o, "noNewPrivileges")

@@ -83,7 +83,7 @@ public enum Corral {
     static var hiddenVerbs: [Verb] { [Commands.monitor] }
 
     /// Verbs whose processes enter containers: they must not run from a writable binary.
-    static let sealedVerbs: Set<String> = ["create", "run", "exec"]
+    static let sealedVerbs: [String] = ["create", "run", "exec"]
 
     /// Verbs of runc's CLI that this version does not implement; they fail clearly instead of pretending (none
     /// since checkpoint and restore).

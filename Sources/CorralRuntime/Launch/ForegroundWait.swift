@@ -15,13 +15,22 @@ enum ForegroundWait {
         let relay = master >= 0 ? TerminalRelay(master: master) : nil
         var exitCode: Int32?
         while exitCode == nil || (relay?.draining ?? false) {
-            var fds = [pollfd(fd: sfd, events: Int16(POLLIN), revents: 0)]
-            if let relay { fds += relay.pollFDs() }
             let timeout: Int32 = exitCode == nil ? -1 : 100
-            let r = poll(&fds, nfds_t(fds.count), timeout)
+            // Without a terminal to relay, one pollfd on the stack: an Array of pollfd would cost its metadata's
+            // run-time instantiation in every foreground `run` and `exec`.
+            var signalPoll = pollfd(fd: sfd, events: Int16(POLLIN), revents: 0)
+            var fds: [pollfd] = []
+            let r: Int32
+            if let relay {
+                fds = [signalPoll] + relay.pollFDs()
+                r = poll(&fds, nfds_t(fds.count), timeout)
+                if r > 0 { signalPoll = fds[0] }
+            } else {
+                r = poll(&signalPoll, 1, timeout)
+            }
             if r < 0 { if errno == EINTR { continue }; break }
             if r == 0 { break }  // draining the terminal after exit timed out
-            if fds[0].revents & Int16(POLLIN) != 0 {
+            if signalPoll.revents & Int16(POLLIN) != 0 {
                 while true {
                     let sig = corral_signalfd_read(sfd)
                     if sig <= 0 { break }
