@@ -57,7 +57,7 @@ final class ArgumentsTests: XCTestCase {
     private func expectUsageError(_ argv: [String], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
         do {
             let p = try ParsedCommandLine.parse(argv)
-            XCTFail("\(argv) parsed: \(p.globals.values) \(p.options?.values ?? [:]) \(p.options?.positional ?? [])",
+            XCTFail("\(argv) parsed: \(p.globals) \(p.options.map { "\($0)" } ?? "")",
                     file: file, line: line)
         } catch {
             XCTAssertEqual(error.message, message, "\(argv)", file: file, line: line)

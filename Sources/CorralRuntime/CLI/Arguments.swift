@@ -14,16 +14,29 @@ struct OptionSpec {
 
 /// Options and positionals of one command line, after parsing.
 struct ParsedOptions {
-    var values: [String: [String]] = [:]
+    /// Key, value, key, value, ... in command-line order: a plain [String], not a [String: [String]], whose
+    /// generic metadata and conformances every command would look up at run time before doing anything else.
+    private var pairs: [String] = []
     var positional: [String] = []
 
-    func string(_ key: String) -> String? { values[key]?.last }
-    func strings(_ key: String) -> [String] { values[key] ?? [] }
-    func has(_ key: String) -> Bool { values[key] != nil }
+    mutating func add(_ key: String, _ value: String) { pairs.append(key); pairs.append(value) }
+
+    func string(_ key: String) -> String? {
+        var i = pairs.count - 2
+        while i >= 0 { if pairs[i] == key { return pairs[i + 1] }; i -= 2 }
+        return nil
+    }
+    func strings(_ key: String) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < pairs.count { if pairs[i] == key { out.append(pairs[i + 1]) }; i += 2 }
+        return out
+    }
+    func has(_ key: String) -> Bool { string(key) != nil }
 
     /// Boolean flags: present without value, or `--flag=true|false` (Go's flag package rules).
     func bool(_ key: String) -> Bool {
-        guard let v = values[key]?.last else { return false }
+        guard let v = string(key) else { return false }
         return v != "false" && v != "0"
     }
 
@@ -70,9 +83,9 @@ enum ArgParser {
             }
             if spec.takesValue {
                 if let inline {
-                    out.values[spec.key, default: []].append(inline)
+                    out.add(spec.key, inline)
                 } else if i < args.endIndex {
-                    out.values[spec.key, default: []].append(args[i])
+                    out.add(spec.key, args[i])
                     i += 1
                 } else {
                     throw RuntimeError(.usage, "flag needs an argument: -\(name)")
@@ -81,7 +94,7 @@ enum ArgParser {
                 if let inline, !["true", "false", "1", "0"].contains(inline) {
                     throw RuntimeError(.usage, "invalid boolean value \"\(inline)\" for -\(name)")
                 }
-                out.values[spec.key, default: []].append(inline ?? "true")
+                out.add(spec.key, inline ?? "true")
             }
         }
         return out

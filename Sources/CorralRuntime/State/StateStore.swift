@@ -13,13 +13,11 @@ struct StateStore {
                 || c == 0x5f || (c >= 0x2b && c <= 0x2e)
         }
         if !ok { throw RuntimeError(.invalidArgument, "invalid container ID format") }
-        if reservedIDs.contains(id) {
+        // Names under the root that are corral's own, not containers: audit trails and the seccomp cache.
+        if id == ".audit" || id == ".cache" {
             throw RuntimeError(.invalidArgument, "container ID \"\(id)\" is reserved: corral keeps \(id == ".audit" ? "audit trails" : "its seccomp cache") in <root>/\(id)")
         }
     }
-
-    /// Names under the root that are corral's own, not containers: audit trails and the seccomp cache.
-    static let reservedIDs: Set<String> = [".audit", ".cache"]
 
     func dir(_ id: String) -> String { root + "/" + id }
 

@@ -167,12 +167,25 @@ enum Files {
 
     /// Lexical cleaning of an absolute path (Go's filepath.Clean).
     static func clean(_ path: String) -> String {
-        var out: [Substring] = []
-        for comp in path.splitASCII("/") {
-            if comp == "." { continue }
-            if comp == ".." { if !out.isEmpty { out.removeLast() }; continue }
-            out.append(comp)
+        // On bytes: no [Substring] and no generic joined(separator:), whose metadata the create and exec paths
+        // would otherwise instantiate at run time.
+        var out: [UInt8] = []
+        out.reserveCapacity(path.utf8.count + 1)
+        var comp: [UInt8] = []
+        func flush() {
+            if comp.isEmpty || comp == [0x2e] { comp.removeAll(keepingCapacity: true); return }
+            if comp == [0x2e, 0x2e] {
+                while let last = out.popLast(), last != 0x2f {}
+            } else {
+                out.append(0x2f)
+                out.append(contentsOf: comp)
+            }
+            comp.removeAll(keepingCapacity: true)
         }
-        return "/" + out.joined(separator: "/")
+        for b in path.utf8 {
+            if b == 0x2f { flush() } else { comp.append(b) }
+        }
+        flush()
+        return out.isEmpty ? "/" : String(decoding: out, as: UTF8.self)
     }
 }
