@@ -14,6 +14,10 @@
 
 sigset_t corral_saved_sigmask;
 
+/// exec: the parent's fd of its own pid namespace while it is in the container's for its child (corral_spawn). The
+/// child closes it first thing: its number may fall in a gap of the --preserve-fds range, which is kept open.
+static int spawn_own_pidns = -1;
+
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000   // the kernel's flag; glibc keeps it out of the public headers
 #endif
@@ -330,6 +334,7 @@ static void enter_cgroups(const struct corral_plan *p) {
 }
 
 __attribute__((noreturn)) static void child_main(const struct corral_plan *p, int in_cgroup) {
+    x_close(spawn_own_pidns);   // the host's pid namespace: never into the container
     struct fifo_way fifo = { .proc = -1, .name = "" };
     // exec's execCPUAffinity.initial: the whole setup, from before the cgroup placement on, runs on those CPUs.
     apply_initial_affinity(p);
@@ -434,6 +439,7 @@ int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out
     int own_pidns = -1;
     if (plan->pid_ns_in_parent) {
         own_pidns = (int)RSYS(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+        spawn_own_pidns = own_pidns;
         long r = own_pidns < 0 ? own_pidns : RSYS(SYS_setns, plan->join_pidfd, CLONE_NEWPID);
         if (r < 0) {
             x_close(own_pidns);
@@ -457,6 +463,7 @@ int corral_spawn(const struct corral_plan *plan, struct corral_spawn_result *out
     if (own_pidns >= 0) {
         long r = RSYS(SYS_setns, own_pidns, CLONE_NEWPID);
         x_close(own_pidns);
+        spawn_own_pidns = -1;
         if (r < 0) {
             // Never go on with the container's pid namespace as the one for our children.
             if (pid > 0) { RSYS(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0); RSYS(SYS_wait4, pid, NULL, 0, NULL); x_close(pidfd); }

@@ -55,6 +55,21 @@ final class CVEFdLeakTests: CVETestCase {
                         .joined(separator: ", "))
     }
 
+    /// An exec'd process gets stdio only (and with --preserve-fds exactly those), whatever the runtime held while
+    /// it entered the container: its lock, the init's pidfd, and (corral) its own pid namespace's fd around clone3.
+    func testExecdProcessHasOnlyStdio() throws {
+        bundle.setArgs(["/bin/sleep", "30"])
+        let id = runtime.id("execfds")
+        _ = try startDetached(bundle, id: id)
+        let plain = runtime.call(["exec", id, "sh", "-c", listOwnFds])
+        XCTAssertEqual(plain.status, 0, "\(plain)")
+        XCTAssertEqual(plain.stdout.trimmed, "0 1 2", "\(plain)")
+        let script = "exec 3</etc/hostname 4</etc/hostname; exec \"$0\" --root \"$1\" exec --preserve-fds 2 \"$2\" sh -c \"$3\""
+        let kept = runCommand(["/bin/sh", "-c", script, RuntimeUnderTest.path, runtime.root, id, listOwnFds])
+        XCTAssertEqual(kept.status, 0, "\(kept)")
+        XCTAssertEqual(kept.stdout.trimmed, "0 1 2 3 4", "\(kept)")
+    }
+
     /// The parked init (between create and start) lives in the container's namespaces for as long as the
     /// caller waits: none of its fds may be a directory outside the container's root (a leaked directory fd is
     /// the whole of CVE-2024-21626, and a sibling with CAP_SYS_PTRACE can open it through /proc/<pid>/fd). A
