@@ -218,6 +218,13 @@ final class StateTests: XCTestCase {
             var st = stat()
             XCTAssertEqual(stat(path, &st), 0)
             XCTAssertEqual(st.st_mode & 0o777, 0o600, dir)
+            // Onto a directory it fails as rename does, and the directory stays where it was.
+            XCTAssertEqual(mkdir(dir + "/adir", 0o755), 0)
+            XCTAssertThrowsError(try Files.writeAtomic(dir + "/adir", "x"), dir)
+            var dst = stat()
+            XCTAssertEqual(lstat(dir + "/adir", &dst), 0)
+            XCTAssertEqual(dst.st_mode & S_IFMT, S_IFDIR, dir)
+            XCTAssertEqual((Files.entries(dir) ?? []).map(\.name).sorted(), ["adir", ContainerState.fileName], dir)
         }
     }
 

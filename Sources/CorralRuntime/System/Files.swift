@@ -63,8 +63,14 @@ enum Files {
         // writes and a wait per state update. Exchanging the two names and unlinking the old file keeps the same
         // atomic view for readers (state.json always holds a whole record) and leaves short-lived files in the page
         // cache only. A missing target (ENOENT) or a filesystem that cannot exchange falls back to rename.
-        let x = corral_rename_exchange(tmp, path)
-        if x == 0 { unlink(tmp); return }
+        if corral_rename_exchange(tmp, path) == 0 {
+            if unlink(tmp) == 0 { return }
+            // What we swapped out was no file (a directory, as rename would have refused): put it back, say so.
+            let e = errno
+            _ = corral_rename_exchange(tmp, path)
+            unlink(tmp)
+            throw .system("rename \(tmp)", e)
+        }
         if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw .system("rename \(tmp)", e) }
     }
 
