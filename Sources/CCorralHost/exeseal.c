@@ -16,24 +16,6 @@ extern char **environ;
 /// re-exec themselves at start-up.
 extern void corral_seal_at_startup(void) __attribute__((weak));
 
-int corral_exe_is_readonly(void) {
-    struct statfs sfs;
-    if (statfs("/proc/self/exe", &sfs) < 0) return -errno;
-    return (sfs.f_flags & ST_RDONLY) ? 1 : 0;
-}
-
-int corral_reexec_readonly(char *const argv[]) {
-    int ro = corral_exe_is_readonly();
-    if (ro != 0) return ro < 0 ? ro : 0;   // already read-only (re-exec'd, or installed on a read-only mount)
-    int fd = x_open_tree(AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-    if (fd < 0) return fd;
-    int r = x_mount_setattr(fd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, -1);
-    if (r < 0) { x_close(fd); return r; }
-    r = (int)RSYS(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
-    x_close(fd);
-    return r;
-}
-
 static int saved_argc;
 static char **saved_argv;
 
@@ -113,26 +95,46 @@ __asm__(".text\n"
         "    mov x0, #0\n"
         "    b _start\n");
 #define CORRAL_EARLY_ENTRY 1
+
+#else
+/// Other architectures have no early entry: this only runs after glibc's start-up, where syscall() is safe.
+static long early_sys(long n, long a, long b, long c, long d, long e) {
+    long r = syscall(n, a, b, c, d, e);
+    return r < 0 ? -errno : r;
+}
 #endif
 
-#ifdef CORRAL_EARLY_ENTRY
-__attribute__((used, no_stack_protector)) void corral_early_seal(long *sp) {
-    int argc = (int)sp[0];
-    char **argv = (char **)(sp + 1);
-    char **envp = argv + argc + 1;
-    if (!early_sealed_verb(argc, argv)) return;
+/// 1 once /proc/self/exe was seen on a read-only mount: the entry point's check then answers the constructor's
+/// and Corral.main's, and a sealed image asks the kernel once.
+static int exe_readonly_seen;
+
+/// The one re-exec from a read-only view of the binary, on raw syscalls so the entry point can use it too.
+__attribute__((no_stack_protector)) static int reexec_from_readonly_view(char **argv, char **envp) {
+    if (exe_readonly_seen) return 0;
     struct statfs sfs;
-    if (early_sys(SYS_statfs, (long)"/proc/self/exe", (long)&sfs, 0, 0, 0) < 0 || (sfs.f_flags & ST_RDONLY)) return;
+    long r = early_sys(SYS_statfs, (long)"/proc/self/exe", (long)&sfs, 0, 0, 0);
+    if (r < 0) return (int)r;
+    if (sfs.f_flags & ST_RDONLY) { exe_readonly_seen = 1; return 0; }   // re-exec'd, or installed read-only
     long fd = early_sys(SYS_open_tree, AT_FDCWD, (long)"/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0, 0);
-    if (fd < 0) return;
+    if (fd < 0) return (int)fd;
     struct mount_attr attr;
     attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
     attr.attr_clr = 0;
     attr.propagation = 0;
     attr.userns_fd = 0;
-    if (early_sys(SYS_mount_setattr, fd, (long)"", AT_EMPTY_PATH, (long)&attr, sizeof attr) == 0)
-        early_sys(SYS_execveat, fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH);
+    r = early_sys(SYS_mount_setattr, fd, (long)"", AT_EMPTY_PATH, (long)&attr, sizeof attr);
+    if (r == 0) r = early_sys(SYS_execveat, fd, (long)"", (long)argv, (long)envp, AT_EMPTY_PATH);
     early_sys(SYS_close, fd, 0, 0, 0, 0);
+    return (int)r;
+}
+
+int corral_reexec_readonly(char *const argv[]) { return reexec_from_readonly_view((char **)argv, environ); }
+
+#ifdef CORRAL_EARLY_ENTRY
+__attribute__((used, no_stack_protector)) void corral_early_seal(long *sp) {
+    int argc = (int)sp[0];
+    char **argv = (char **)(sp + 1);
+    if (early_sealed_verb(argc, argv)) (void)reexec_from_readonly_view(argv, argv + argc + 1);
 }
 #endif
 

@@ -10,8 +10,6 @@
 extern "C" {
 #endif
 
-/// 1 when /proc/self/exe is on a read-only mount, 0 when not, -errno on failure.
-int corral_exe_is_readonly(void);
 /// Re-executes the running binary from a read-only detached mount of itself (CVE-2019-5736) unless it already
 /// runs from a read-only mount. Returns 0 when nothing was needed, -errno on failure; never returns on success.
 int corral_reexec_readonly(char *const argv[]);

@@ -47,7 +47,7 @@ struct StateStore {
             if fd < 0 { throw errno == ENOENT ? .notExist : .system("open \(d)", errno) }
             if flock(fd, LOCK_EX) != 0 { let e = errno; close(fd); throw .system("lock \(d)", e) }
         }
-        // state.json is replaced by rename, never appended to: one read sees all of it.
+        // state.json is replaced whole (`Files.writeAtomic`), never appended to: one read sees all of it.
         guard let bytes = Files.readSmall(d + "/" + ContainerState.fileName, capacity: 16384) else {
             if fd >= 0 { close(fd) }
             throw .notExist  // still being created, or a leftover without state: not a container yet

@@ -10,7 +10,7 @@ enum Files {
 
     /// A small file in three syscalls (open, one read, close): no fstat for its size and no read that only sees
     /// the end. Only for files where a short read is the end: regular files no one appends to (state.json is
-    /// replaced by rename), and /proc or cgroup files of one record (seq_file hands a record over whole; a file of
+    /// replaced whole, `writeAtomic`), and /proc or cgroup files of one record (seq_file hands a record over whole; a file of
     /// many records may stop short at a record boundary, so those go through `read`). A first read that fills the
     /// buffer goes on reading to the end. `list` reads three such files per container; nil on any error.
     static func readSmall(_ path: String, capacity: Int = 4096) -> [UInt8]? {
@@ -179,8 +179,9 @@ enum Files {
         out.reserveCapacity(path.utf8.count + 1)
         var comp: [UInt8] = []
         func flush() {
-            if comp.isEmpty || comp == [0x2e] { comp.removeAll(keepingCapacity: true); return }
-            if comp == [0x2e, 0x2e] {
+            let dots = comp.allSatisfy { $0 == 0x2e } ? comp.count : 0   // "." and ".." are components of dots only
+            if comp.isEmpty || dots == 1 { comp.removeAll(keepingCapacity: true); return }
+            if dots == 2 {
                 while let last = out.popLast(), last != 0x2f {}
             } else {
                 out.append(0x2f)
