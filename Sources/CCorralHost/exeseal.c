@@ -65,14 +65,17 @@ __attribute__((no_stack_protector)) static long early_sys(long n, long a, long b
     return ret;
 }
 // At entry %rsp points at argc and is 16-byte aligned; %rdx is the (null) function _start registers with atexit.
-__asm__(".text\n"
+// In a section of its own, so scripts/build.d/corral.order can place it with the rest of the start-up code.
+__asm__(".pushsection .text.corral_entry,\"ax\",@progbits\n"
         ".globl corral_entry\n"
         ".type corral_entry,@function\n"
         "corral_entry:\n"
         "    mov %rsp, %rdi\n"
         "    call corral_early_seal\n"
         "    xor %edx, %edx\n"
-        "    jmp _start\n");
+        "    jmp _start\n"
+        ".size corral_entry, .-corral_entry\n"
+        ".popsection\n");
 #define CORRAL_EARLY_ENTRY 1
 #elif defined(__aarch64__)
 __attribute__((no_stack_protector)) static long early_sys(long n, long a, long b, long c, long d, long e) {
@@ -86,14 +89,16 @@ __attribute__((no_stack_protector)) static long early_sys(long n, long a, long b
     return x0;
 }
 // At entry sp points at argc; x0 is the (null) function _start registers with atexit.
-__asm__(".text\n"
+__asm__(".pushsection .text.corral_entry,\"ax\",%progbits\n"
         ".globl corral_entry\n"
         ".type corral_entry,%function\n"
         "corral_entry:\n"
         "    mov x0, sp\n"
         "    bl corral_early_seal\n"
         "    mov x0, #0\n"
-        "    b _start\n");
+        "    b _start\n"
+        ".size corral_entry, .-corral_entry\n"
+        ".popsection\n");
 #define CORRAL_EARLY_ENTRY 1
 
 #else
