@@ -22,6 +22,16 @@ static char **saved_argv;
 int corral_argc(void) { return saved_argc; }
 char **corral_argv(void) { return saved_argv; }
 
+/// The standard library's CommandLine asks the runtime for argv through this function. The runtime's own
+/// definition comes with a global constructor that, in every Swift process on Linux, opens /proc/self/maps and
+/// sscanf()s it line by line to find the initial stack and walk back from environ to argv (stdio, the scanf engine
+/// and a /proc read before main). Defined here, the linker never pulls that object out of libswiftCore.a: argv is
+/// the one glibc handed our constructor below, which runs before any Swift code.
+__attribute__((swiftcall)) char **_swift_stdlib_getUnsafeArgvArgc(int *outArgLen) {
+    *outArgLen = saved_argc;
+    return saved_argv;
+}
+
 /// strcmp without libc: corral_early_verb also runs at the ELF entry point, before glibc has applied the ifunc
 /// relocations that select its string functions and before TLS exists (no stack protector either).
 __attribute__((no_stack_protector)) static int early_streq(const char *a, const char *b) {
