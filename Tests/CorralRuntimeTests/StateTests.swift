@@ -128,7 +128,7 @@ final class StateTests: XCTestCase {
         guard posix_spawn(&pid, "/bin/true", nil, nil, argv, nil) == 0 else { throw XCTSkip("cannot spawn /bin/true") }
         defer { var s: Int32 = 0; waitpid(pid, &s, 0) }
         // Unreaped, the child stays a zombie ("Z") with its start time intact.
-        var st: (state: Character, startTime: UInt64)?
+        var st: (state: Character, startTime: UInt64, initName: Bool)?
         for _ in 0..<200 {
             st = Proc.stat(pid)
             if st?.state == "Z" { break }

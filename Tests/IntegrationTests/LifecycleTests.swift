@@ -240,6 +240,44 @@ final class LifecycleTests: RuntimeTestCase {
         XCTAssertEqual(rt.status(id), "running")
     }
 
+    /// A parked init is named "corral:[INIT]" (runc's is "runc:[2:INIT]"), and `state` reads that name to skip the
+    /// exec fifo for inits that have exec'd. A started process that happens to have the same name is still
+    /// running: the name only says "look at the fifo", never "created".
+    func testParkedInitIsNamedAndTheNameAloneNeverMeansCreated() throws {
+        let id = rt.id("named")
+        bundle.setShell("sleep 30")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
+        rt.pidsToKill.append(pid)
+        let comm = try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+        if RuntimeUnderTest.isCorral {
+            XCTAssertEqual(comm, "corral:[INIT]\n")
+        } else {
+            XCTAssertNotEqual(comm, "sleep\n", "a parked init has not exec'd its process yet")
+        }
+        XCTAssertEqual(rt.status(id), "created")
+        XCTAssertEqual(rt("start", id).status, 0)
+        XCTAssertEqual(rt.status(id), "running")
+        XCTAssertTrue(waitUntil { (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n" },
+                      "the init exec'd its process (sh execs sleep)")
+        XCTAssertEqual(rt("delete", "-f", id).status, 0)
+
+        // The container's process itself carries the parked init's name (a script's name becomes the comm).
+        let id2 = rt.id("named2")
+        try writeFile(bundle.rootfs + "/bin/corral:[INIT]", "#!/bin/sh\nsleep 30\n", mode: 0o755)
+        bundle.setArgs(["/bin/corral:[INIT]"])
+        XCTAssertEqual(rt.create(bundle, id: id2).status, 0)
+        let pid2 = Int(try XCTUnwrap(rt.stateJSON(id2)?["pid"]?.int64Value))
+        rt.pidsToKill.append(pid2)
+        XCTAssertEqual(rt("start", id2).status, 0)
+        XCTAssertTrue(waitUntil { (try? String(contentsOfFile: "/proc/\(pid2)/comm", encoding: .utf8)) == "corral:[INIT]\n" },
+                      "the started process has the init's name")
+        XCTAssertEqual(rt.status(id2), "running")
+        let list = rt("list")
+        XCTAssertTrue(list.stdout.split(separator: "\n").contains { $0.hasPrefix(id2 + " ") && $0.contains(" running ") },
+                      "list: \(list)")
+    }
+
     func testDeleteOfCreatedContainerKillsInit() throws {
         let id = rt.id("delcreated")
         bundle.setShell("sleep 30")

@@ -175,6 +175,11 @@ enum corral_exec_lookup {
     CORRAL_EXEC_RUNTIME_BINARY = 3,  ///< it is the runtime's own binary (CVE-2019-5736)
 };
 
+/// The name (comm) a container init carries from READY until it execs the container's process, as runc's shows
+/// "runc:[2:INIT]". `state` and `list` read it in /proc/<pid>/stat: an init with another name has exec'd, so it
+/// is running and its exec.fifo needs no lookup; one with this name may still be parked, and the fifo decides.
+#define CORRAL_INIT_COMM "corral:[INIT]"
+
 enum corral_msg_type {
     CORRAL_MSG_MAPS_PLEASE = 1, ///< child -> parent: I am in my new user namespace, write my id maps
     CORRAL_MSG_MAPS_DONE,       ///< parent -> child

@@ -175,6 +175,7 @@ extension Commands {
                 }
                 state.noNewKeyring = o.bool("no-new-keyring")
                 state.sharedPidNamespace = !plan.ownPidNamespace
+                state.initNamed = true
                 state.landlock = plan.landlock?.record()
                 state.monitor = try sandbox?.commit(pid: launched.pid, startTime: launched.startTime)
                 // The config as it was at create: later edits of the bundle must not change this container.

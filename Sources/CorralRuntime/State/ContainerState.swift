@@ -27,6 +27,10 @@ struct ContainerState {
     var systemdUnit: String? = nil
     /// `create --no-new-keyring`: processes exec'd later do not join a session keyring either (runc keeps it too).
     var noNewKeyring = false
+    /// The init carries CORRAL_INIT_COMM as its name until it execs (recorded by create): `status` may then take
+    /// another name for "running" without looking for the exec fifo. A container recorded by an older corral, whose
+    /// parked init had the binary's name, is always asked its fifo.
+    var initNamed = false
     /// The container has no pid namespace of its own (the host's, or one joined by path): its processes do not
     /// die with its init, so `kill ... KILL` signals every process in its cgroup (as runc does).
     var sharedPidNamespace = false
@@ -60,6 +64,7 @@ struct ContainerState {
         if let systemdUnit { o["systemdUnit"] = .string(systemdUnit) }
         if noNewKeyring { o["noNewKeyring"] = .bool(true) }
         if sharedPidNamespace { o["sharedPidNamespace"] = .bool(true) }
+        if initNamed { o["initNamed"] = .bool(true) }
         if let creator {
             var c = JSONObject()
             c["pid"] = JSONValue(Int(creator.pid))
@@ -97,6 +102,7 @@ struct ContainerState {
         self.systemdUnit = json["systemdUnit"]?.stringValue
         self.noNewKeyring = json["noNewKeyring"]?.boolValue ?? false
         self.sharedPidNamespace = json["sharedPidNamespace"]?.boolValue ?? false
+        self.initNamed = json["initNamed"]?.boolValue ?? false
         if let c = json["creator"], let p = c["pid"]?.int64Value, let t = c["startTime"]?.uint64Value {
             self.creator = (Int32(truncatingIfNeeded: p), t)
         }
@@ -113,11 +119,12 @@ struct ContainerState {
 
     static func alive(_ pid: Int32, _ startTime: UInt64) -> Bool { liveState(pid, startTime) != nil }
 
-    /// The state letter of /proc/<pid>/stat while (pid, startTime) is alive; nil once it is gone or a zombie.
-    static func liveState(_ pid: Int32, _ startTime: UInt64) -> Character? {
+    /// The state letter of /proc/<pid>/stat while (pid, startTime) is alive, and whether the process still has the
+    /// init's own name (it has not exec'd); nil once it is gone or a zombie.
+    static func liveState(_ pid: Int32, _ startTime: UInt64) -> (state: Character, initName: Bool)? {
         guard pid > 0, let st = Proc.stat(pid), st.startTime == startTime, st.state != "Z", st.state != "X"
         else { return nil }
-        return st.state
+        return (st.state, st.initName)
     }
 
     func status(in dir: String) -> Status {
@@ -125,8 +132,11 @@ struct ContainerState {
         if let creator { return ContainerState.alive(creator.pid, creator.startTime) ? .creating : .stopped }
         let initState = ContainerState.liveState(pid, pidStartTime)
         // runc checks the freezer first: a frozen cgroup is "paused" whatever else is true.
-        if let cgroups, CgroupManager(cgroups).isFrozen(liveInitState: initState) { return .paused }
-        guard initState != nil else { return .stopped }
+        if let cgroups, CgroupManager(cgroups).isFrozen(liveInitState: initState?.state) { return .paused }
+        guard let initState else { return .stopped }
+        // An init that no longer has its own name has exec'd: running, and the fifo is gone (one lookup less per
+        // container for `list`). With that name it may still be parked on the fifo, which decides.
+        if initNamed && !initState.initName { return .running }
         return Files.exists(dir + "/" + ContainerState.fifoName) ? .created : .running
     }
 

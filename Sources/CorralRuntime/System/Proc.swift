@@ -1,15 +1,19 @@
+import CCorral
 import Glibc
 
 /// Facts about host processes read from /proc.
 enum Proc {
     /// State letter and start time (field 3 and field 22 of /proc/<pid>/stat), nil when the pid does not exist.
-    /// The start time is what makes a (pid, start) pair unique: a recycled pid never matches it.
+    /// The start time is what makes a (pid, start) pair unique: a recycled pid never matches it. `initName`: the
+    /// name (field 2) is CORRAL_INIT_COMM, the one a container init carries until it execs.
     /// Parsed as bytes: this runs on every state/kill/delete/start, and Character-wise String work costs more
     /// than the read itself.
-    static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64)? {
+    static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64, initName: Bool)? {
         guard pid > 0, let b = Files.readSmall("/proc/" + pid.decimal + "/stat") else { return nil }
         // comm (field 2) may contain spaces and parentheses: fields after it start after the LAST ')'.
         guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let open = b.firstIndex(of: UInt8(ascii: "(")) ?? close
+        let initName = open < close && b[(open + 1)..<close].elementsEqual(CORRAL_INIT_COMM.utf8)
         // After ") ": field 3 is the state; field 22 is 19 fields further on.
         var i = close + 1
         var field = 2
@@ -28,7 +32,7 @@ enum Proc {
                     digits += 1
                 }
                 guard digits > 0, state != 0 else { return nil }
-                return (Character(Unicode.Scalar(state)), v)
+                return (Character(Unicode.Scalar(state)), v, initName)
             }
             while i < b.count && b[i] != 0x20 { i += 1 }
         }
