@@ -78,7 +78,8 @@ enum Exec {
             process = try ExecPlanner.processFromFlags(config, args: Array(o.positional.dropFirst()), flags: flags(o))
         }
         try ExecPlanner.validate(process)
-        let cgroups = try ExecPlanner.cgroups(h.state.cgroups, sub: o.strings("cgroup"))
+        let subCgroups = o.strings("cgroup")
+        let cgroups = try ExecPlanner.cgroups(h.state.cgroups, sub: subCgroups)
         let detach = o.bool("detach")
         let consoleSocketPath = o.string("console-socket")
         let terminal = process.terminal ?? false
@@ -108,8 +109,9 @@ enum Exec {
         channels.initPidFD = pidfd
         var host = HandshakeHost()
         if let set = cgroups {
-            // Sub-cgroups that are not all there: the parent's cgroup.procs write fails with runc's text.
-            host.cgroups = CgroupEntry.isComplete(set) ? .childEnters(set) : .parentPlaces(set)
+            // Sub-cgroups that are not all there: the parent's cgroup.procs write fails with runc's text. The
+            // container's own directories are the ones create made and checked: no lookup of each.
+            host.cgroups = subCgroups.isEmpty || CgroupEntry.isComplete(set) ? .childEnters(set) : .parentPlaces(set)
         }
         if let sc = plan.seccomp, let listenerPath = sc.listenerPath {
             host.listener = .agent(path: listenerPath, metadata: sc.listenerMetadata, id: id, bundle: h.state.bundle,

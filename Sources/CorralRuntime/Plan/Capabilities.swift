@@ -5,12 +5,13 @@ import Glibc
 /// Capability names and numbers, through libcap (`cap_from_name` / `cap_to_name`), checked against the running
 /// kernel's highest capability.
 enum CapabilityNames {
-    /// The highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
-    static var lastCap: Int {
+    /// The highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap), read once per process:
+    /// the planner and the C plan both need it.
+    static let lastCap: Int = {
         if let s = Files.readString("/proc/sys/kernel/cap_last_cap"),
            let v = Int(s.cgTrimmed) { return v }
         return Int(CAP_LAST_CAP)
-    }
+    }()
 
     /// The number of a capability name ("CAP_NET_ADMIN" or "NET_ADMIN"), nil when libcap does not know it.
     /// libcap also parses bare numbers; a config names capabilities, so those are not accepted.
