@@ -185,8 +185,6 @@ static void park_and_exec(const struct corral_plan *p, const char *exe, struct f
     // Until the runtime has recorded the container, its death must take us with it: PDEATHSIG, and (for a death
     // before PDEATHSIG was set) EOF on the sync socket, whose runtime end we closed at start. A create that dies
     // half-way leaves no parked process behind. After COMMIT, `create` exits on purpose and we must survive.
-    // Named before the runtime can record us, so a recorded init with another name has exec'd (CORRAL_INIT_COMM).
-    prctl(PR_SET_NAME, CORRAL_INIT_COMM);
     child_tell(p, CORRAL_MSG_READY, 0);
     struct corral_msg m;
     int state_fd = -1;   // with startContainer hooks, COMMIT carries their state (a sealed memfd)
@@ -394,6 +392,9 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p, in
         int rootfd = setup_rootfs(p);
         if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p, rootfd);
+        // The init's own name until it execs (CORRAL_INIT_COMM), set before READY lets the runtime record us and
+        // before the config's seccomp filter goes on (no runtime syscall may depend on the user's profile).
+        prctl(PR_SET_NAME, CORRAL_INIT_COMM);
     } else if (p->terminal) {
         setup_console(p, -1);   // exec: a pty of the container's devpts, no /dev/console
     }

@@ -70,6 +70,32 @@ final class SeccompTests: IsolationTestCase {
         XCTAssertTrue(out.contains("Operation not permitted"), out)
     }
 
+    /// The runtime names the init before the config's filter goes on: under a profile that refuses
+    /// prctl(PR_SET_NAME) the parked init still has its name (so `state` finds the fifo's answer the cheap way),
+    /// with and without noNewPrivileges. (busybox renames its applets itself, so the rule answers EPERM, not KILL.)
+    func testInitIsNamedBeforeTheProfileGoesOn() throws {
+        for nnp in [true, false] {
+            let b = try makeExtraBundle()
+            b.setProcess("noNewPrivileges", .bool(nnp))
+            b.setShell("sleep 30")
+            setSeccomp(allowExcept([["names": ["prctl"], "action": "SCMP_ACT_ERRNO",
+                                     "args": [["index": 0, "value": 15, "op": "SCMP_CMP_EQ"]]]]), in: b)   // PR_SET_NAME
+            let id = runtime.id("kname\(nnp)")
+            let c = runtime.create(b, id: id)
+            XCTAssertEqual(c.status, 0, "noNewPrivileges \(nnp): \(c)")
+            let pid = Int(try XCTUnwrap(runtime.stateJSON(id)?["pid"]?.int64Value))
+            runtime.pidsToKill.append(pid)
+            if RuntimeUnderTest.isCorral {
+                XCTAssertEqual(try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), "corral:[INIT]\n",
+                               "noNewPrivileges \(nnp)")
+            }
+            XCTAssertEqual(runtime.status(id), "created", "noNewPrivileges \(nnp)")
+            XCTAssertEqual(runtime("start", id).status, 0, "noNewPrivileges \(nnp)")
+            XCTAssertEqual(runtime.status(id), "running", "noNewPrivileges \(nnp)")
+            XCTAssertEqual(runtime("delete", "-f", id).status, 0)
+        }
+    }
+
     func testDefaultErrnoRet() throws {
         bundle.addTmpfsTmp()
         // Docker's allow-list with mkdir taken out, and a default errno of ENOSPC: mkdir and every syscall the
