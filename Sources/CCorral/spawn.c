@@ -393,8 +393,10 @@ __attribute__((noreturn)) static void child_main(const struct corral_plan *p, in
         if (p->hooks_sync) wait_for_hooks(p);
         finish_rootfs(p, rootfd);
         // The init's own name until it execs (CORRAL_INIT_COMM), set before READY lets the runtime record us and
-        // before the config's seccomp filter goes on (no runtime syscall may depend on the user's profile).
-        prctl(PR_SET_NAME, CORRAL_INIT_COMM);
+        // before the config's seccomp filter goes on (no runtime syscall may depend on the user's profile). Without
+        // it `state` would take the parked init for a running one: failing here is failing closed.
+        long named = RSYS(SYS_prctl, PR_SET_NAME, CORRAL_INIT_COMM);
+        if (named < 0) child_fail(p, CORRAL_STAGE_SETUP, (int)named, -1, "name the init ", CORRAL_INIT_COMM);
     } else if (p->terminal) {
         setup_console(p, -1);   // exec: a pty of the container's devpts, no /dev/console
     }

@@ -175,8 +175,8 @@ enum corral_exec_lookup {
     CORRAL_EXEC_RUNTIME_BINARY = 3,  ///< it is the runtime's own binary (CVE-2019-5736)
 };
 
-/// The name (comm) a container init carries from READY until it execs the container's process, as runc's shows
-/// "runc:[2:INIT]". `state` and `list` read it in /proc/<pid>/stat: an init with another name has exec'd, so it
+/// The name (comm) a container init carries from set-up (its rootfs final, before READY and before any seccomp
+/// filter of the config) until it execs the container's process, as runc's shows "runc:[2:INIT]". `state` and `list` read it in /proc/<pid>/stat: an init with another name has exec'd, so it
 /// is running and its exec.fifo needs no lookup; one with this name may still be parked, and the fifo decides.
 #define CORRAL_INIT_COMM "corral:[INIT]"
 
