@@ -127,6 +127,21 @@ final class CgroupPathTests: XCTestCase {
         XCTAssertEqual(slice.v1("pids"), "/sys/fs/cgroup/pids/system.slice:docker:c1")
     }
 
+    func testRelativePathOnAPureV2HostStartsBesideOurOwnCgroup() throws {
+        // Our own cgroup holds us: on cgroup v2 its children could have no controllers (no internal processes),
+        // so a relative path starts at its parent, as runc's fs2 driver does. Absolute paths are unchanged.
+        let h = v2Host()
+        XCTAssertEqual(try CgroupPath.resolve(cgroupsPath: nil, id: "c1", host: h, systemd: false).v2,
+                       "/sys/fs/cgroup/user.slice/user-0.slice/c1")
+        XCTAssertEqual(try CgroupPath.resolve(cgroupsPath: "corral/x", id: "c1", host: h, systemd: false).v2,
+                       "/sys/fs/cgroup/user.slice/user-0.slice/corral/x")
+        XCTAssertEqual(try CgroupPath.resolve(cgroupsPath: "/docker/c1", id: "c1", host: h, systemd: false).v2,
+                       "/sys/fs/cgroup/docker/c1")
+        // In the root cgroup there is no parent: the path starts at the root.
+        let root = CgroupHost.parse(mountinfo: "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw", procCgroup: "0::/\n")
+        XCTAssertEqual(try CgroupPath.resolve(cgroupsPath: nil, id: "c1", host: root, systemd: false).v2, "/sys/fs/cgroup/c1")
+    }
+
     func testSystemdDriverFailsWithoutSystemd() {
         var h = hybridHost()
         XCTAssertThrowsError(try CgroupPath.resolve(cgroupsPath: "system.slice:docker:c1", id: "c1", host: h, systemd: true)) { e in

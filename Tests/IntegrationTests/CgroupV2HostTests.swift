@@ -147,6 +147,24 @@ final class CgroupV2HostTests: IsolationTestCase {
         XCTAssertTrue(processIsAlive(pid), "only the dd is killed")
     }
 
+    func testWithoutCgroupsPathTheContainerGetsACgroupBesideOurOwnWithItsLimits() throws {
+        // No cgroupsPath: the cgroup is named after the id, beside the caller's own cgroup (which holds the caller:
+        // a child of it could have no controllers), as runc's fs2 driver places it; the limits work there.
+        let own = cgroupDir(pid: Int(getpid()), "") ?? ""
+        guard own != mount else { throw XCTSkip("the test runs in the root cgroup: the container's cgroup has no sibling to take") }
+        bundle.setShell("sleep 60")
+        bundle.setLinux("resources", ["pids": ["limit": 30], "memory": ["limit": 67108864]])
+        let id = runtime.id("v2def")
+        let pid = try startDetached(bundle, id: id)
+        let d = String(own[..<(own.lastIndex(of: "/") ?? own.endIndex)]) + "/" + id
+        onTeardown { removeCgroupTree(d) }
+        XCTAssertEqual(cgroupDir(pid: pid, ""), d)
+        XCTAssertEqual(cgroupFile(d, "pids.max"), "30")
+        XCTAssertEqual(cgroupFile(d, "memory.max"), "67108864")
+        XCTAssertEqual(runtime("delete", "-f", id).status, 0)
+        XCTAssertFalse(pathExists(d), "delete -f removed the cgroup")
+    }
+
     func testForkBombStopsAtThePidsLimit() throws {
         bundle.setShell("b() { b | b & }; b; sleep 30")
         setResources(["pids": ["limit": 16], "cpu": ["quota": 20000, "period": 100000]], leaf: "bomb")

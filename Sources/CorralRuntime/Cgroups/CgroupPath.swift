@@ -2,7 +2,9 @@ import CorralSpec
 
 /// `linux.cgroupsPath` as runc's cgroupfs driver reads it:
 /// - absolute ("/docker/<id>"): that path under the root of every hierarchy;
-/// - relative ("corral/x"): under our own cgroup in every hierarchy (/proc/self/cgroup);
+/// - relative ("corral/x"): under our own cgroup in every hierarchy (/proc/self/cgroup), but on a pure cgroup v2
+///   host under its parent, as runc's fs2 driver does: our own cgroup has processes (us), and the no-internal-
+///   process rule then refuses both controllers for its children and a child with them;
 /// - absent or empty: relative, named after the container id.
 /// A `slice:prefix:name` value is only special with `--systemd-cgroup`; without it runc takes it as a plain
 /// relative name, and so do we. With `--systemd-cgroup` it names a systemd unit (SystemdUnit), and the cgroup
@@ -28,7 +30,7 @@ enum CgroupPath {
         }
         var set = CgroupSet()
         for h in host.v1 + (host.v2.map { [$0] } ?? []) {
-            let dir = directory(h, inner: inner, own: host.own[h.key])
+            let dir = directory(h, inner: inner, own: host.own[h.key], parentOfOwn: host.mode == .v2)
             if h.isV2 {
                 set.add("", dir)
             } else {
@@ -70,10 +72,11 @@ enum CgroupPath {
         return (unit, set)
     }
 
-    static func directory(_ h: CgroupHierarchy, inner: String, own: String?) -> String {
+    static func directory(_ h: CgroupHierarchy, inner: String, own: String?, parentOfOwn: Bool = false) -> String {
         if inner.hasBytePrefix("/") { return Files.clean(h.mountPoint + "/" + inner) }
         // Our cgroup as seen through this mount: its path minus the mount's root.
         var base = own ?? "/"
+        if parentOfOwn { base = Files.clean(base + "/..") }
         if h.root != "/" {
             base = base.hasBytePrefix(h.root) ? String(Substring(base.utf8.dropFirst(h.root.utf8.count))) : "/"
         }
