@@ -1,6 +1,6 @@
-// Starting criu(8) for checkpoint and restore. criu is driven through its command line (no RPC); what the runtime
-// needs around the exec is done here, in the forked child, so the runtime process itself never changes its
-// namespaces or mounts:
+// Starting criu(8) for checkpoint and restore (`criu swrk <fd>`, driven over its RPC socket, and `criu check`); what
+// the runtime needs around the exec is done here, in the forked child, so the runtime process itself never changes
+// its namespaces or mounts:
 // - restore: a private mount namespace in which the container's rootfs is bind-mounted on <state>/criu-root
 //   (criu's --root must be a mount point whose parent is not overmounted); the host's mount table never shows it,
 //   and it goes away with criu's namespace;
@@ -27,8 +27,8 @@ __attribute__((noreturn)) static void criu_fail(int fd, int step, int err) {
     __builtin_unreachable();
 }
 
-int corral_criu_spawn(const char *path, const char *const argv[], const char *const envp[], const char *root_src,
-                      const char *root_dst, int gated, int quiet, int *gate_fd, int *report_fd) {
+int corral_criu_spawn(const char *path, const char *const argv[], const char *root_src, const char *root_dst,
+                      int keep_fd, int gated, int quiet, int *gate_fd, int *report_fd) {
     int report[2], gate[2] = { -1, -1 };
     if (pipe2(report, O_CLOEXEC) != 0) return -errno;
     if (gated && pipe2(gate, O_CLOEXEC) != 0) {
@@ -57,6 +57,9 @@ int corral_criu_spawn(const char *path, const char *const argv[], const char *co
             if (unshare(CLONE_NEWNS) != 0) criu_fail(report[1], CORRAL_CRIU_STEP_UNSHARE, errno);
             if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) criu_fail(report[1], CORRAL_CRIU_STEP_PRIVATE, errno);
             if (mount(root_src, root_dst, NULL, MS_BIND | MS_REC, NULL) != 0) criu_fail(report[1], CORRAL_CRIU_STEP_BIND, errno);
+            // The runtime may now open paths through our root (/proc/<pid>/root), in this namespace.
+            struct criu_report ready = { CORRAL_CRIU_READY, 0 };
+            if (write(report[1], &ready, sizeof ready) != (ssize_t)sizeof ready) syscall(SYS_exit_group, 127);
         }
         if (gated) {
             char go = 0;
@@ -66,11 +69,13 @@ int corral_criu_spawn(const char *path, const char *const argv[], const char *co
             if (n != 1) syscall(SYS_exit_group, 126);
             close(gate[0]);
         }
+        // The RPC socket's end is criu's: it crosses execve.
+        if (keep_fd >= 0 && fcntl(keep_fd, F_SETFD, 0) != 0) criu_fail(report[1], CORRAL_CRIU_STEP_EXEC, errno);
         if (quiet) {
             int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
             if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) criu_fail(report[1], CORRAL_CRIU_STEP_EXEC, errno);
         }
-        execve(path, (char *const *)argv, (char *const *)envp);
+        execve(path, (char *const *)argv, environ);
         criu_fail(report[1], CORRAL_CRIU_STEP_EXEC, errno);
     }
     close(report[1]);
@@ -86,5 +91,5 @@ int corral_criu_report(int report_fd, int *step, int *err) {
     if (n != (ssize_t)sizeof r) return 0;
     *step = r.step;
     *err = r.err;
-    return 1;
+    return r.step == CORRAL_CRIU_READY ? 2 : 1;
 }

@@ -59,6 +59,18 @@ final class CheckpointTests: RuntimeTestCase {
         return rt.call(["run", "--detach", "--bundle", bundle.dir, id], stdin: [])
     }
 
+    /// `run --detach` of a shell with a terminal; returns what arrived on the console socket (the pty master).
+    private func startWithTerminal(_ id: String, script: String) throws -> ConsoleSocket.Received {
+        bundle.setTerminal(true)
+        bundle.setShell(script)
+        try bundle.writeConfig()
+        let sock = try ConsoleSocket(path: bundle.dir + "/run.sock")
+        defer { sock.close() }
+        let run = rt.call(["run", "--detach", "--console-socket", sock.path, "--bundle", bundle.dir, id], stdin: [])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        return try sock.receive()
+    }
+
     /// The counter as the container sees it (through exec, so it also proves exec into a restored container).
     private func count(_ id: String, file: String = "/tmp/count") -> Int? {
         let r = rt.call(["exec", id, "cat", file])
@@ -132,9 +144,57 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertEqual(HostSnapshot.take(root: rt.root, bundle: bundle.dir), before, "nothing is left behind")
     }
 
+    func testTerminalContainerIsRestoredWithANewMasterOnTheConsoleSocket() throws {
+        // criu keeps the process's pty slave (in the container's own devpts) and makes a new master on restore
+        // (orphan-pts-master, RPC only), which reaches --console-socket as create's master does (runc's simple_cr).
+        let id = rt.id("crtty")
+        let got = try startWithTerminal(id, script: "while read l; do echo \"pong $l\"; done")
+        let master = try XCTUnwrap(got.fds.first, "the pty master of run")
+        defer { for fd in got.fds { close(fd) } }
+        _ = write(master, "ping1\n", 6)
+        XCTAssertTrue(readAvailable(fd: master) { $0.contains("pong ping1") }.contains("pong ping1"), "the shell answers before")
+        let images = try makeTempDir("images")
+        // The old master stays open until the dump is done: closing it would hang the shell up.
+        let (ck, _) = checkpoint(id, images: images)
+        XCTAssertEqual(ck.status, 0, "\(ck)")
+        XCTAssertNil(rt.stateJSON(id))
+
+        let second = try ConsoleSocket(path: bundle.dir + "/c2.sock")
+        defer { second.close() }
+        let (rs, _) = restore(id, images: images, extra: ["--console-socket", second.path])
+        XCTAssertEqual(rs.status, 0, "\(rs)")
+        let again = try second.receive()
+        defer { for fd in again.fds { close(fd) } }
+        let newMaster = try XCTUnwrap(again.fds.first, "restore sent a new pty master")
+        XCTAssertTrue(again.payload.hasPrefix("/dev/pt"), "the payload names the terminal: \(again.payload)")
+        _ = write(newMaster, "ping2\n", 6)
+        let out = readAvailable(fd: newMaster) { $0.contains("pong ping2") }
+        XCTAssertTrue(out.contains("pong ping2"), "the restored shell answers on the new master: \(out)")
+        // Its terminal is still the one in the container's own devpts.
+        let tty = rt.call(["exec", id, "readlink", "/proc/1/fd/0"])
+        XCTAssertEqual(tty.stdout, "/dev/pts/0\n", "\(tty)")
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
+        XCTAssertNil(rt.stateJSON(id))
+    }
+
+    func testForegroundRestoreRelaysTheTerminal() throws {
+        // In the foreground the new master is relayed to restore's own stdio, as `run` relays its terminal.
+        let id = rt.id("crttyfg")
+        let got = try startWithTerminal(id, script: "read l; echo \"pong $l\"; exit 3")
+        defer { for fd in got.fds { close(fd) } }
+        let images = try makeTempDir("images")
+        let (ck, _) = checkpoint(id, images: images)   // the shell waits in read
+        XCTAssertEqual(ck.status, 0, "\(ck)")
+        let r = rt.call(criu + ["restore", "--image-path", images, "--bundle", bundle.dir, id],
+                        stdin: Array("hello\n".utf8), timeout: 60)
+        XCTAssertEqual(r.status, 3, "the shell's exit status: \(r)")
+        XCTAssertTrue(r.stdout.contains("pong hello"), "the answer came through the relay: \(r)")
+        XCTAssertNil(rt.stateJSON(id), "the container is removed after it exits")
+    }
+
     func testRestoreUnderANewIdWithABindMountedCounter() throws {
         // The counter is in a host directory bound into the container: criu must treat the bind as external on
-        // both sides (--ext-mount-map) and find the same directory again at restore.
+        // both sides (ext_mnt) and find the same directory again at restore.
         let shared = try bundle.addSharedDir(at: "/shared")
         let id = rt.id("crsrc")
         let run = try startCounter(id, script: "i=0; while :; do i=$((i+1)); echo $i > /shared/count; sleep 0.1; done")
@@ -164,6 +224,36 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertGreaterThanOrEqual(later, atDump + 5, "the restored counter goes on in the host directory")
         XCTAssertEqual(rt("delete", "--force", newId).status, 0)
         XCTAssertNil(rt.stateJSON(newId))
+    }
+
+    func testBindOnASymlinkAndNestedBindsAreRestored() throws {
+        // runc's checkpoint.bats: a bind whose destination is a symlink in the rootfs (/conf -> /real/conf: criu
+        // finds the mount at /real/conf and must know it as external there), and a bind nested in another whose
+        // mount point, in the outer bind's source, is gone before restore (it is made again).
+        try makeDirectories(bundle.rootfs + "/real/conf")
+        XCTAssertEqual(symlink("/real/conf", bundle.rootfs + "/conf"), 0)
+        let conf = try makeTempDir("conf")
+        bundle.addMount(destination: "/conf", type: "bind", source: conf, options: ["bind"])
+        let outer = try bundle.addSharedDir(at: "/test")
+        let inner = try makeTempDir("nested")
+        try makeDirectories(outer + "/for/nested")
+        bundle.addMount(destination: "/test/for/nested", type: "bind", source: inner, options: ["rw", "bind"])
+        let id = rt.id("crnest")
+        XCTAssertEqual(try startCounter(id).status, 0)
+        XCTAssertNotNil(waitForCount(id, atLeast: 3))
+        let images = try makeTempDir("images")
+        let (ck, _) = checkpoint(id, images: images)
+        XCTAssertEqual(ck.status, 0, "\(ck)")
+        XCTAssertEqual(rmdir(outer + "/for/nested"), 0)
+        XCTAssertEqual(rmdir(outer + "/for"), 0)
+        let (rs, _) = restore(id, images: images)
+        XCTAssertEqual(rs.status, 0, "\(rs)")
+        XCTAssertEqual(rt.status(id), "running")
+        let mounts = rt.call(["exec", id, "cat", "/proc/self/mountinfo"]).stdout
+        for dest in [" /real/conf ", " /test ", " /test/for/nested "] {
+            XCTAssertTrue(mounts.contains(dest), "\(dest) is mounted again: \(mounts)")
+        }
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
     }
 
     func testLeaveRunningKeepsTheContainer() throws {

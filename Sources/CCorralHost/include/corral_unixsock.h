@@ -1,5 +1,5 @@
 // Unix sockets: connecting to --console-socket, --pidfd-socket, seccomp agents and the monitor; listening for the
-// monitor and criu's action scripts.
+// monitor.
 // Host shim: runs in the runtime process only, never in a cloned container child.
 #ifndef CORRAL_UNIXSOCK_H
 #define CORRAL_UNIXSOCK_H

@@ -92,8 +92,6 @@ public enum Corral {
     /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
     /// from a read-only view of the binary first; in-process callers (tests) leave it off.
     public static func main(_ argv: [String], sealExecutable: Bool = false) -> Int32 {
-        // criu runs us as its action script during restore (no arguments; see RestoreHooks).
-        if argv.count <= 1, let status = RestoreHooks.actionScript() { return status }
         var args = argv.dropFirst()
         // Globals come before the verb: parse up to the first positional.
         let parsed: ParsedOptions

@@ -57,10 +57,6 @@ enum Checkpoint {
             // Its images could not be restored (Restore): the monitor's watch cannot be resumed mid-run.
             throw RuntimeError(.unsupported, "checkpoint of a container with run limits, seccomp audit mode or an audit trail is not supported by this version of corral: its monitor cannot be resumed on restore")
         }
-        if plan.terminal && !opts.shellJob {
-            // criu hands a terminal's master over only through its RPC (orphan-pts-master); corral drives its CLI.
-            throw RuntimeError(.unsupported, "checkpoint of a container with a terminal (process.terminal) is not supported by this version of corral (use --shell-job to keep the terminal as criu's external tty)")
-        }
         if opts.lazyPages && opts.statusFD >= 0 {
             let flags = fcntl(Int32(opts.statusFD), F_GETFL)
             if flags < 0 { throw .system("invalid --status-fd argument \(opts.statusFD)", errno) }
@@ -77,25 +73,29 @@ enum Checkpoint {
         try Files.mkdirAll(opts.imagePath, mode: 0o700)
         if let w = opts.workPath { try Files.mkdirAll(w, mode: 0o700) }
 
-        var criu = CriuInvocation(binary: binary, logPath: opts.logPath(CriuInvocation.dumpLog))
-        criu.args = [opts.preDump ? "pre-dump" : "dump", "-t", String(h.state.pid)]
+        var criu = CriuInvocation(binary: binary, request: opts.preDump ? .preDump : .dump,
+                                  logPath: opts.logPath(CriuInvocation.dumpLog))
+        criu.opts.int(.pid, h.state.pid)
         criu.common(opts, config: spec, log: CriuInvocation.dumpLog)
-        criu.args += ["--root", h.state.rootfs]
-        if opts.leaveRunning { criu.args.append("--leave-running") }
-        if opts.tcpSkipInFlight { criu.args.append("--tcp-skip-in-flight") }
-        if opts.linkRemap { criu.args.append("--link-remap") }
-        if let parent = opts.parentPath { criu.args += ["--prev-images-dir", parent, "--track-mem"] }
-        if let ps = opts.pageServer { criu.args += ["--page-server", "--address", ps.address, "--port", String(ps.port)] }
-        if opts.lazyPages && opts.statusFD >= 0 { criu.args += ["--status-fd", String(opts.statusFD)] }
+        criu.opts.string(.root, h.state.rootfs)
+        if opts.leaveRunning { criu.opts.flag(.leaveRunning) }
+        if opts.tcpSkipInFlight { criu.opts.flag(.tcpSkipInFlight) }
+        if opts.linkRemap { criu.opts.flag(.linkRemap) }
+        if let parent = opts.parentPath {
+            criu.opts.string(.parentImg, parent)
+            criu.opts.flag(.trackMem)
+        }
+        if let ps = opts.pageServer { criu.opts.pageServer(ps.address, ps.port) }
+        if opts.lazyPages && opts.statusFD >= 0 { criu.opts.int(.statusFD, Int32(truncatingIfNeeded: opts.statusFD)) }
         // Joined network and pid namespaces stay outside the image; restore hands them back by key (runc's keys).
         for join in plan.joins where join.type == "network" || join.type == "pid" {
             var st = stat()
             if stat(join.path, &st) != 0 { throw .system("stat \(join.path)", errno) }
-            criu.args += ["--external", "\(join.type == "network" ? "net" : "pid")[\(st.st_ino)]:\(externalKey(join.type))"]
+            criu.opts.string(.external, "\(join.type == "network" ? "net" : "pid")[\(st.st_ino)]:\(externalKey(join.type))")
         }
         // criu freezes the tree through the container's freezer (v1, or the cgroup2 directory) instead of ptrace.
         if let set = h.state.cgroups, let freezer = set.v1("freezer") ?? set.v2 {
-            criu.args += ["--freeze-cgroup", freezer]
+            criu.opts.string(.freezeCgroup, freezer)
         }
         if !opts.preDump {
             var maskedFiles: [String] = []

@@ -60,10 +60,8 @@ enum Restore {
             throw RuntimeError(.unsupported, "restore of a container with run limits, seccomp audit mode or an audit trail (io.corral.* annotations or the policy) is not supported by this version of corral: its monitor cannot be resumed")
         }
         let binary = try CriuInvocation.resolveBinary(ctx.globals.criu)
-        if (plan.terminal && !opts.shellJob) || consoleSocket != nil {
-            // The new pty master would come from criu's RPC (orphan-pts-master); its command line cannot hand it over.
-            throw RuntimeError(.unsupported, "restore of a container with a terminal (process.terminal, --console-socket) is not supported by this version of corral")
-        }
+        // runc's rule: a terminal goes to --console-socket when detached, to our own relay in the foreground.
+        try ExecPlanner.checkTerminal(terminal: plan.terminal, detach: detach, consoleSocket: consoleSocket != nil)
         if !plan.hooks[.createContainer].isEmpty {
             ctx.log.warn("createContainer hooks are not run on restore (as with runc)")
         }
@@ -81,8 +79,7 @@ enum Restore {
         }
         if let w = opts.workPath { try Files.mkdirAll(w, mode: 0o700) }
 
-        var criu = CriuInvocation(binary: binary, logPath: opts.logPath(CriuInvocation.restoreLog))
-        criu.args = ["restore"]
+        var criu = CriuInvocation(binary: binary, request: .restore, logPath: opts.logPath(CriuInvocation.restoreLog))
         criu.common(opts, config: spec, log: CriuInvocation.restoreLog)
         // Namespaces the config joins: network and pid ones by the key the dump gave them, the others by path.
         var inherited: [Int32] = []
@@ -93,16 +90,16 @@ enum Restore {
                 let fd = open(join.path, O_RDONLY)   // no CLOEXEC: criu's own fd
                 if fd < 0 { throw RuntimeError(.system, "Requested \(join.type) namespace \(join.path) does not exist") }
                 inherited.append(fd)
-                criu.args += ["--inherit-fd", "fd[\(fd)]:\(Checkpoint.externalKey(join.type))"]
+                criu.opts.inheritFD(Checkpoint.externalKey(join.type), fd)
             case "cgroup":
                 throw RuntimeError(.unsupported, "Do not know how to handle namespace cgroup")
             default:
-                criu.args += ["--join-ns", "\(join.type == "mount" ? "mnt" : join.type):\(join.path)"]
+                criu.opts.pair(.joinNs, join.type == "mount" ? "mnt" : join.type, join.path)
             }
         }
         // Our stdio replaces the pipes the init had at dump (runc's descriptors.json).
         for (fd, what) in descriptors.enumerated() where fd < 3 && what.containsBytes("pipe:") {
-            criu.args += ["--inherit-fd", "fd[\(fd)]:\(what)"]
+            criu.opts.inheritFD(what, Int32(fd))
         }
         for (key, value) in CriuInvocation.externalMounts(plan, maskedFiles: [], dump: false) {
             criu.external(mount: key, value)
@@ -112,10 +109,10 @@ enum Restore {
             guard let dir = cgroupPlan.directory(mountedAt: h.mountPoint) else { continue }
             let inHierarchy = Files.clean(h.root + "/" + String(Substring(dir.utf8.dropFirst(h.mountPoint.utf8.count))))
             let keys = h.isV2 ? [""] : h.key.splitASCII(",").map(String.init)
-            for k in keys { criu.args += ["--cgroup-root", k + ":" + inHierarchy] }
+            for k in keys { criu.opts.pair(.cgRoot, k, inHierarchy) }
         }
-        if let p = opts.lsmProfile { criu.args += ["--lsm-profile", p] }
-        if let c = opts.lsmMountContext { criu.args += ["--lsm-mount-context", c] }
+        if let p = opts.lsmProfile { criu.opts.string(.lsmProfile, p) }
+        if let c = opts.lsmMountContext { criu.opts.string(.lsmMountContext, c) }
 
         if !detach && !o.bool("no-subreaper") { _ = corral_set_child_subreaper() }
         let store = ctx.store
@@ -125,33 +122,45 @@ enum Restore {
         defer { if !lockHandedOver { close(lockFD) } }
         var cgroupsMade: CgroupManager?
         let criuRoot = dir + "/criu-root"
-        let pidFile = dir + "/criu.pid"
-        criu.args += ["--root", criuRoot, "--restore-detached", "--restore-sibling", "--pidfile", pidFile, "--evasive-devices"]
-        // prestart and createRuntime hooks run when criu has made the namespaces (its setup-namespaces action, runc's
-        // moment): criu runs this binary as its action script, which asks us over a socket in the state directory.
-        var service: CriuInvocation.Service?
-        var hookFailure: RuntimeError?
-        var listener: Int32 = -1
-        defer { if listener >= 0 { close(listener) } }
+        criu.opts.string(.root, criuRoot)
+        criu.opts.flag(.rstSibling)
+        criu.opts.flag(.evasiveDevices)
+        // prestart and createRuntime hooks run when criu has made the namespaces (its setup-namespaces
+        // notification, runc's moment), with the restored init's pid.
         let hooks = plan.hooks
-        let hookSocket = store.dir(id) + "/" + RestoreHooks.socketName
-        if !hooks[.prestart].isEmpty || !hooks[.createRuntime].isEmpty {
-            guard let me = Files.readLink("/proc/self/exe") else { throw .system("readlink /proc/self/exe", errno) }
-            criu.args += ["--action-script", me]
-            criu.environment = ["\(RestoreHooks.socketVariable)=\(hookSocket)"]
-            let annotations = spec.annotations ?? [:]
-            service = CriuInvocation.Service(fd: -1) { fd in
-                RestoreHooks.answer(fd) { pid throws(RuntimeError) in
-                    let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle,
-                                                         annotations: annotations)
-                    do throws(RuntimeError) {
-                        try HookRunner.run(.prestart, hooks[.prestart], state: state, cwd: bundle)
-                        try HookRunner.run(.createRuntime, hooks[.createRuntime], state: state, cwd: bundle)
-                    } catch {
-                        hookFailure = error
-                        throw error
-                    }
+        let runsHooks = !hooks[.prestart].isEmpty || !hooks[.createRuntime].isEmpty
+        if runsHooks || plan.terminal { criu.opts.flag(.notifyScripts) }
+        let annotations = spec.annotations ?? [:]
+        // The terminal: criu keeps the pty slave the process had and makes a new master (orphan-pts-master),
+        // which goes to --console-socket, or in the foreground to our own relay as with `run`.
+        var consoleFD: Int32 = -1
+        defer { if consoleFD >= 0 { close(consoleFD) } }
+        if let path = consoleSocket {
+            consoleFD = corral_connect_unix(Files.absolute(path))
+            if consoleFD < 0 { throw .system("connect to console socket \(path)", -consoleFD) }
+        }
+        var master: Int32 = -1
+        defer { if master >= 0 { close(master) } }
+        let notified = { (script: String, pid: Int32, fd: Int32) throws(RuntimeError) -> Void in
+            switch script {
+            case "setup-namespaces" where runsHooks:
+                let state = ContainerState.specState(id: id, status: .creating, pid: pid, bundle: bundle,
+                                                     annotations: annotations)
+                try HookRunner.run(.prestart, hooks[.prestart], state: state, cwd: bundle)
+                try HookRunner.run(.createRuntime, hooks[.createRuntime], state: state, cwd: bundle)
+            case "orphan-pts-master":
+                if fd < 0 { throw RuntimeError(.system, "criu sent no pty master with orphan-pts-master") }
+                if consoleFD >= 0 {
+                    var n: UInt32 = 0   // TIOCGPTN: the pty's number, for the payload create sends
+                    let name = ioctl(fd, UInt(0x8004_5430), &n) == 0 ? "/dev/pts/\(n)" : "/dev/ptmx"
+                    let r = corral_send_fd(consoleFD, fd, name)
+                    if r < 0 { throw .system("send pty master to console socket", -r) }
+                } else {
+                    master = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+                    if master < 0 { throw .system("keep the restored terminal's master", errno) }
                 }
+            default:
+                break
             }
         }
         let state: ContainerState
@@ -169,27 +178,15 @@ enum Restore {
             try store.writeState(dir, record)
             if mkdir(criuRoot, 0o755) != 0 { throw .system("mkdir \(criuRoot)", errno) }
             try RestoreMountpoints.create(plan)
-            if service != nil {
-                // In the state directory (root-only), bound only now that the id is ours.
-                listener = corral_listen_unix_type(hookSocket, Int32(SOCK_STREAM.rawValue))
-                if listener < 0 { throw .system("listen on \(hookSocket)", -listener) }
-                service!.fd = listener
-            }
-            do throws(RuntimeError) {
-                try criu.run(root: (plan.rootfs, criuRoot), log: ctx.log, service: service) { pid throws(RuntimeError) in
-                    try cgroups.place(pid)
-                }
-            } catch {
-                // A failed hook is what made criu fail: say that, as create does.
-                throw hookFailure ?? error
-            }
+            // A failed hook is what makes criu fail: that error is thrown, as create does.
+            let resp = try criu.run(root: (plan.rootfs, criuRoot), log: ctx.log, placed: { pid throws(RuntimeError) in
+                try cgroups.place(pid)
+            }, notify: notified)
             rmdir(criuRoot)
-            if listener >= 0 { close(listener); listener = -1; unlink(hookSocket) }
-            guard let text = Files.readString(pidFile), let pid = Int32(text.cgTrimmed), pid > 0,
+            guard let pid = resp.message(CriuRPC.Resp.restore)?.int(1), pid > 0,
                   let st = Proc.stat(pid), st.state != "Z" else {
-                throw RuntimeError(.system, "criu restored no running init (pid file \(pidFile))\nlog file: \(criu.logPath)")
+                throw RuntimeError(.system, "criu restored no running init\nlog file: \(criu.logPath)")
             }
-            unlink(pidFile)
             var s = ContainerState(id: id, pid: pid, pidStartTime: st.startTime, bundle: bundle, rootfs: plan.rootfs,
                                    created: Clock.rfc3339Nano(Clock.now()), owner: Owner.name(getuid()),
                                    annotations: spec.annotations ?? [:], ociVersion: Version.spec)
@@ -216,7 +213,8 @@ enum Restore {
         let signals = corral_signalfd_all()
         flock(h.fd, LOCK_UN)
         Glibc.kill(getpid(), SIGCHLD)   // the init may have exited before the signalfd existed
-        let code = ForegroundWait.wait(initPid: state.pid, relaySocket: -1, signalFD: signals)
+        let code = ForegroundWait.wait(initPid: state.pid, relaySocket: -1, master: master, signalFD: signals)
+        master = -1   // the relay closed it
         if flock(h.fd, LOCK_EX) == 0, let now = try? store.open(id, lock: false),
            now.state.pid == state.pid, now.state.pidStartTime == state.pidStartTime {
             h.state = now.state   // removed through our own locked fd: the directory we made
@@ -226,61 +224,12 @@ enum Restore {
     }
 }
 
-/// The two ends of restore's hooks: criu runs the corral binary as its action script (no arguments; criu's
-/// environment with CRTOOLS_SCRIPT_ACTION, CRTOOLS_INIT_PID and our socket's fd number), and on
-/// "setup-namespaces" it sends the restored init's pid to the restoring runtime, which runs the hooks and answers
-/// "0" or the hook's error text (criu then fails the restore).
-enum RestoreHooks {
-    static let socketName = "hooks.sock"
-    static let socketVariable = "CORRAL_RESTORE_HOOK_SOCKET"
-
-    /// When this process is criu's action script: its exit status; nil otherwise. criu closes every inherited fd
-    /// but stdio before it runs a script, hence a socket by path.
-    static func actionScript() -> Int32? {
-        guard let a = getenv("CRTOOLS_SCRIPT_ACTION"), let path = getenv(socketVariable) else { return nil }
-        guard String(cString: a) == "setup-namespaces" else { return 0 }
-        let pid = getenv("CRTOOLS_INIT_PID").map { String(cString: $0) } ?? ""
-        let fd = corral_connect_unix(path)
-        if fd < 0 { printErr("restore hooks: connect to \(String(cString: path)): \(errnoText(-fd))"); return 1 }
-        defer { close(fd) }
-        let sent = Array(pid.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if sent <= 0 { printErr("restore hooks: write: \(errnoText(errno))"); return 1 }
-        var reply: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { reply += buf[0..<n]; continue }
-            if n < 0 && errno == EINTR { continue }
-            break
-        }
-        if reply == [UInt8(ascii: "0")] { return 0 }
-        printErr(reply.isEmpty ? "restore hooks: no answer from corral" : String(decoding: reply, as: UTF8.self))
-        return 1
-    }
-
-    /// The runtime's side: accept one connection, read the pid, run the hooks, answer "0" or the error text.
-    static func answer(_ listener: Int32, _ run: (Int32) throws(RuntimeError) -> Void) {
-        let fd = accept(listener, nil, nil)
-        if fd < 0 { return }
-        _ = corral_fcntl_setfd(fd, 1)
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 64)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return }
-        var reply = "0"
-        if let pid = Int32(String(decoding: buf[0..<n], as: UTF8.self)), pid > 0 {
-            do throws(RuntimeError) { try run(pid) } catch { reply = error.message }
-        } else {
-            reply = "restore hooks: bad request"
-        }
-        _ = Array(reply.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    }
-}
-
 /// criu mounts the external (bind) mounts on mount points that must exist in the root it restores into; on a fresh
 /// copy of the rootfs they may not (create made them in the old one). As runc does, they are made again, except
-/// below a tmpfs of the config (criu restores a tmpfs with its contents, mount points included). Every component
-/// is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT), so a symlink in the image cannot lead out.
+/// below a tmpfs of the config (criu restores a tmpfs with its contents, mount points included). A bind nested in
+/// an earlier bind has its mount point in that bind's source, where create made it (runc mounts the outer bind for
+/// the moment to make it). Every component is resolved inside its root (openat2 RESOLVE_IN_ROOT), so a symlink in
+/// the image or the source cannot lead out.
 enum RestoreMountpoints {
     static let resolveInRoot: UInt64 = 0x10 | 0x02   // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
 
@@ -290,28 +239,39 @@ enum RestoreMountpoints {
             m.kind == .bind && !tmpfs.contains { m.dest.hasBytePrefix($0 == "/" ? "/" : $0 + "/") }
         }
         if binds.isEmpty { return }
-        let root = open(plan.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if root < 0 { throw .system("open rootfs \(plan.rootfs)", errno) }
-        defer { close(root) }
-        for m in binds {
-            let parts = m.dest.splitASCII("/").map(String.init)
-            var path = ""
-            for (i, name) in parts.enumerated() {
-                let parent = path.isEmpty ? "/" : path
-                path += "/" + name
-                let existing = corral_openat2(root, path, CORRAL_O_PATH | O_CLOEXEC, 0, resolveInRoot)
-                if existing >= 0 { close(existing); continue }
-                if -existing != ENOENT { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(path)", -existing) }
-                let dir = corral_openat2(root, parent, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolveInRoot)
-                if dir < 0 { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(parent)", -dir) }
-                defer { close(dir) }
-                if i == parts.count - 1 && m.destIsFile {
-                    let f = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-                    if f < 0 && errno != EEXIST { throw .system("create criu restore mountpoint for \(m.dest) mount", errno) }
-                    if f >= 0 { close(f) }
-                } else if mkdirat(dir, name, 0o755) != 0 && errno != EEXIST {
-                    throw .system("create criu restore mountpoint for \(m.dest) mount", errno)
-                }
+        for (i, m) in binds.enumerated() {
+            // The innermost earlier bind of a directory that this one lies below.
+            let outer = binds[..<i].filter { o in
+                o.dest != "/" && !o.destIsFile && o.source != nil && m.dest.hasBytePrefix(o.dest + "/")
+            }.max { $0.dest.utf8.count < $1.dest.utf8.count }
+            let base = outer?.source ?? plan.rootfs
+            let path = outer.map { String(m.dest.dropFirst($0.dest.count)) } ?? m.dest
+            let root = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if root < 0 { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(base)", errno) }
+            defer { close(root) }
+            try make(path, in: root, file: m.destIsFile, for: m.dest)
+        }
+    }
+
+    /// Makes every missing component of `path` below `root`: directories, and a file last when `file`.
+    private static func make(_ full: String, in root: Int32, file: Bool, for dest: String) throws(RuntimeError) {
+        let parts = full.splitASCII("/").map(String.init)
+        var path = ""
+        for (i, name) in parts.enumerated() {
+            let parent = path.isEmpty ? "/" : path
+            path += "/" + name
+            let existing = corral_openat2(root, path, CORRAL_O_PATH | O_CLOEXEC, 0, resolveInRoot)
+            if existing >= 0 { close(existing); continue }
+            if -existing != ENOENT { throw .system("create criu restore mountpoint for \(dest) mount: open \(path)", -existing) }
+            let dir = corral_openat2(root, parent, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolveInRoot)
+            if dir < 0 { throw .system("create criu restore mountpoint for \(dest) mount: open \(parent)", -dir) }
+            defer { close(dir) }
+            if i == parts.count - 1 && file {
+                let f = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                if f < 0 && errno != EEXIST { throw .system("create criu restore mountpoint for \(dest) mount", errno) }
+                if f >= 0 { close(f) }
+            } else if mkdirat(dir, name, 0o755) != 0 && errno != EEXIST {
+                throw .system("create criu restore mountpoint for \(dest) mount", errno)
             }
         }
     }

@@ -84,8 +84,11 @@ struct CriuOptions {
     func logPath(_ name: String) -> String { (workPath ?? imagePath) + "/" + name }
 }
 
-/// One criu(8) command line: built from the container's plan and the flags, run from a forked child (see
-/// corral_criu_spawn), its failure reported with the log's path and its error lines.
+/// One criu request (dump, pre-dump or restore) over criu's RPC: `criu swrk` is started on one end of a socket
+/// pair (see corral_criu_spawn), gets the options as a criu_req, and answers with notifications (acknowledged;
+/// those the caller asks for are handed to `notify`) and a final criu_resp. runc drives criu the same way; the
+/// RPC alone can hand a restored terminal's new master over (orphan_pts_master). A failure names criu's log and
+/// quotes its error lines.
 struct CriuInvocation {
     static let dumpLog = "dump.log"
     static let restoreLog = "restore.log"
@@ -94,16 +97,16 @@ struct CriuInvocation {
     static let descriptorsFile = "descriptors.json"
 
     var binary: String
-    var args: [String] = []
+    var request: CriuRPC.RequestType
+    var opts = CriuRPC.Options()
     var logPath: String
-    /// Added to criu's environment (which its action scripts inherit).
-    var environment: [String] = []
+    /// The image and work directories; `run` opens them (criu finds them as /proc/<our pid>/fd/N).
+    private var directories: (images: String, work: String?) = ("", nil)
 
-    /// A socket the runtime answers on while criu runs (restore's hooks): `handle` gets called with `fd` whenever
-    /// it is readable.
-    struct Service {
-        var fd: Int32
-        var handle: (Int32) -> Void
+    init(binary: String, request: CriuRPC.RequestType, logPath: String) {
+        self.binary = binary
+        self.request = request
+        self.logPath = logPath
     }
 
     /// `--criu PATH`, or "criu" looked up in $PATH as Go's exec.LookPath does (runc's text when it is missing).
@@ -121,29 +124,31 @@ struct CriuInvocation {
         throw RuntimeError(.notFound, "exec: \"\(name)\": executable file not found in $PATH")
     }
 
-    /// What both directions pass: images, work directory, log, cgroup mode and the behaviour flags.
+    /// What both directions pass: images, work directory, log, cgroup mode and the behaviour flags (runc's).
     mutating func common(_ o: CriuOptions, config: Spec, log: String) {
-        args += ["-D", o.imagePath]
-        if let w = o.workPath { args += ["--work-dir", w] }
-        args += ["-o", log, "-v4"]
-        args.append(o.manageCgroupsMode.isEmpty ? "--manage-cgroups" : "--manage-cgroups=" + o.manageCgroupsMode)
-        if o.shellJob { args.append("--shell-job") }
-        if o.tcpEstablished { args.append("--tcp-established") }
-        if o.extUnixSk { args.append("--ext-unix-sk") }
-        if o.fileLocks { args.append("--file-locks") }
-        if o.autoDedup { args.append("--auto-dedup") }
-        if o.lazyPages { args.append("--lazy-pages") }
-        if o.emptyNetwork { args += ["--empty-ns", "net"] }
-        // runc's criu configuration file: the annotation org.criu.config names another one ("" for none). The
-        // command line refuses a missing file where the RPC ignored it, so only an existing one is passed.
+        directories = (o.imagePath, o.workPath)
+        opts.string(.logFile, log)
+        opts.int(.logLevel, 4)
+        opts.flag(.manageCgroups)
+        if let mode = CriuRPC.cgroupMode(o.manageCgroupsMode) { opts.int(.manageCgroupsMode, mode, o.manageCgroupsMode) }
+        if o.shellJob { opts.flag(.shellJob) }
+        if o.tcpEstablished { opts.flag(.tcpEstablished) }
+        if o.extUnixSk { opts.flag(.extUnixSk) }
+        if o.fileLocks { opts.flag(.fileLocks) }
+        if o.autoDedup { opts.flag(.autoDedup) }
+        if o.lazyPages { opts.flag(.lazyPages) }
+        if o.emptyNetwork { opts.int(.emptyNs, 0x4000_0000, "net") }   // CLONE_NEWNET
+        // A container's terminal: criu keeps its pty slave and makes a new master on restore, handed to us.
+        opts.flag(.orphanPtsMaster)
+        // runc's criu configuration file: the annotation org.criu.config names another one ("" for none).
         let file = config.annotations?["org.criu.config"] ?? "/etc/criu/runc.conf"
-        if !file.isEmpty && Files.exists(file) { args += ["--config", file] }
+        if !file.isEmpty && Files.exists(file) { opts.string(.configFile, file) }
     }
 
     /// A mount criu must not dump (or must find on the host at restore): `key` is its path in the container;
     /// `value` the key itself at dump, the host path to bind at restore.
     mutating func external(mount key: String, _ value: String) {
-        args += ["--ext-mount-map", key + ":" + value]
+        opts.pair(.extMnt, key, value)
     }
 
     /// Every mount that comes from outside the container's own filesystems, as runc lists them: bind mounts (the
@@ -152,7 +157,8 @@ struct CriuInvocation {
     static func externalMounts(_ plan: LaunchPlan, maskedFiles: [String], dump: Bool) -> [(String, String)] {
         var out: [(String, String)] = []
         for m in plan.mounts where m.kind == .bind {
-            out.append((m.dest, dump ? m.dest : (m.source ?? m.dest)))
+            let key = resolvedInRoot(plan.rootfs, m.dest)
+            out.append((key, dump ? key : (m.source ?? m.dest)))
         }
         if dump {
             for p in maskedFiles { out.append((p, "/dev/null")) }
@@ -165,63 +171,101 @@ struct CriuInvocation {
         return out.filter { seen.insert($0.0).inserted }
     }
 
-    /// Runs criu and waits for it. `root`: (rootfs, mount point) for restore's private bind; `placed` runs once the
-    /// child exists and before it execs (restore puts it into the container's cgroups there). A failure names
-    /// criu's exit status and its log, and quotes the log's error lines at warning level (runc's logCriuErrors).
-    /// `criu check --feature NAME` (what runc asks criu's RPC before a pre-dump or a lazy-pages dump).
-    static func hasFeature(_ binary: String, _ name: String, log: Logger) -> Bool {
-        let probe = CriuInvocation(binary: binary, args: ["check", "--feature", name], logPath: "")
-        do { try probe.run(log: log, quiet: true) } catch { return false }
-        return true
+    /// A mount's destination where the mount really is: symlinks in the rootfs resolved inside it, as runc's
+    /// SecureJoin does, so a bind on "/conf" -> "/real/conf" is the mount criu finds at /real/conf. As written when
+    /// it does not resolve.
+    static func resolvedInRoot(_ rootfs: String, _ dest: String) -> String {
+        let root = open(rootfs, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        if root < 0 { return dest }
+        defer { close(root) }
+        let fd = corral_openat2(root, dest, CORRAL_O_PATH | O_CLOEXEC, 0, RestoreMountpoints.resolveInRoot)
+        if fd < 0 { return dest }
+        defer { close(fd) }
+        guard let top = Files.readLink("/proc/self/fd/\(root)"), let real = Files.readLink("/proc/self/fd/\(fd)") else { return dest }
+        if real == top { return "/" }
+        return real.hasBytePrefix(top + "/") ? String(real.dropFirst(top.count)) : dest
     }
 
-    func run(root: (String, String)? = nil, log: Logger, quiet: Bool = false, service: Service? = nil,
-             placed: ((Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) {
-        log.debug("criu: \(binary) \(args.joined(separator: " "))")
+    /// `criu check --feature NAME` (what runc asks criu's RPC before a pre-dump or a lazy-pages dump).
+    static func hasFeature(_ binary: String, _ name: String, log: Logger) -> Bool {
         let arena = PlanArena()
-        let argv = arena.strings([binary] + args)
-        var env: [String] = []
-        var i = 0
-        while let e = environ[i] { env.append(String(cString: e)); i += 1 }
-        env += environment
-        let envp = arena.strings(env)
         var gate: Int32 = -1, report: Int32 = -1
-        let pid = corral_criu_spawn(binary, argv, envp, root.map { arena.string($0.0) } ?? nil,
-                                    root.map { arena.string($0.1) } ?? nil, placed == nil ? 0 : 1, quiet ? 1 : 0,
+        let pid = corral_criu_spawn(binary, arena.strings([binary, "check", "--feature", name]), nil, nil, -1, 0, 1,
                                     &gate, &report)
+        if pid < 0 { return false }
+        close(report)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        log.debug("criu check --feature \(name): \(status == 0 ? "yes" : "no")")
+        return status == 0
+    }
+
+    /// Runs the request and waits for criu's answer; returns the response (restore's carries the init's pid).
+    /// `root`: (rootfs, mount point) for restore's private bind; `placed` runs once the child exists and before it
+    /// execs criu (restore puts it into the container's cgroups there). `notify` gets every notification criu
+    /// sends (script name, pid, an fd that came with it or -1); throwing fails the request, as a failed action
+    /// script would.
+    @discardableResult
+    mutating func run(root: (String, String)? = nil, log: Logger,
+                      placed: ((Int32) throws(RuntimeError) -> Void)? = nil,
+                      notify: ((String, Int32, Int32) throws(RuntimeError) -> Void)? = nil) throws(RuntimeError) -> ProtoMessage {
+        var pair: [Int32] = [-1, -1]
+        if socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) != 0 {
+            throw .system("socketpair for criu", errno)
+        }
+        let sock = pair[0]
+        defer { close(sock) }
+        let arena = PlanArena()
+        let argv = arena.strings([binary, "swrk", String(pair[1])])
+        var gate: Int32 = -1, report: Int32 = -1
+        let pid = corral_criu_spawn(binary, argv, root.map { arena.string($0.0) } ?? nil,
+                                    root.map { arena.string($0.1) } ?? nil, pair[1], placed == nil ? 0 : 1, 0,
+                                    &gate, &report)
+        close(pair[1])
         if pid < 0 { throw .system("start criu", -pid) }
         defer { close(report) }
-        if let placed {
+        func reap() -> Int32 {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return status
+        }
+        var step: Int32 = 0, err: Int32 = 0
+        var reported = root == nil ? 0 : corral_criu_report(report, &step, &err)
+        // criu opens the directories as /proc/<our pid>/fd/N and works in them (its cgroup yard is a tmpfs it
+        // mounts there): with a mount namespace of its own they must be its mounts, so they are opened through
+        // its root. They stay open until criu has answered.
+        var dirFDs: [Int32] = []
+        defer { for fd in dirFDs { close(fd) } }
+        if reported == 2 || root == nil {
+            for (field, path) in [(CriuRPC.Field.imagesDirFD, directories.images), (.workDirFD, directories.work)] {
+                guard let path else { continue }
+                let fd = open((root == nil ? "" : "/proc/\(pid)/root") + path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if fd < 0 {
+                    let e = errno
+                    close(gate)
+                    _ = reap()
+                    throw .system("open \(path)", e)
+                }
+                dirFDs.append(fd)
+                opts.int(field, fd, path)
+            }
+        }
+        log.debug("criu: \(binary) swrk: \(request) \(opts.summary.joined(separator: " "))")
+        if reported != 1, let placed {
             do throws(RuntimeError) {
                 try placed(pid)
             } catch {
                 close(gate)   // no byte: the child exits without running criu
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, 0)
+                _ = reap()
                 throw error
             }
             var go: UInt8 = 1
             _ = write(gate, &go, 1)
             close(gate)
         }
-        var step: Int32 = 0, err: Int32 = 0
-        let failedEarly = corral_criu_report(report, &step, &err) == 1
-        if !failedEarly, let service {
-            // Answer the service until criu exits (its pidfd becomes readable).
-            let pidfd = corral_pidfd_open(pid)
-            while pidfd >= 0 {
-                var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: service.fd, events: Int16(POLLIN), revents: 0)]
-                let r = poll(&fds, 2, -1)
-                if r < 0 { if errno == EINTR { continue }; break }
-                if fds[1].revents & Int16(POLLIN) != 0 { service.handle(service.fd) }
-                if fds[0].revents != 0 { break }
-            }
-            if pidfd >= 0 { close(pidfd) }
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if failedEarly {
+        if reported != 1 { reported = corral_criu_report(report, &step, &err) }
+        if reported == 1 {
+            _ = reap()
             let what: String
             switch UInt32(step) {
             case CORRAL_CRIU_STEP_UNSHARE.rawValue: what = "unshare a mount namespace for criu"
@@ -231,11 +275,29 @@ struct CriuInvocation {
             }
             throw .system(what, err)
         }
-        if status != 0 {
-            if logPath.isEmpty { throw RuntimeError(.system, "criu failed: exit status \((status >> 8) & 0xff)") }
+        let answer: Result<ProtoMessage, RuntimeError>
+        do throws(RuntimeError) {
+            answer = .success(try CriuRPC.exchange(sock, request: request, opts: opts, notify: notify))
+        } catch {
+            answer = .failure(error)
+        }
+        // criu swrk exits once it has answered (or when its socket closes).
+        shutdown(sock, Int32(SHUT_RDWR))
+        let status = reap()
+        switch answer {
+        case .success(let resp):
+            if resp.bool(CriuRPC.Resp.success) == true { return resp }
             quoteErrors(log: log)
-            let how = status & 0x7f == 0 ? "exit status \((status >> 8) & 0xff)" : "signal: \(status & 0x7f)"
-            throw RuntimeError(.system, "criu failed: \(how)\nlog file: \(logPath)")
+            var text = "criu failed: type \(request) errno \(resp.int(CriuRPC.Resp.crErrno) ?? 0)"
+            if let m = resp.string(CriuRPC.Resp.crErrmsg), !m.isEmpty { text += " (\(m))" }
+            throw RuntimeError(.system, text + "\nlog file: \(logPath)")
+        case .failure(let error):
+            if error.message.hasPrefix(CriuRPC.noAnswer) {
+                quoteErrors(log: log)
+                let how = status & 0x7f == 0 ? "exit status \((status >> 8) & 0xff)" : "signal: \(status & 0x7f)"
+                throw RuntimeError(.system, "criu failed: \(how)\nlog file: \(logPath)")
+            }
+            throw error
         }
     }
 

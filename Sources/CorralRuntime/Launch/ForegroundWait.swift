@@ -5,8 +5,10 @@ import Glibc
 /// `run` in the foreground: forwards signals to the init, relays the terminal if we allocated one, reaps
 /// orphans as a subreaper, and returns the init's exit status (128+signal when killed, as a shell reports it).
 enum ForegroundWait {
-    static func wait(initPid: Int32, relaySocket: Int32, signalFD sfd: Int32) -> Int32 {
-        var master: Int32 = -1
+    /// `master`: a pty master to relay that the caller already has (restore's); else, with `relaySocket`, the one
+    /// that arrives there.
+    static func wait(initPid: Int32, relaySocket: Int32, master given: Int32 = -1, signalFD sfd: Int32) -> Int32 {
+        var master = given
         if relaySocket >= 0 {
             var name = [CChar](repeating: 0, count: 128)
             master = corral_recv_fd(relaySocket, &name, Int32(name.count))
