@@ -909,16 +909,15 @@ final class PlannerTests: XCTestCase {
 
     // MARK: refused fields
 
-    /// linux.netDevices: only into a new network namespace, names as the kernel takes them, no two alike.
+    /// linux.netDevices: only with a network namespace (new, or joined by path), names as the kernel takes them, no
+    /// two alike.
     func testNetDevices() throws {
         let p = try XCTUnwrap(PlanFixture.plan(PlanFixture.config([("linux.netDevices", #"{"veth1": {"name": "eth0"}, "eth9": {}}"#)]),
                                                bundle: bundle))
         XCTAssertEqual(p.host.netDevices.map { "\($0.host)>\($0.name)" }, ["eth9>eth9", "veth1>eth0"])
         let cases: [([(String, String?)], String)] = [
             ([("linux.netDevices", #"{"eth0": {}}"#), ("linux.namespaces", #"[{"type": "mount"}]"#)],
-             "linux.netDevices: moving network devices needs a new network namespace"),
-            ([("linux.netDevices", #"{"eth0": {}}"#), ("linux.namespaces", #"[{"type": "mount"}, {"type": "network", "path": "/proc/1/ns/net"}]"#)],
-             "linux.netDevices: moving network devices needs a new network namespace"),
+             "linux.netDevices: moving network devices needs a network namespace"),
             ([("linux.netDevices", #"{"a/b": {}}"#)], #"linux.netDevices["a/b"]: invalid network device name"#),
             ([("linux.netDevices", #"{"eth0": {"name": "a-name-longer-than-15"}}"#)],
              #"linux.netDevices["eth0"].name: invalid network device name "a-name-longer-than-15""#),

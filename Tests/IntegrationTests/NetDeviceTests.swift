@@ -40,12 +40,44 @@ final class NetDeviceTests: RuntimeTestCase {
         XCTAssertEqual(rt("delete", "--force", id).status, 0)
     }
 
-    func testNetDevicesNeedANewNetworkNamespace() throws {
+    func testNetDevicesNeedANetworkNamespace() throws {
         bundle.removeNamespace("network")
         bundle.config["linux"]?["netDevices"] = [device: [:]]
         try bundle.writeConfig()
-        rt.expectCleanFailure(bundle: bundle, id: rt.id("netdev"), message: "moving network devices needs a new network namespace")
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("netdev"), message: "moving network devices needs a network namespace")
         XCTAssertEqual(runCommand(["ip", "link", "show", device]).status, 0, "the device stays on the host")
+    }
+
+    /// Sets the config's network namespace to `path` (joined instead of new).
+    private func joinNetwork(_ path: String) {
+        bundle.removeNamespace("network")
+        var list = bundle.config["linux"]?["namespaces"]?.arrayValue ?? []
+        list.append(["type": "network", "path": .string(path)])
+        bundle.config["linux"]?["namespaces"] = .array(list)
+    }
+
+    func testADeviceMovesIntoAJoinedNetworkNamespace() throws {
+        // runc main moves devices into a namespace joined by path too (its checkpoint.bats netdevice case).
+        let name = "crlns" + randomHex(6)
+        guard runCommand(["ip", "netns", "add", name]).status == 0 else { throw XCTSkip("ip netns add failed here") }
+        defer { _ = runCommand(["ip", "netns", "del", name]) }
+        joinNetwork("/run/netns/" + name)
+        bundle.config["linux"]?["netDevices"] = [device: ["name": "eth8"]]
+        bundle.setShell("sleep 30")
+        let id = rt.id("netdevj")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        let seen = runCommand(["ip", "-n", name, "-o", "-4", "addr", "show", "eth8"])
+        XCTAssertTrue(seen.stdout.contains("10.213.91.7/24"), "the joined namespace has the device with its address: \(seen)")
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
+    }
+
+    func testTheHostsOwnNetworkNamespaceTakesNoDevices() throws {
+        // Joined by path, but the host's: moving would only rename a host interface; refused and nothing moves.
+        joinNetwork("/proc/self/ns/net")
+        bundle.config["linux"]?["netDevices"] = [device: ["name": "eth8"]]
+        try bundle.writeConfig()
+        rt.expectCleanFailure(bundle: bundle, id: rt.id("netdevh"), message: "the container's network namespace is the host's")
+        XCTAssertEqual(runCommand(["ip", "link", "show", device]).status, 0, "the device keeps its name on the host")
     }
 
     func testAMissingDeviceFailsCleanly() throws {

@@ -11,6 +11,11 @@ enum NetDevices {
         let ns = open("/proc/\(initPid)/ns/net", O_RDONLY | O_CLOEXEC)
         if ns < 0 { throw .system("open the container's network namespace", errno) }
         defer { close(ns) }
+        // A namespace joined by path may be our own: "moving" would rename the host's interfaces in place.
+        var theirs = stat(), ours = stat()
+        if fstat(ns, &theirs) == 0, stat("/proc/self/ns/net", &ours) == 0, theirs.st_ino == ours.st_ino, theirs.st_dev == ours.st_dev {
+            throw RuntimeError(.config, "linux.netDevices: the container's network namespace is the host's; devices are moved only into another one")
+        }
         for d in devices {
             var what = [CChar](repeating: 0, count: 96)
             let r = corral_netdev_move(d.host, d.name, ns, &what, Int32(what.count))

@@ -398,14 +398,14 @@ enum Planner {
 
     // MARK: network devices
 
-    /// linux.netDevices: host interfaces moved into the container's network namespace, which must be a new one
-    /// (moving into the host's, or into one shared by path, is refused as runc does). Names as the kernel takes
-    /// them: at most 15 bytes, not "." or "..", no "/", ":" or whitespace.
+    /// linux.netDevices: host interfaces moved into the container's network namespace, a new one or one joined by
+    /// path as runc main allows (NetDevices.move refuses a path that is the host's own namespace); without a
+    /// network namespace they are refused, as runc does. Names as the kernel takes them: at most 15 bytes, not "."
+    /// or "..", no "/", ":" or whitespace.
     static func planNetDevices(_ spec: Spec) throws(RuntimeError) -> [(host: String, name: String)] {
         guard let devices = spec.linux?.netDevices, !devices.isEmpty else { return [] }
-        let net = spec.linux?.namespaces?.first { $0.type == .network }
-        guard let net, net.path?.isEmpty ?? true else {
-            throw RuntimeError(.config, "linux.netDevices: moving network devices needs a new network namespace")
+        guard spec.linux?.namespaces?.contains(where: { $0.type == .network }) ?? false else {
+            throw RuntimeError(.config, "linux.netDevices: moving network devices needs a network namespace")
         }
         func valid(_ n: String) -> Bool {
             !n.isEmpty && n.utf8.count <= 15 && n != "." && n != ".." &&
