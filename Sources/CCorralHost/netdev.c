@@ -56,8 +56,9 @@ static int nl_talk(int fd, struct nl_req *r) {
     }
 }
 
-/// Fills `addrs` (room for `max`) with the interface's addresses as RTM_NEWADDR payloads (ifaddrmsg + IFA_LOCAL /
-/// IFA_ADDRESS / IFA_BROADCAST attributes copied). Returns the count or -errno.
+/// Fills `addrs` (room for `max`) with the interface's addresses that move with it (permanent, global scope) as
+/// RTM_NEWADDR payloads (ifaddrmsg + IFA_LOCAL / IFA_ADDRESS / IFA_BROADCAST attributes copied). Returns the count
+/// or -errno.
 struct saved_addr { struct ifaddrmsg ifa; unsigned char local[16], address[16], broadcast[4]; int has_local, has_address, has_broadcast; };
 
 static int save_addrs(int fd, int ifindex, struct saved_addr *addrs, int max) {
@@ -90,8 +91,10 @@ static int save_addrs(int fd, int ifindex, struct saved_addr *addrs, int max) {
                 if (a->rta_type == IFA_ADDRESS) { memcpy(s->address, RTA_DATA(a), alen); s->has_address = 1; }
                 if (a->rta_type == IFA_BROADCAST && RTA_PAYLOAD(a) == 4) { memcpy(s->broadcast, RTA_DATA(a), 4); s->has_broadcast = 1; }
             }
-            // Link-local IPv6 addresses come back by themselves when the link goes up.
-            if (ifa->ifa_family == AF_INET6 && ifa->ifa_scope == RT_SCOPE_LINK) continue;
+            // As runc main: only permanent addresses of global scope move along. Dynamic ones (DHCP, SLAAC) belong
+            // to the host's network, host and link scope ones to the host (link-local IPv6 comes back by itself
+            // when the link goes up).
+            if (!(ifa->ifa_flags & IFA_F_PERMANENT) || ifa->ifa_scope != RT_SCOPE_UNIVERSE) continue;
             count++;
         }
     }
