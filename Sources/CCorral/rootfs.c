@@ -699,6 +699,28 @@ static void unmount_host_proc_sys(const struct corral_plan *p) {
     child_fail(p, CORRAL_STAGE_PIVOT, ELOOP, -1, "too many procfs and sysfs mounts to hide", NULL);
 }
 
+/// runc's reOpenDevNull: a standard descriptor that is the host's /dev/null (an engine's stdin for a detached
+/// container) is replaced by the container's own /dev/null, so the container holds no file of the host's /dev, and
+/// criu, which cannot dump a file on a mount the container does not have, can checkpoint it. Only a container
+/// /dev/null that is the null device (c 1:3) is used; without one the descriptors are left as they are.
+static void reopen_dev_null(const struct corral_plan *p, int rootfd) {
+    int null = x_openat2(rootfd, "/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_FLAGS);
+    if (null < 0) return;
+    struct stat ours;
+    if (RSYS(SYS_fstat, null, &ours) < 0 || !S_ISCHR(ours.st_mode) || ours.st_rdev != makedev(1, 3)) {
+        x_close(null);
+        return;
+    }
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (RSYS(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != ours.st_rdev) continue;
+        if (st.st_dev == ours.st_dev && st.st_ino == ours.st_ino) continue;
+        long r = RSYS(SYS_dup3, null, fd, 0);
+        if (r < 0) child_fail(p, CORRAL_STAGE_DEVICES, (int)r, fd, "reopen the container's /dev/null as a standard descriptor", NULL);
+    }
+    x_close(null);
+}
+
 void finish_rootfs(const struct corral_plan *p, int rootfd) {
     long r;
     if (RSYS(SYS_fchdir, rootfd) < 0) child_fail(p, CORRAL_STAGE_PIVOT, errno, -1, "chdir to rootfs", NULL);
@@ -738,6 +760,7 @@ void finish_rootfs(const struct corral_plan *p, int rootfd) {
     readonly_paths(p, rootfd);
     mask_paths(p, rootfd);
     for (int i = 0; i < p->nmounts; i++) if (p->mounts[i].deferred) do_mount(p, &p->mounts[i], i, rootfd);
+    reopen_dev_null(p, rootfd);
     if (p->readonly_root) {
         r = x_mount_setattr(rootfd, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0, -1);
         if (r < 0) child_fail(p, CORRAL_STAGE_READONLY_ROOT, (int)r, -1, "remount / read-only", NULL);

@@ -146,4 +146,17 @@ final class ProcessTests: IsolationTestCase {
         XCTAssertEqual(r.status, 0, "\(r)")
         XCTAssertEqual(r.stdout.trimmed, "7", "\(r)")
     }
+
+    func testAHostDevNullStdinIsReplacedByTheContainersOwn() throws {
+        // runc's reOpenDevNull: the harness gives create the host's /dev/null as stdin (as engines do for a
+        // detached container); the init then holds the container's /dev/null, a file of one of its own mounts
+        // (criu cannot checkpoint a file on a mount the container does not have).
+        bundle.setShell("sleep 30")
+        let pid = try startDetached(bundle, id: runtime.id("devnull"))
+        XCTAssertEqual(readLink("/proc/\(pid)/fd/0"), "/dev/null")
+        let fdinfo = readFile("/proc/\(pid)/fdinfo/0") ?? ""
+        let mnt = fdinfo.nonEmptyLines.first { $0.hasPrefix("mnt_id:") }?.split(separator: "\t").last.map(String.init)
+        let mounts = (readFile("/proc/\(pid)/mountinfo") ?? "").nonEmptyLines.compactMap { $0.split(separator: " ").first.map(String.init) }
+        XCTAssertTrue(mnt.map { mounts.contains($0) } ?? false, "fd 0 is on one of the container's mounts: \(fdinfo)")
+    }
 }
