@@ -192,9 +192,20 @@ final class CgroupPathTests: XCTestCase {
         XCTAssertEqual(own.first?.source, "/sys/fs/cgroup/docker/c1")
         XCTAssertEqual(own.first?.recursive, false)
         XCTAssertNotEqual((own.first?.attrSet ?? 0) & MountAttr.rdonly, 0, "ro stays on the bind")
+        XCTAssertEqual(own.first?.propagation, Propagation.private, "a new mount's propagation, not a slave of the host's")
         let shared = CgroupMount.plan(dest: "/sys/fs/cgroup", opts: opts, index: 3, cgroups: plan)
         XCTAssertEqual(shared.map { $0.kind }, [.fs])
         XCTAssertEqual(shared.first?.fstype, "cgroup2")
+        // The config's propagation option holds for every cgroup mount (podman passes "rprivate").
+        let rslave = try MountOptions.classify(["rslave", "ro"], path: "mounts[3].options")
+        for ops in [CgroupMount.plan(dest: "/sys/fs/cgroup", opts: rslave, index: 3, cgroups: plan, ownNamespace: true),
+                    CgroupMount.plan(dest: "/sys/fs/cgroup", opts: rslave, index: 3, cgroups: plan)] {
+            XCTAssertEqual(ops.first?.propagation, Propagation.slave)
+            XCTAssertEqual(ops.first?.propagationRecursive, true)
+        }
+        let hybrid = try CgroupPlan.make(try spec(["cgroupsPath": "/docker/c1"]), id: "c1", host: hybridHost(), systemd: false)
+        let v1 = CgroupMount.plan(dest: "/sys/fs/cgroup", opts: rslave, index: 3, cgroups: hybrid)
+        XCTAssertTrue(v1.filter { $0.kind != .symlink && $0.kind != .remount }.allSatisfy { $0.propagation == Propagation.slave }, "\(v1)")
     }
 }
 

@@ -200,21 +200,32 @@ enum CgroupMount {
             // bind of that directory, which is cheaper: on Linux 6.18 every cgroup2 mount takes the global
             // cgroup_threadgroup_rwsem for writing (cgroup_get_tree -> cgroup_favor_dynmods), which waits for an
             // RCU grace period (7-20 ms here) unless another attach or cgroup2 mount happened within one.
+            // The bind stands for a new mount, so it does not stay a propagation slave of the host's cgroup2 mount
+            // unless the config asks (criu cannot restore such a slave: it has no master to copy sharing from).
             if ownNamespace, let dir = cgroups.set.v2 {
-                return [MountOp(kind: .bind, dest: dest, source: dir, recursive: false, attrSet: opts.attrSet,
-                                label: "cgroup", configIndex: i)]
+                var op = MountOp(kind: .bind, dest: dest, source: dir, recursive: false, attrSet: opts.attrSet,
+                                 label: "cgroup", configIndex: i)
+                op.propagation = opts.propagation == 0 ? Propagation.private : opts.propagation
+                op.propagationRecursive = opts.propagationRecursive
+                return [op]
             }
-            return [MountOp(kind: .fs, dest: dest, source: "cgroup", fstype: "cgroup2", attrSet: opts.attrSet,
-                            label: "cgroup", configIndex: i)]
+            var op = MountOp(kind: .fs, dest: dest, source: "cgroup", fstype: "cgroup2", attrSet: opts.attrSet,
+                             label: "cgroup", configIndex: i)
+            withPropagation(opts, &op)
+            return [op]
         }
-        var ops = [MountOp(kind: .fs, dest: dest, source: "tmpfs", fstype: "tmpfs", data: ["mode=755"],
-                           attrSet: flags, label: "cgroup", configIndex: i)]
+        var tmpfs = MountOp(kind: .fs, dest: dest, source: "tmpfs", fstype: "tmpfs", data: ["mode=755"],
+                            attrSet: flags, label: "cgroup", configIndex: i)
+        withPropagation(opts, &tmpfs)
+        var ops = [tmpfs]
         // Hybrid hosts: like runc, only the v1 hierarchies are shown (not /sys/fs/cgroup/unified).
         for h in v1 where h.mountPoint.hasBytePrefix("/sys/fs/cgroup/") {
             let name = String(h.mountPoint.dropFirst("/sys/fs/cgroup/".count))
             guard !name.contains("/"), let source = cgroups.directory(mountedAt: h.mountPoint) else { continue }
-            ops.append(MountOp(kind: .bind, dest: dest + "/" + name, source: source, recursive: true,
-                               attrSet: flags | (readOnly ? MountAttr.rdonly : 0), label: "cgroup", configIndex: i))
+            var bind = MountOp(kind: .bind, dest: dest + "/" + name, source: source, recursive: true,
+                               attrSet: flags | (readOnly ? MountAttr.rdonly : 0), label: "cgroup", configIndex: i)
+            withPropagation(opts, &bind)
+            ops.append(bind)
             // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name, as runc links them.
             if name.contains(",") {
                 for single in name.splitASCII(",") where !single.hasBytePrefix("name=") {
@@ -226,5 +237,11 @@ enum CgroupMount {
             ops.append(MountOp(kind: .remount, dest: dest, attrSet: MountAttr.rdonly, label: "cgroup", configIndex: i))
         }
         return ops
+    }
+
+    /// The config's propagation option ("rprivate", "rslave", ...), which runc applies to each cgroup mount.
+    private static func withPropagation(_ opts: ClassifiedOptions, _ op: inout MountOp) {
+        op.propagation = opts.propagation
+        op.propagationRecursive = opts.propagationRecursive
     }
 }
