@@ -488,6 +488,31 @@ final class SystemdClientTests: XCTestCase {
         }
     }
 
+    /// SystemdCgroups.stop: no reply twice; when the scope's cgroup is gone the scope has stopped (a warning),
+    /// while it is there the timeout is the error.
+    func testStopWithoutAReplyTwiceLooksAtTheCgroup() throws {
+        var peers: [ScriptedPeer] = []
+        defer { for p in peers { p.close() } }
+        let connect = { () throws(RuntimeError) -> SystemdClient in
+            do {
+                let (c, peer) = try Self.client([])
+                peers.append(peer)
+                return c
+            } catch {
+                throw RuntimeError(.system, "\(error)")
+            }
+        }
+        var warnings: [String] = []
+        XCTAssertNil(SystemdCgroups.stop("x.scope", cgroup: "/nonexistent/x.scope", replyTimeoutMS: 100, connect: connect,
+                                         warn: { warnings.append($0) }))
+        XCTAssertEqual(warnings.count, 2, "\(warnings)")
+        XCTAssertTrue(warnings.last?.hasSuffix("the scope's cgroup /nonexistent/x.scope is gone, so it has stopped") ?? false, "\(warnings)")
+        let dir = "/tmp"   // a directory that exists: the scope is still there
+        let e = SystemdCgroups.stop("x.scope", cgroup: dir, replyTimeoutMS: 100, connect: connect, warn: { _ in })
+        XCTAssertEqual(e?.message, "stop unit x.scope: " + DBusConnection.timeoutText)
+        XCTAssertEqual(peers.count, 4, "each attempt on a connection of its own")
+    }
+
     func testSetPropertiesAndVersion() throws {
         let (c, peer) = try Self.client([Self.reply(to: 1, [.variant(.string("252.39-1~deb12u2"))]), Self.reply(to: 2),
                                          Self.error(to: 3, "org.freedesktop.systemd1.NoSuchUnit", "Unit y.scope not loaded.")])

@@ -269,19 +269,9 @@ struct CgroupManager {
     /// whatever directory it leaves is removed after. Returns the first failure, if any.
     @discardableResult
     func destroy(warn: (String) -> Void = { _ in }) -> RuntimeError? {
-        let hadProcesses = !pids.isEmpty
         killAll()
         var failure: RuntimeError?
-        if let unit = systemdUnit {
-            // Emptied, a scope is stopped by systemd itself. A StopUnit sent meanwhile is where systemd 252 was seen
-            // to leave the call unanswered (in the guest lane: about once in fifty runs, once twice in a row), so
-            // systemd gets up to 2 s to finish first (it removes the scope's cgroup); StopUnit then only confirms.
-            if hadProcesses, let d = set.v2 ?? set.v1("name=systemd") {
-                var waited = 0
-                while waited < 200 && Files.isDirectory(d) { usleep(10_000); waited += 1 }
-            }
-            failure = SystemdCgroups.stop(unit, warn: warn)
-        }
+        if let unit = systemdUnit { failure = SystemdCgroups.stop(unit, cgroup: set.v2 ?? set.v1("name=systemd"), warn: warn) }
         for d in set.directories {
             let e = CgroupFS.remove(d)
             if e != 0 && failure == nil { failure = .system("remove cgroup \(d)", e) }
