@@ -130,9 +130,7 @@ final class LifecycleTests: RuntimeTestCase {
         let id = rt.id("s")
         bundle.addTmpfsTmp()
         bundle.setShell("echo started > /tmp/x; exec sleep 30")
-        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
-        let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
-        rt.pidsToKill.append(pid)
+        let pid = try rt.createParked(bundle, id: id)
 
         let s = rt("start", id)
         XCTAssertEqual(s.status, 0, "\(s)")
@@ -221,9 +219,7 @@ final class LifecycleTests: RuntimeTestCase {
         bundle.setShell("sleep 30")
         for sig in ["TERM", "INT", "HUP", "QUIT"] {
             let id = rt.id("kc\(sig.lowercased())")
-            XCTAssertEqual(rt.create(bundle, id: id).status, 0)
-            let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
-            rt.pidsToKill.append(pid)
+            _ = try rt.createParked(bundle, id: id)
             let k = rt("kill", id, sig)
             XCTAssertEqual(k.status, 0, "kill \(sig): \(k)")
             XCTAssertTrue(rt.waitForStatus(id, "stopped"), "kill \(sig): status \(rt.status(id) ?? "nil")")
@@ -231,8 +227,7 @@ final class LifecycleTests: RuntimeTestCase {
             XCTAssertEqual(rt("delete", id).status, 0)
         }
         let id = rt.id("kcusr1")
-        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
-        rt.pidsToKill.append(Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value)))
+        _ = try rt.createParked(bundle, id: id)
         XCTAssertEqual(rt("kill", id, "USR1").status, 0)
         usleep(200_000)
         XCTAssertEqual(rt.status(id), "created", "USR1 leaves the created container waiting")
@@ -246,9 +241,7 @@ final class LifecycleTests: RuntimeTestCase {
     func testParkedInitIsNamedAndTheNameAloneNeverMeansCreated() throws {
         let id = rt.id("named")
         bundle.setShell("sleep 30")
-        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
-        let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
-        rt.pidsToKill.append(pid)
+        let pid = try rt.createParked(bundle, id: id)
         let comm = try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
         if RuntimeUnderTest.isCorral {
             XCTAssertEqual(comm, "corral:[INIT]\n")
@@ -266,9 +259,7 @@ final class LifecycleTests: RuntimeTestCase {
         let id2 = rt.id("named2")
         try writeFile(bundle.rootfs + "/bin/corral:[INIT]", "#!/bin/sh\nsleep 30\n", mode: 0o755)
         bundle.setArgs(["/bin/corral:[INIT]"])
-        XCTAssertEqual(rt.create(bundle, id: id2).status, 0)
-        let pid2 = Int(try XCTUnwrap(rt.stateJSON(id2)?["pid"]?.int64Value))
-        rt.pidsToKill.append(pid2)
+        let pid2 = try rt.createParked(bundle, id: id2)
         XCTAssertEqual(rt("start", id2).status, 0)
         XCTAssertTrue(waitUntil { (try? String(contentsOfFile: "/proc/\(pid2)/comm", encoding: .utf8)) == "corral:[INIT]\n" },
                       "the started process has the init's name")
@@ -281,9 +272,7 @@ final class LifecycleTests: RuntimeTestCase {
     func testDeleteOfCreatedContainerKillsInit() throws {
         let id = rt.id("delcreated")
         bundle.setShell("sleep 30")
-        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
-        let pid = Int(try XCTUnwrap(rt.stateJSON(id)?["pid"]?.int64Value))
-        rt.pidsToKill.append(pid)
+        let pid = try rt.createParked(bundle, id: id)
         let d = rt("delete", id)
         XCTAssertEqual(d.status, 0, "delete of a created container succeeds: \(d)")
         XCTAssertTrue(waitUntil { !processIsAlive(pid) }, "created init killed by delete")

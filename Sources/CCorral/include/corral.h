@@ -176,8 +176,9 @@ enum corral_exec_lookup {
 };
 
 /// The name (comm) a container init carries from set-up (its rootfs final, before READY and before any seccomp
-/// filter of the config) until it execs the container's process, as runc's shows "runc:[2:INIT]". `state` and `list` read it in /proc/<pid>/stat: an init with another name has exec'd, so it
-/// is running and its exec.fifo needs no lookup; one with this name may still be parked, and the fifo decides.
+/// filter of the config) until it execs the container's process, as runc's shows "runc:[2:INIT]". `state` and
+/// `list` read it in /proc/<pid>/stat: an init with another name has exec'd, so it is running and its exec.fifo
+/// needs no lookup; one with this name may still be parked, and the fifo decides.
 #define CORRAL_INIT_COMM "corral:[INIT]"
 
 enum corral_msg_type {

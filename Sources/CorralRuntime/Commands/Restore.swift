@@ -231,8 +231,6 @@ enum Restore {
 /// the moment to make it). Every component is resolved inside its root (openat2 RESOLVE_IN_ROOT), so a symlink in
 /// the image or the source cannot lead out.
 enum RestoreMountpoints {
-    static let resolveInRoot: UInt64 = 0x10 | 0x02   // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS
-
     static func create(_ plan: LaunchPlan) throws(RuntimeError) {
         let tmpfs = plan.mounts.filter { $0.kind == .fs && $0.fstype == "tmpfs" }.map(\.dest)
         let binds = plan.mounts.filter { m in
@@ -260,10 +258,10 @@ enum RestoreMountpoints {
         for (i, name) in parts.enumerated() {
             let parent = path.isEmpty ? "/" : path
             path += "/" + name
-            let existing = corral_openat2(root, path, CORRAL_O_PATH | O_CLOEXEC, 0, resolveInRoot)
+            let existing = corral_openat2(root, path, CORRAL_O_PATH | O_CLOEXEC, 0, Files.resolveInRoot)
             if existing >= 0 { close(existing); continue }
             if -existing != ENOENT { throw .system("create criu restore mountpoint for \(dest) mount: open \(path)", -existing) }
-            let dir = corral_openat2(root, parent, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC, 0, resolveInRoot)
+            let dir = corral_openat2(root, parent, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC, 0, Files.resolveInRoot)
             if dir < 0 { throw .system("create criu restore mountpoint for \(dest) mount: open \(parent)", -dir) }
             defer { close(dir) }
             if i == parts.count - 1 && file {

@@ -178,7 +178,7 @@ struct CriuInvocation {
         let root = open(rootfs, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
         if root < 0 { return dest }
         defer { close(root) }
-        let fd = corral_openat2(root, dest, CORRAL_O_PATH | O_CLOEXEC, 0, RestoreMountpoints.resolveInRoot)
+        let fd = corral_openat2(root, dest, CORRAL_O_PATH | O_CLOEXEC, 0, Files.resolveInRoot)
         if fd < 0 { return dest }
         defer { close(fd) }
         guard let top = Files.readLink("/proc/self/fd/\(root)"), let real = Files.readLink("/proc/self/fd/\(fd)") else { return dest }

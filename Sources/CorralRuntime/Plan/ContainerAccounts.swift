@@ -20,9 +20,9 @@ enum ContainerAccounts {
         let root = open(rootfs, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
         guard root >= 0 else { return nil }
         defer { close(root) }
-        // RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS. Non-blocking and regular files only: at exec the container is
+        // Resolved inside the root. Non-blocking and regular files only: at exec the container is
         // running, and a FIFO planted as /etc/passwd must not hang the runtime.
-        let fd = corral_openat2(root, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0, 0x10 | 0x02)
+        let fd = corral_openat2(root, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0, Files.resolveInRoot)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()

@@ -205,8 +205,8 @@ enum CgroupMount {
             if ownNamespace, let dir = cgroups.set.v2 {
                 var op = MountOp(kind: .bind, dest: dest, source: dir, recursive: false, attrSet: opts.attrSet,
                                  label: "cgroup", configIndex: i)
-                op.propagation = opts.propagation == 0 ? Propagation.private : opts.propagation
-                op.propagationRecursive = opts.propagationRecursive
+                withPropagation(opts, &op)
+                if op.propagation == 0 { op.propagation = Propagation.private }
                 return [op]
             }
             var op = MountOp(kind: .fs, dest: dest, source: "cgroup", fstype: "cgroup2", attrSet: opts.attrSet,

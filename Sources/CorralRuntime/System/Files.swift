@@ -4,6 +4,10 @@ import Glibc
 
 /// File helpers on raw fds; every fd is opened O_CLOEXEC so nothing leaks into a container.
 enum Files {
+    /// openat2's resolve flags for a path inside a root directory (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): ".."
+    /// and absolute symlinks stop at the root, and /proc magic links are refused.
+    static let resolveInRoot: UInt64 = 0x10 | 0x02
+
     static func read(_ path: String, limit: Int = Int.max) throws(RuntimeError) -> [UInt8] {
         do { return try Spec.readFile(path, limit: limit) } catch { throw RuntimeError(.system, error.message) }
     }

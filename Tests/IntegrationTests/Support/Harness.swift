@@ -395,6 +395,15 @@ final class Runtime {
         return call(["create", "--bundle", bundle.dir] + extra + [id], timeout: timeout)
     }
 
+    /// `create`, which must succeed; returns the parked init's pid, killed at teardown if it is still there.
+    func createParked(_ bundle: TestBundle, id: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let c = create(bundle, id: id)
+        XCTAssertEqual(c.status, 0, "\(c)", file: file, line: line)
+        let pid = Int(try XCTUnwrap(stateJSON(id)?["pid"]?.int64Value, "no pid in state after create", file: file, line: line))
+        pidsToKill.append(pid)
+        return pid
+    }
+
     /// Parses `state <id>` stdout; nil when the command fails or prints no JSON.
     func stateJSON(_ id: String) -> JSONValue? {
         let r = call(["state", id])
