@@ -165,6 +165,16 @@ final class CgroupV2HostTests: IsolationTestCase {
         XCTAssertFalse(pathExists(d), "delete -f removed the cgroup")
     }
 
+    func testTheCgroupMountIsNoPropagationSlaveOfTheHosts() throws {
+        // With a cgroup namespace of its own the container's /sys/fs/cgroup stands for a new cgroup2 mount (runc
+        // mounts one; corral binds the container's cgroup): no peer of the host's cgroup2 mount, which criu could not
+        // restore. Seen from inside, in mountinfo's optional fields.
+        bundle.addNamespace("cgroup")
+        let line = try XCTUnwrap(runScript("grep ' /sys/fs/cgroup ' /proc/self/mountinfo"))
+        XCTAssertTrue(line.contains(" cgroup2 "), line)
+        XCTAssertFalse(line.contains("master:") || line.contains("shared:"), "the cgroup mount's propagation: \(line)")
+    }
+
     func testForkBombStopsAtThePidsLimit() throws {
         bundle.setShell("b() { b | b & }; b; sleep 30")
         setResources(["pids": ["limit": 16], "cpu": ["quota": 20000, "period": 100000]], leaf: "bomb")
