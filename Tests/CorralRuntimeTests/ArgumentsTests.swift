@@ -287,6 +287,15 @@ final class ArgumentsTests: XCTestCase {
         XCTAssertTrue(restore.options.contains { $0.names == ["d", "detach"] } && restore.options.contains { $0.names == ["b", "bundle"] })
     }
 
+    /// main finds its verb through a switch (so it builds only that one); it must name exactly the listed and hidden verbs.
+    func testVerbLookupMatchesTheVerbTable() {
+        for v in Corral.verbs + Corral.hiddenVerbs {
+            XCTAssertEqual(Corral.verb(named: v.name)?.name, v.name, "verb(named:) finds \(v.name)")
+            XCTAssertEqual(Corral.verb(named: v.name)?.usage, v.usage, "verb(named:) gives \(v.name) its own definition")
+        }
+        for name in ["", "help", "Create", "nope"] { XCTAssertNil(Corral.verb(named: name), "\(name) is no verb") }
+    }
+
     // MARK: Corral.main end to end (no container is made: every case fails or is a no-op before launching)
 
     /// Runs Corral.main with `--root <tmp> --log <tmp> --log-format json` and returns (status, log records).

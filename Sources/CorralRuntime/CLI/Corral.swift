@@ -82,6 +82,35 @@ public enum Corral {
     /// Verbs the runtime starts itself and `help` does not list (the container monitor, see `MonitorLoop`).
     static var hiddenVerbs: [Verb] { [Commands.monitor] }
 
+    /// The verb a command line names, listed or hidden. A switch instead of a search through `verbs`: each verb is
+    /// a lazily made static, and building all twenty (their option tables, ~300 allocations and a swift_once each)
+    /// cost every command more than the one it runs. ArgumentsTests keeps the switch and `verbs` in step.
+    static func verb(named name: String) -> Verb? {
+        switch name {
+        case "create": return Commands.create
+        case "start": return Commands.start
+        case "run": return Commands.run
+        case "exec": return Commands.exec
+        case "state": return Commands.state
+        case "kill": return Commands.kill
+        case "delete": return Commands.delete
+        case "list": return Commands.list
+        case "spec": return Commands.spec
+        case "pause": return Commands.pause
+        case "resume": return Commands.resume
+        case "update": return Commands.update
+        case "ps": return Commands.ps
+        case "events": return Commands.events
+        case "features": return Commands.features
+        case "checkpoint": return Commands.checkpoint
+        case "restore": return Commands.restore
+        case "check": return Commands.check
+        case "audit": return Commands.audit
+        case "monitor": return Commands.monitor
+        default: return nil
+        }
+    }
+
     /// Verbs whose processes enter containers: they must not run from a writable binary.
     static let sealedVerbs: [String] = ["create", "run", "exec"]
 
@@ -155,7 +184,7 @@ public enum Corral {
                 return fail(ctx, RuntimeError(.system, "cannot re-execute from a read-only view of the corral binary (CVE-2019-5736 protection): \(errnoText(-r))"))
             }
         }
-        guard let verb = (verbs + hiddenVerbs).first(where: { $0.name == name }) else {
+        guard let verb = verb(named: name) else {
             if notYet.contains(name) {
                 return fail(ctx, RuntimeError(.unsupported, "\"\(name)\" is not supported by this version of corral"))
             }
