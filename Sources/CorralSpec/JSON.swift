@@ -341,7 +341,13 @@ struct JSONParser {
     var valueStack: [JSONValue] = []
     var memberStack: [JSONObject.Member] = []
 
-    init(_ p: UnsafeBufferPointer<UInt8>) { self.p = p }
+    init(_ p: UnsafeBufferPointer<UInt8>) {
+        self.p = p
+        // Room for the members and elements of the nested containers being parsed at once: growing them from
+        // empty reallocated four or five times per document (`list` parses one per container).
+        memberStack.reserveCapacity(32)
+        valueStack.reserveCapacity(32)
+    }
 
     @inline(__always) mutating func skipWS() {
         while i < p.count {
@@ -436,7 +442,7 @@ struct JSONParser {
                 i += 1
                 depth -= 1
                 let obj = JSONObject(parsed: Array(memberStack[base...]))
-                memberStack.removeSubrange(base...)
+                memberStack.removeLast(memberStack.count - base)
                 return obj
             }
             throw invalid("after object key:value pair")
@@ -467,7 +473,7 @@ struct JSONParser {
                 i += 1
                 depth -= 1
                 let arr = Array(valueStack[base...])
-                valueStack.removeSubrange(base...)
+                valueStack.removeLast(valueStack.count - base)
                 return .array(arr)
             }
             throw invalid("after array element")

@@ -54,8 +54,12 @@ struct CgroupSet: Equatable {
     init() {}
 
     init(json: JSONValue?) {
-        for (k, v) in json?.objectValue ?? JSONObject() {
-            if let d = v.stringValue { add(k, d) }
+        // A parsed JSON object has no key twice: appended as they come (`add` would search the list each time,
+        // and `list` decodes one set per container).
+        guard let o = json?.objectValue else { return }
+        paths.reserveCapacity(o.count)
+        for (k, v) in o {
+            if let d = v.stringValue { paths.append((k, d)) }
         }
     }
 }
