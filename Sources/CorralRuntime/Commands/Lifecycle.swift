@@ -201,9 +201,19 @@ extension Commands {
         let store = ctx.store
         let format = o.string("format") ?? "table"
         if !o.bool("quiet") && format != "json" && format != "table" { throw RuntimeError(.usage, "invalid format option") }
+        // The root and /proc held open: each container's state.json and its init's stat are then looked up from
+        // there instead of from "/" (2% of list's CPU with 200 running). O_PATH, closed before returning; list
+        // starts no process that could inherit them. Without them (-1) the full paths are used.
+        let rootFD = Glibc.open(store.root, CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        let procFD = Glibc.open("/proc", CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        defer {
+            if rootFD >= 0 { close(rootFD) }
+            if procFD >= 0 { close(procFD) }
+        }
+        let proc = procFD >= 0 ? procFD : AT_FDCWD
         var states: [ContainerState] = []
         for id in try store.ids(missingIsError: ctx.globals.rootGiven) {
-            guard let h = try? store.open(id, lock: false) else { continue }
+            guard let h = try? store.open(id, lock: false, rootFD: rootFD >= 0 ? rootFD : AT_FDCWD) else { continue }
             states.append(h.state)
         }
         if o.bool("quiet") {
@@ -214,14 +224,14 @@ extension Commands {
         let dirs = states.map { store.dir($0.id) }
         if format == "json" {
             // Go encodes an empty slice that was never appended to as null; runc prints exactly that.
-            let rows = zip(states, dirs).map { JSONValue.object($0.ociState(status: $0.status(in: $1), withOwner: true)) }
+            let rows = zip(states, dirs).map { JSONValue.object($0.ociState(status: $0.status(in: $1, proc: proc), withOwner: true)) }
             printOut((rows.isEmpty ? "null" : JSONValue.array(rows).serialized()) + "\n")
             return 0
         }
         // The table's columns straight from the state, without building each container's JSON document first.
         var table = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
         for (st, dir) in zip(states, dirs) {
-            let status = st.status(in: dir)
+            let status = st.status(in: dir, proc: proc)
             table.append([st.id, (status == .stopped ? 0 : st.pid).decimal, status.rawValue, st.bundle, st.created, st.owner])
         }
         printOut(Table.render(table))

@@ -121,16 +121,17 @@ struct ContainerState {
 
     /// The state letter of /proc/<pid>/stat while (pid, startTime) is alive, and whether the process still has the
     /// init's own name (it has not exec'd); nil once it is gone or a zombie.
-    static func liveState(_ pid: Int32, _ startTime: UInt64) -> (state: Character, initName: Bool)? {
-        guard pid > 0, let st = Proc.stat(pid), st.startTime == startTime, st.state != "Z", st.state != "X"
+    static func liveState(_ pid: Int32, _ startTime: UInt64, proc: Int32 = AT_FDCWD) -> (state: Character, initName: Bool)? {
+        guard pid > 0, let st = Proc.stat(pid, proc: proc), st.startTime == startTime, st.state != "Z", st.state != "X"
         else { return nil }
         return (st.state, st.initName)
     }
 
-    func status(in dir: String) -> Status {
+    /// `proc`: an fd of /proc for the init's stat (`list`), or AT_FDCWD.
+    func status(in dir: String, proc: Int32 = AT_FDCWD) -> Status {
         // Not committed yet: still being created, or stopped for good when its creator is gone.
         if let creator { return ContainerState.alive(creator.pid, creator.startTime) ? .creating : .stopped }
-        let initState = ContainerState.liveState(pid, pidStartTime)
+        let initState = ContainerState.liveState(pid, pidStartTime, proc: proc)
         // runc checks the freezer first: a frozen cgroup is "paused" whatever else is true.
         if let cgroups, CgroupManager(cgroups).isFrozen(liveInitState: initState?.state) { return .paused }
         guard let initState else { return .stopped }

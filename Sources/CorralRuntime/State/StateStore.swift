@@ -38,7 +38,8 @@ struct StateStore {
     /// Opens and locks an existing container; "container does not exist" when there is none. Without `lock` the
     /// directory is not held open (the handle's fd is -1): readers (`state`, `list`, `exec`) only need state.json,
     /// and `list` saves two syscalls per container.
-    func open(_ id: String, lock: Bool = true) throws(RuntimeError) -> Handle {
+    /// `rootFD`: an fd of the root that state.json is read relative to (`list`); AT_FDCWD otherwise.
+    func open(_ id: String, lock: Bool = true, rootFD: Int32 = AT_FDCWD) throws(RuntimeError) -> Handle {
         try StateStore.validate(id: id)
         let d = dir(id)
         var fd: Int32 = -1
@@ -48,7 +49,8 @@ struct StateStore {
             if flock(fd, LOCK_EX) != 0 { let e = errno; close(fd); throw .system("lock \(d)", e) }
         }
         // state.json is replaced whole (`Files.writeAtomic`), never appended to: one read sees all of it.
-        guard let bytes = Files.readSmall(d + "/" + ContainerState.fileName, capacity: 16384) else {
+        let file = rootFD == AT_FDCWD ? d + "/" + ContainerState.fileName : id + "/" + ContainerState.fileName
+        guard let bytes = Files.readSmall(file, at: rootFD, capacity: 16384) else {
             if fd >= 0 { close(fd) }
             throw .notExist  // still being created, or a leftover without state: not a container yet
         }

@@ -17,8 +17,10 @@ enum Files {
     /// replaced whole, `writeAtomic`), and /proc or cgroup files of one record (seq_file hands a record over whole; a file of
     /// many records may stop short at a record boundary, so those go through `read`). A first read that fills the
     /// buffer goes on reading to the end. `list` reads three such files per container; nil on any error.
-    static func readSmall(_ path: String, capacity: Int = 4096) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// `at`: a directory fd the path is relative to (`list` saves the lookup of the root's and /proc's own
+    /// components for each container); AT_FDCWD otherwise.
+    static func readSmall(_ path: String, at dirFD: Int32 = AT_FDCWD, capacity: Int = 4096) -> [UInt8]? {
+        let fd = openat(dirFD, path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return nil }
         defer { close(fd) }
         var out: [UInt8] = []

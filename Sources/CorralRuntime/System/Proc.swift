@@ -8,8 +8,10 @@ enum Proc {
     /// name (field 2) is CORRAL_INIT_COMM, the one a container init carries until it execs.
     /// Parsed as bytes: this runs on every state/kill/delete/start, and Character-wise String work costs more
     /// than the read itself.
-    static func stat(_ pid: Int32) -> (state: Character, startTime: UInt64, initName: Bool)? {
-        guard pid > 0, let b = Files.readSmall("/proc/" + pid.decimal + "/stat") else { return nil }
+    /// `proc`: an fd of /proc to read `<pid>/stat` under (see `Files.readSmall`), or AT_FDCWD.
+    static func stat(_ pid: Int32, proc: Int32 = AT_FDCWD) -> (state: Character, startTime: UInt64, initName: Bool)? {
+        let path = proc == AT_FDCWD ? "/proc/" + pid.decimal + "/stat" : pid.decimal + "/stat"
+        guard pid > 0, let b = Files.readSmall(path, at: proc) else { return nil }
         // comm (field 2) may contain spaces and parentheses: fields after it start after the LAST ')'.
         guard let close = b.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let open = b.firstIndex(of: UInt8(ascii: "(")) ?? close
