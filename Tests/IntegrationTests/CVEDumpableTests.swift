@@ -20,11 +20,7 @@ final class CVEDumpableTests: CVETestCase {
         bundle.addUserNamespace(hostID: hostID, size: 65536)
         bundle.setArgs(["/bin/sleep", "30"])
         let id = runtime.id("dumpable")
-        let c = runtime.create(bundle, id: id)
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard let p = runtime.stateJSON(id)?["pid"]?.int64Value, p > 0 else { return XCTFail("no pid") }
-        let pid = Int(p)
-        runtime.pidsToKill.append(pid)
+        let pid = try runtime.createParked(bundle, id: id)
 
         // Parked: non-dumpable, so /proc/<pid> belongs to root of the user namespace its memory was created
         // in (the host's: the runtime cloned it), not to the container's root.
@@ -58,15 +54,12 @@ final class CVEDumpableTests: CVETestCase {
         joinPidNamespace(of: sibling, in: bundle)
         bundle.setArgs(["/bin/sleep", "30"])
         let id = runtime.id("parked")
-        let c = runtime.create(bundle, id: id)
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard let p = runtime.stateJSON(id)?["pid"]?.int64Value, p > 0 else { return XCTFail("no pid") }
-        runtime.pidsToKill.append(Int(p))
-        try writeFile(shared + "/pid", "\(innerPid(Int(p)) ?? 0)\n")
+        let p = try runtime.createParked(bundle, id: id)
+        try writeFile(shared + "/pid", "\(innerPid(p) ?? 0)\n")
         try writeFile(shared + "/go1", "")
         XCTAssertTrue(waitForFile(shared, "done1"), dumpDir(shared))
         XCTAssertEqual(runtime("start", id).status, 0)
-        XCTAssertTrue(waitUntil(timeout: 5) { (processCmdline(Int(p)) ?? "").hasPrefix("/bin/sleep") })
+        XCTAssertTrue(waitUntil(timeout: 5) { (processCmdline(p) ?? "").hasPrefix("/bin/sleep") })
         try writeFile(shared + "/go2", "")
         XCTAssertTrue(waitForFile(shared, "done"), dumpDir(shared))
         let report = dumpDir(shared)

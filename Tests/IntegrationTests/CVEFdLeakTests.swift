@@ -77,11 +77,7 @@ final class CVEFdLeakTests: CVETestCase {
     /// under /proc/<pid>/root, i.e. it is inside the container (e.g. its own /proc, used to reopen exec.fifo).
     func testParkedInitHoldsNoHostDirectoryFd() throws {
         bundle.setArgs(["/bin/true"])
-        let id = runtime.id("parked")
-        let c = runtime.create(bundle, id: id)
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard let pid = runtime.stateJSON(id)?["pid"]?.int64Value, pid > 0 else { return XCTFail("no pid") }
-        runtime.pidsToKill.append(Int(pid))
+        let pid = try runtime.createParked(bundle, id: runtime.id("parked"))
         for fd in directoryEntries("/proc/\(pid)/fd") {
             var st = stat()
             let path = "/proc/\(pid)/fd/\(fd)"
@@ -110,12 +106,8 @@ final class CVEFdLeakTests: CVETestCase {
                                        caps: ["CAP_SYS_PTRACE", "CAP_KILL", "CAP_AUDIT_WRITE"])
         joinPidNamespace(of: sibling, in: bundle)
         bundle.setArgs(["/bin/true"])
-        let id = runtime.id("parked")
-        let c = runtime.create(bundle, id: id)
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard let p = runtime.stateJSON(id)?["pid"]?.int64Value, p > 0 else { return XCTFail("no pid") }
-        runtime.pidsToKill.append(Int(p))
-        try writeFile(shared + "/pid", "\(innerPid(Int(p)) ?? 0)\n")
+        let p = try runtime.createParked(bundle, id: runtime.id("parked"))
+        try writeFile(shared + "/pid", "\(innerPid(p) ?? 0)\n")
         try writeFile(shared + "/go1", "")
         XCTAssertTrue(waitForFile(shared, "done"), dumpDir(shared))
         assertNoHostView(readFile(shared + "/seen") ?? "", "listing the parked init's fds from a sibling")

@@ -114,10 +114,7 @@ final class HookTests: IsolationTestCase {
         // The process proves that startContainer ran before it.
         bundle.setShell("if [ -f /shared/startContainer.state ]; then echo yes > /shared/process-saw-hook; fi")
         let id = runtime.id("hooks")
-        let c = runtime.create(bundle, id: id)
-        XCTAssertEqual(c.status, 0, "\(c)")
-        guard let initPid = runtime.stateJSON(id)?["pid"]?.int64Value else { return XCTFail("no state after create") }
-        runtime.pidsToKill.append(Int(initPid))
+        let initPid = Int64(try runtime.createParked(bundle, id: id))
         let initNS = namespaces(ofPid: Int(initPid))
         XCTAssertNotEqual(initNS, hostNamespaces)
 

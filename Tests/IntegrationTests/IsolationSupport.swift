@@ -74,22 +74,13 @@ class IsolationTestCase: XCTestCase {
     /// `create` + `start` a container (its process must not write to stdout: the pipes close when
     /// the runtime exits) and returns the host pid of its init. Throws (failing the test) on error.
     func startDetached(_ b: TestBundle, id: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
-        let c = runtime.create(b, id: id)
-        guard c.status == 0 else {
-            XCTFail("create failed: \(c)", file: file, line: line)
-            throw HarnessError("create failed")
-        }
-        guard let pid = runtime.stateJSON(id)?["pid"]?.int64Value, pid > 0 else {
-            XCTFail("no pid in state after create", file: file, line: line)
-            throw HarnessError("no pid")
-        }
-        runtime.pidsToKill.append(Int(pid))
+        let pid = try runtime.createParked(b, id: id, file: file, line: line)
         let s = runtime("start", id)
         guard s.status == 0 else {
             XCTFail("start failed: \(s)", file: file, line: line)
             throw HarnessError("start failed")
         }
-        return Int(pid)
+        return pid
     }
 
     /// Runs the runtime's `run` for `b` through `/bin/sh -c <prelude>; exec runtime ...` on the host,

@@ -81,10 +81,7 @@ final class SeccompTests: IsolationTestCase {
             setSeccomp(allowExcept([["names": ["prctl"], "action": "SCMP_ACT_ERRNO",
                                      "args": [["index": 0, "value": 15, "op": "SCMP_CMP_EQ"]]]]), in: b)   // PR_SET_NAME
             let id = runtime.id("kname\(nnp)")
-            let c = runtime.create(b, id: id)
-            XCTAssertEqual(c.status, 0, "noNewPrivileges \(nnp): \(c)")
-            let pid = Int(try XCTUnwrap(runtime.stateJSON(id)?["pid"]?.int64Value))
-            runtime.pidsToKill.append(pid)
+            let pid = try runtime.createParked(b, id: id)
             if RuntimeUnderTest.isCorral {
                 XCTAssertEqual(try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), "corral:[INIT]\n",
                                "noNewPrivileges \(nnp)")

@@ -400,6 +400,10 @@ final class Runtime {
         let c = create(bundle, id: id)
         XCTAssertEqual(c.status, 0, "\(c)", file: file, line: line)
         let pid = Int(try XCTUnwrap(stateJSON(id)?["pid"]?.int64Value, "no pid in state after create", file: file, line: line))
+        guard pid > 0 else {
+            XCTFail("pid \(pid) in state after create", file: file, line: line)
+            throw HarnessError("no pid")
+        }
         pidsToKill.append(pid)
         return pid
     }
