@@ -18,6 +18,16 @@ final class CriuRPCTests: XCTestCase {
         XCTAssertEqual(opts.summary, ["imagesDirFD=5", "pid=300", "logFile=dump.log", "orphanPtsMaster"])
     }
 
+    func testPairsWithANumberAreTwoFieldMessages() {
+        // criu_opts { inherit_fd { key: "pipe:[7]", fd: 3 }, ps { address: "h", port: 27 } }
+        var opts = CriuRPC.Options()
+        opts.pair(.inheritFD, "pipe:[7]", 3)
+        opts.pair(.pageServer, "h", 27)
+        let fd: [UInt8] = [0x0a, 8] + Array("pipe:[7]".utf8) + [0x10, 0x03]
+        XCTAssertEqual(opts.message.bytes, [0xda, 0x01, UInt8(fd.count)] + fd + [0x5a, 5, 0x0a, 1, UInt8(ascii: "h"), 0x10, 27])
+        XCTAssertEqual(opts.summary, ["inheritFD=pipe:[7]:3", "pageServer=h:27"])
+    }
+
     func testNegativeInt32IsTenBytes() {
         var w = ProtoWriter()
         w.int(1, -1)

@@ -21,10 +21,9 @@ enum corral_criu_step {
 /// Forks the child that execs criu (`path`, `argv`, our environment; our fds without CLOEXEC are criu's, and so is
 /// `keep_fd` when it is not -1, its CLOEXEC cleared in the child). With `root_src` and `root_dst`, the child first
 /// enters a private mount namespace and bind-mounts (MS_REC) the first on the second, and reports READY. With
-/// `gated`, it then waits
-/// for one byte on *gate_fd (closing that fd without writing makes it exit without running criu). With `quiet`,
-/// criu's stdout and stderr go to /dev/null. *report_fd reaches EOF once execve succeeded; corral_criu_report
-/// reads a failure. Returns the pid or -errno. The child dies with the runtime (PDEATHSIG).
+/// `gated`, it then waits for one byte on *gate_fd (closing that fd without writing makes it exit without running
+/// criu). With `quiet`, criu's stdout and stderr go to /dev/null. *report_fd reaches EOF once execve succeeded;
+/// corral_criu_report reads a failure. Returns the pid or -errno. The child dies with the runtime (PDEATHSIG).
 int corral_criu_spawn(const char *path, const char *const argv[], const char *root_src, const char *root_dst,
                       int keep_fd, int gated, int quiet, int *gate_fd, int *report_fd);
 /// Reads the child's next report: 1 with *step (enum corral_criu_step) and *err when a step failed, 2 when it is

@@ -85,7 +85,7 @@ enum Checkpoint {
             criu.opts.string(.parentImg, parent)
             criu.opts.flag(.trackMem)
         }
-        if let ps = opts.pageServer { criu.opts.pageServer(ps.address, ps.port) }
+        if let ps = opts.pageServer { criu.opts.pair(.pageServer, ps.address, Int32(truncatingIfNeeded: ps.port)) }
         if opts.lazyPages && opts.statusFD >= 0 { criu.opts.int(.statusFD, Int32(truncatingIfNeeded: opts.statusFD)) }
         // Joined network and pid namespaces stay outside the image; restore hands them back by key (runc's keys).
         for join in plan.joins where join.type == "network" || join.type == "pid" {

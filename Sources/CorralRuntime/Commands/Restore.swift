@@ -90,7 +90,7 @@ enum Restore {
                 let fd = open(join.path, O_RDONLY)   // no CLOEXEC: criu's own fd
                 if fd < 0 { throw RuntimeError(.system, "Requested \(join.type) namespace \(join.path) does not exist") }
                 inherited.append(fd)
-                criu.opts.inheritFD(Checkpoint.externalKey(join.type), fd)
+                criu.opts.pair(.inheritFD, Checkpoint.externalKey(join.type), fd)
             case "cgroup":
                 throw RuntimeError(.unsupported, "Do not know how to handle namespace cgroup")
             default:
@@ -99,7 +99,7 @@ enum Restore {
         }
         // Our stdio replaces the pipes the init had at dump (runc's descriptors.json).
         for (fd, what) in descriptors.enumerated() where fd < 3 && what.containsBytes("pipe:") {
-            criu.opts.inheritFD(what, Int32(fd))
+            criu.opts.pair(.inheritFD, what, Int32(fd))
         }
         for (key, value) in CriuInvocation.externalMounts(plan, maskedFiles: [], dump: false) {
             criu.external(mount: key, value)
@@ -243,7 +243,7 @@ enum RestoreMountpoints {
                 o.dest != "/" && !o.destIsFile && o.source != nil && m.dest.hasBytePrefix(o.dest + "/")
             }.max { $0.dest.utf8.count < $1.dest.utf8.count }
             let base = outer?.source ?? plan.rootfs
-            let path = outer.map { String(m.dest.dropFirst($0.dest.count)) } ?? m.dest
+            let path = outer.map { String(Substring(m.dest.utf8.dropFirst($0.dest.utf8.count))) } ?? m.dest
             let root = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if root < 0 { throw .system("create criu restore mountpoint for \(m.dest) mount: open \(base)", errno) }
             defer { close(root) }

@@ -80,22 +80,14 @@ enum CriuRPC {
             summary.append("\(Self.name(f))=\(a):\(b)")
         }
 
-        /// inherit_fd {key, fd}: criu gives our `fd` to the restored file whose key this is.
-        mutating func inheritFD(_ key: String, _ fd: Int32) {
+        /// A two-field message whose second field is a number: inherit_fd {key, fd} (criu gives our fd to the
+        /// restored file whose key this is), criu_page_server_info {address, port}.
+        mutating func pair(_ f: Field, _ a: String, _ b: Int32) {
             var m = ProtoWriter()
-            m.string(1, key)
-            m.int(2, fd)
-            message.message(Field.inheritFD.rawValue, m)
-            summary.append("inheritFD=\(key):\(fd)")
-        }
-
-        /// criu_page_server_info {address, port}.
-        mutating func pageServer(_ address: String, _ port: Int) {
-            var m = ProtoWriter()
-            m.string(1, address)
-            m.int(2, Int32(truncatingIfNeeded: port))
-            message.message(Field.pageServer.rawValue, m)
-            summary.append("pageServer=\(address):\(port)")
+            m.string(1, a)
+            m.int(2, b)
+            message.message(f.rawValue, m)
+            summary.append("\(Self.name(f))=\(a):\(b)")
         }
     }
 

@@ -16,7 +16,8 @@ enum Files {
     /// the end. Only for files where a short read is the end: regular files no one appends to (state.json is
     /// replaced whole, `writeAtomic`), and /proc or cgroup files of one record (seq_file hands a record over whole; a file of
     /// many records may stop short at a record boundary, so those go through `read`). A first read that fills the
-    /// buffer goes on reading to the end. `list` reads three such files per container; nil on any error.
+    /// buffer goes on reading to the end. `list` reads two such files per container (three when it must ask a
+    /// freezer); nil on any error.
     /// `at`: a directory fd the path is relative to (`list` saves the lookup of the root's and /proc's own
     /// components for each container); AT_FDCWD otherwise.
     static func readSmall(_ path: String, at dirFD: Int32 = AT_FDCWD, capacity: Int = 4096) -> [UInt8]? {
