@@ -280,6 +280,9 @@ size_t corral_hook_describe(const char *kind, int index, const struct corral_hoo
         append_errno(buf, cap, r->err);
         break;
     case CORRAL_HOOK_FAILED:
+        // runc 1.1 words a hook that ran and failed "error running hook: <how>" inside its "#<i>" text, runc 1.2
+        // leaves that out and names the kind instead; both are kept, so tools matching either version find theirs.
+        c_strlcat(buf, "error running hook: ", cap);
         if (r->signal) {
             c_strlcat(buf, "signal: ", cap);
             const char *t = signal_text(r->signal);

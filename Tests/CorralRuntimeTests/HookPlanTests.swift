@@ -102,13 +102,13 @@ final class HookPlanTests: XCTestCase {
     func testExitStatusAndOutputAreReportedAsRuncDoes() {
         XCTAssertNil(failure(.prestart, [sh("exit 0"), sh("true")]))
         XCTAssertEqual(failure(.prestart, [sh("true"), sh("echo out; echo err >&2; exit 3")]),
-                       "error running prestart hook #1: exit status 3, stdout: out\n, stderr: err\n")
+                       "error running prestart hook #1: error running hook: exit status 3, stdout: out\n, stderr: err\n")
         XCTAssertEqual(failure(.createRuntime, [sh("kill -9 $$")]),
-                       "error running createRuntime hook #0: signal: killed, stdout: , stderr: ")
+                       "error running createRuntime hook #0: error running hook: signal: killed, stdout: , stderr: ")
         // Go's names for every signal (bats seccomp.bats looks for "bad system call"); a core dump is said.
         // (" (core dumped)" follows the name where the host's core_pattern dumps it, e.g. through a pipe.)
-        XCTAssertEqual(failure(.poststart, [sh("kill -SYS $$")])?.hasPrefix("error running poststart hook #0: signal: bad system call"), true)
-        XCTAssertEqual(failure(.poststart, [sh("kill -XCPU $$")])?.hasPrefix("error running poststart hook #0: signal: CPU time limit exceeded"), true)
+        XCTAssertEqual(failure(.poststart, [sh("kill -SYS $$")])?.hasPrefix("error running poststart hook #0: error running hook: signal: bad system call"), true)
+        XCTAssertEqual(failure(.poststart, [sh("kill -XCPU $$")])?.hasPrefix("error running poststart hook #0: error running hook: signal: CPU time limit exceeded"), true)
     }
 
     func testLaterHooksDoNotRunAfterAFailure() throws {
@@ -175,7 +175,7 @@ final class HookPlanTests: XCTestCase {
         // 1 MiB on stdout: far past the pipe size and the 4 KiB kept for the message.
         let text = failure(.prestart, [sh("head -c 1048576 /dev/zero | tr '\\0' a; exit 2")])
         XCTAssertNotNil(text)
-        XCTAssertTrue(text?.hasPrefix("error running prestart hook #0: exit status 2, stdout: aaaa") == true)
+        XCTAssertTrue(text?.hasPrefix("error running prestart hook #0: error running hook: exit status 2, stdout: aaaa") == true)
         XCTAssertTrue(text?.contains("[\(1_048_576 - HookRunner.captureBytes) more bytes], stderr: ") == true, String(text?.suffix(80) ?? ""))
     }
 
@@ -184,7 +184,7 @@ final class HookPlanTests: XCTestCase {
         let marker = bundle.dir + "/ran"
         var warnings: [String] = []
         HookRunner.runWarning(.poststop, [sh("exit 5"), sh("touch \(marker)")], state: state, cwd: nil) { warnings.append($0) }
-        XCTAssertEqual(warnings, ["error running poststop hook #0: exit status 5, stdout: , stderr: "])
+        XCTAssertEqual(warnings, ["error running poststop hook #0: error running hook: exit status 5, stdout: , stderr: "])
         XCTAssertTrue(Files.exists(marker), "the hook after the failed one still ran")
     }
 }

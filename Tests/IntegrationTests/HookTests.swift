@@ -12,8 +12,8 @@
 // - a failed startContainer hook: runc has already released `start`, which exits 0; corral's `start` fails;
 // - a failed poststart hook: runc 1.1 kills the container and fails `create`; corral warns and goes on (the
 //   spec); a failed poststop hook: runc logs an error and skips the rest, corral warns and runs the rest;
-// - runc words errors "error running hook #0: error running hook: exit status 1, ..." (corral: runc 1.2's
-//   "error running prestart hook #0: exit status 1, ...").
+// - runc 1.1 words errors "error running hook #0: error running hook: exit status 1, ..."; corral names the kind as
+//   runc 1.2 does and keeps 1.1's inner words: "error running prestart hook #0: error running hook: exit status 1, ...".
 import XCTest
 import Glibc
 import CorralSpec
@@ -229,7 +229,7 @@ final class HookTests: IsolationTestCase {
                 XCTAssertTrue(r.stderr.contains("hook #1: "), "\(kind): \(r.stderr)")
                 XCTAssertTrue(r.stderr.contains("exit status 1, stdout: o\\n, stderr: e\\n"), "\(kind): \(r.stderr)")
                 if RuntimeUnderTest.isCorral {
-                    XCTAssertTrue(r.stderr.contains("corral \(verb) failed: error running \(kind) hook #1: exit status 1, stdout: o\\n, stderr: e\\n"),
+                    XCTAssertTrue(r.stderr.contains("corral \(verb) failed: error running \(kind) hook #1: error running hook: exit status 1, stdout: o\\n, stderr: e\\n"),
                                   r.stderr)
                 }
                 XCTAssertEqual(HostSnapshot.take(root: runtime.root, bundle: bundle.dir), before, "\(kind) \(verb) left something behind")
@@ -274,7 +274,7 @@ final class HookTests: IsolationTestCase {
             XCTAssertEqual(s.status, 0, "\(s)")
         } else {
             XCTAssertEqual(s.status, 1, "\(s)")
-            XCTAssertTrue(s.stderr.contains("error running startContainer hook #0: exit status 1, stdout: no\\n, stderr: "), s.stderr)
+            XCTAssertTrue(s.stderr.contains("error running startContainer hook #0: error running hook: exit status 1, stdout: no\\n, stderr: "), s.stderr)
         }
         XCTAssertTrue(runtime.waitForStatus(id, "stopped"), "the init exits")
         XCTAssertFalse(pathExists(shared + "/process-ran"), "the process never ran")
@@ -297,7 +297,7 @@ final class HookTests: IsolationTestCase {
         XCTAssertEqual(c.status, 0, "\(c)")
         let s = runtime("start", id)
         XCTAssertEqual(s.status, 0, "\(s)")
-        XCTAssertTrue(s.stderr.contains("level=warning msg=\"error running poststart hook #0: exit status 1, stdout: ps-out\\n, stderr: \""),
+        XCTAssertTrue(s.stderr.contains("level=warning msg=\"error running poststart hook #0: error running hook: exit status 1, stdout: ps-out\\n, stderr: \""),
                       s.stderr)
         XCTAssertEqual(runtime.status(id), "running", "a failed poststart hook does not stop the container")
         XCTAssertEqual(readFile(out + "/poststart")?.nonEmptyLines, ["ran"], "the next poststart hook ran")
@@ -319,7 +319,7 @@ final class HookTests: IsolationTestCase {
             XCTAssertNil(readFile(out + "/poststop"))
             return
         }
-        XCTAssertTrue(d.stderr.contains("level=warning msg=\"error running poststop hook #0: exit status 2"), d.stderr)
+        XCTAssertTrue(d.stderr.contains("level=warning msg=\"error running poststop hook #0: error running hook: exit status 2"), d.stderr)
         XCTAssertEqual(readFile(out + "/poststop")?.nonEmptyLines, ["ran"], "the next poststop hook ran")
     }
 
