@@ -274,6 +274,18 @@ final class DeviceRulesTests: XCTestCase {
         }
     }
 
+    /// runc's update.bats denies "rwa": a deny rule with a letter beyond r, w, m denies all three; an allow rule with
+    /// one is refused (the decoder refuses it first; the emulator again for lists built in code).
+    func testUnknownAccessLettersDenyAllButNeverAllow() throws {
+        let d = try DeviceRules.build([rule(true, nil, nil, nil, "rwm"), rule(false, .c, 1, 11, "rwa"), rule(false, .c, 1, 12, "a")], field: "f")
+        XCTAssertTrue(d.defaultAllow)
+        XCTAssertEqual(d.v1Writes.map { $0.line }, ["a", "c 1:11 rwm", "c 1:12 rwm"])
+        XCTAssertEqual(d.v1Writes.map { $0.file }, ["devices.allow", "devices.deny", "devices.deny"])
+        XCTAssertThrowsError(try DeviceRules.build([rule(true, .c, 1, 11, "rwa")], field: "linux.resources.devices")) { e in
+            XCTAssertEqual((e as? RuntimeError)?.message, #"linux.resources.devices[0].access: unknown access "rwa""#)
+        }
+    }
+
     func testEmptyAccessIsAnError() {
         XCTAssertThrowsError(try DeviceRules.build([rule(true, .c, 1, 3, nil)], field: "linux.resources.devices")) { e in
             XCTAssertTrue((e as? RuntimeError)?.message.hasPrefix("linux.resources.devices[0].access") ?? false)

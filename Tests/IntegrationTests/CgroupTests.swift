@@ -476,6 +476,18 @@ final class CgroupTests: IsolationTestCase {
         XCTAssertEqual(out2.nonEmptyLines, ["Operation not permitted", "x4-ok"])
     }
 
+    /// runc's update.bats denies {"access": "rwa"} after a deny-all: runc and crun run it, and so does corral, which
+    /// reads a deny rule's unknown letters as "deny everything". The device stays closed.
+    func testADenyRuleWithAnUnknownAccessLetterIsRunAndDenies() throws {
+        var caps = bundle.config["process"]?["capabilities"]?["bounding"]?.arrayValue ?? []
+        caps.append("CAP_MKNOD")
+        for set in ["bounding", "effective", "permitted"] { bundle.config["process"]?["capabilities"]?[set] = .array(caps) }
+        setResources(["devices": [["allow": false, "access": "rwm"], ["allow": false, "type": "c", "major": 240, "minor": 5, "access": "rwa"]]],
+                     cgroupsPath: path("dev3"))
+        guard let out = runScript("mknod /dev/x5 c 240 5 && (: < /dev/x5) 2>&1 | sed 's/.*: //'") else { return }
+        XCTAssertEqual(out.nonEmptyLines, ["Operation not permitted"])
+    }
+
     // MARK: ps, kill --all, events, delete
 
     func testPsKillAllAndStats() throws {

@@ -69,6 +69,8 @@ struct DeviceRules: Equatable {
                 case "r": access |= read
                 case "w": access |= write
                 case "m": access |= mknod
+                // Fail closed: a deny rule with a letter the kernel does not know ("rwa") denies everything.
+                case _ where !d.allow: access = rwm
                 default: throw RuntimeError(.config, "\(field)[\(i)].access: unknown access \(JSONValue.quoted(accessText))")
                 }
             }
