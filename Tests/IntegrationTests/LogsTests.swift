@@ -142,3 +142,38 @@ final class LogsTests: RuntimeTestCase {
         XCTAssertEqual(rest, " level=\(level) msg=\"\(msg)\"", file: file, line: testLine)
     }
 }
+
+extension LogsTests {
+    /// `--debug` names the moments of set-up as runc's debug output does (runc's debug.bats and exec.bats look for
+    /// these lines): the set-up child, the init in place, and its signal of completion (create) or exec (exec).
+    /// To stderr, and as records of the chosen format into `--log`.
+    func testDebugReportsTheSetupMilestonesInRuncsWords() throws {
+        bundle.setShell("echo hello")
+        try bundle.writeConfig()
+        let run = rt.call(["--debug", "run", "--bundle", bundle.dir, rt.id("dbg")])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        for text in ["nsexec container setup", "child process in init()", "init: closing the pipe to signal completion"] {
+            XCTAssertTrue(run.stderr.contains(text), "\(text): \(run.stderr)")
+        }
+        XCTAssertTrue(run.stderr.contains("level=debug"), run.stderr)
+
+        let log = bundle.dir + "/debug.json"
+        let quiet = rt.call(["--log", log, "--log-format", "json", "--debug", "run", "--bundle", bundle.dir, rt.id("dbgj")])
+        XCTAssertEqual(quiet.status, 0, "\(quiet)")
+        XCTAssertFalse(quiet.stderr.contains("level=debug"), "debug records go to --log: \(quiet.stderr)")
+        let records = try XCTUnwrap(readFile(log)).nonEmptyLines.compactMap { try? JSONValue.parse($0) }
+        let debug = records.filter { $0["level"]?.stringValue == "debug" }.compactMap { $0["msg"]?.stringValue }
+        XCTAssertTrue(debug.contains { $0.contains("nsexec container setup") }, "\(debug)")
+        XCTAssertTrue(debug.contains { $0.contains("init: closing the pipe to signal completion") }, "\(debug)")
+
+        let id = rt.id("dbgx")
+        bundle.setShell("exec sleep 30")
+        XCTAssertEqual(rt.create(bundle, id: id).status, 0)
+        XCTAssertEqual(rt.call(["start", id]).status, 0)
+        let exec = rt.call(["--debug", "exec", id, "true"])
+        XCTAssertEqual(exec.status, 0, "\(exec)")
+        for text in ["nsexec container setup", "child process in init()", "setns_init: about to exec"] {
+            XCTAssertTrue(exec.stderr.contains(text), "\(text): \(exec.stderr)")
+        }
+    }
+}

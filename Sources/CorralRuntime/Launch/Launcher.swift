@@ -51,6 +51,10 @@ enum Launcher {
         let child = result.child_pid
         let childPidfd = result.child_pidfd
         defer { close(childPidfd) }
+        // --debug milestones carry runc's words for the same moments (its tests and people who read runc's debug
+        // output look for them): the set-up child exists, the init is set up, and it has signalled completion.
+        let joining = channels.initPidFD >= 0
+        log.debug("nsexec container setup: child \(child) cloned\(joining ? " to join the container" : "")")
 
         var expect = Handshake.Expectations()
         // The parent places the child when asked to, or in a cgroup2 directory that clone3 could not put it in.
@@ -108,6 +112,7 @@ enum Launcher {
                 }
             }
             if plan.mustFork { var s: Int32 = 0; waitpid(child, &s, 0) }  // the intermediate exits after forking
+            log.debug("child process in init(): process \(initPid) is set up")
             guard let st = Proc.stat(initPid) else { throw RuntimeError(.childSetup, "container init exited unexpectedly") }
             let launched = Launched(pid: initPid, startTime: st.startTime)
             try commit(launched)
@@ -124,7 +129,11 @@ enum Launcher {
             if corral_recv_msg(parentEnd, &ack, messageTimeoutMS) < 0 || ack.type != Int32(CORRAL_MSG_COMMIT_ACK.rawValue) {
                 throw RuntimeError(.childSetup, "container init exited unexpectedly")
             }
-            log.debug("container init \(initPid) parked")
+            if joining {
+                log.debug("setns_init: about to exec (process \(initPid))")
+            } else {
+                log.debug("init: closing the pipe to signal completion (init \(initPid) parked)")
+            }
             return launched
         } catch {
             _ = corral_pidfd_send_signal(childPidfd, SIGKILL)
