@@ -94,6 +94,37 @@ final class CLITests: RuntimeTestCase {
             let version = lines.first.map { String($0.dropFirst("\(RuntimeUnderTest.name) version ".count)) } ?? ""
             XCTAssertFalse(version.trimmed.isEmpty, r.stdout)
             XCTAssertTrue(lines.contains { $0.hasPrefix("spec: 1.") }, "\(flag) has a spec line: \(r.stdout)")
+            XCTAssertTrue(lines.contains { $0.hasPrefix("commit: ") }, "\(flag) has a commit line: \(r.stdout)")
+        }
+    }
+
+    /// Installed under another name (runc's, for engines that exec "runc"), corral's help and version name the
+    /// program by the path it was run as, the first thing runc's help.bats and version.bats check; `--version` then
+    /// ends with a line that says corral. runc names itself runc whatever its path.
+    func testHelpAndVersionNameTheProgramAsItWasRun() throws {
+        let dir = try makeTempDir("progname")
+        defer { _ = runCommand(["rm", "-rf", dir]) }
+        let link = dir + "/runc"
+        XCTAssertEqual(symlink(RuntimeUnderTest.path, link), 0)
+        let v = runCommand([link, "--version"], timeout: 10)
+        XCTAssertEqual(v.status, 0, "\(v)")
+        let lines = v.stdout.nonEmptyLines
+        XCTAssertTrue(lines.first?.hasPrefix("runc version ") ?? false, v.stdout)
+        let top = runCommand([link, "-h"], timeout: 10).stdout.nonEmptyLines
+        XCTAssertEqual(top.prefix(2), ["NAME:", "   runc - Open Container Initiative runtime"])
+        let verb = runCommand([link, "checkpoint", "-h"], timeout: 10).stdout.nonEmptyLines
+        XCTAssertTrue(verb.count > 1 && verb[1].hasPrefix("   runc checkpoint"), "\(verb)")
+        if RuntimeUnderTest.isCorral {
+            XCTAssertEqual(lines.last, "runtime: corral " + (rt.callRaw(["--version"]).stdout.nonEmptyLines.first?
+                .split(separator: " ").last.map(String.init) ?? "?"), v.stdout)
+            let named = rt.callRaw(["-h"]).stdout.nonEmptyLines
+            XCTAssertEqual(named.prefix(2), ["NAME:", "   corral - Open Container Initiative runtime"])
+            // The failure text of create names the program too (runc main: "runc create failed: ...").
+            bundle.setArgs(["/no-such-binary"])
+            try bundle.writeConfig()
+            let c = runCommand([link, "--root", rt.root, "create", "--bundle", bundle.dir, rt.id("name")], timeout: 20)
+            XCTAssertEqual(c.status, 1, "\(c)")
+            XCTAssertTrue(c.stderr.contains("runc create failed: "), c.stderr)
         }
     }
 

@@ -23,11 +23,14 @@ struct GlobalOptions {
 final class Context {
     let globals: GlobalOptions
     let log: Logger
+    /// The name the runtime was run by (`Corral.programName`), for texts that name the program.
+    let programName: String
     var store: StateStore { StateStore(root: globals.root) }
 
-    init(globals: GlobalOptions, log: Logger) {
+    init(globals: GlobalOptions, log: Logger, programName: String = "corral") {
         self.globals = globals
         self.log = log
+        self.programName = programName
     }
 }
 
@@ -121,6 +124,7 @@ public enum Corral {
     /// `sealExecutable`: the `corral` executable passes true so that verbs which start container processes re-exec
     /// from a read-only view of the binary first; in-process callers (tests) leave it off.
     public static func main(_ argv: [String], sealExecutable: Bool = false) -> Int32 {
+        let name = programName(argv.first)
         var args = argv.dropFirst()
         // Globals come before the verb: parse up to the first positional.
         let parsed: ParsedOptions
@@ -147,24 +151,23 @@ public enum Corral {
         if let c = parsed.string("criu"), !c.isEmpty { g.criu = c }
 
         if parsed.bool("version") {
-            // runc's layout (go-runc reads "<name> version X" and "spec: X"), with its libseccomp line.
-            printOut("corral version \(Version.corral)\nspec: \(Version.spec)\nlibseccomp: \(SeccompCompiler.libseccompVersion)\n")
+            printOut(versionText(name))
             return 0
         }
         args = ArraySlice(parsed.positional)
-        guard let name = args.first else {
-            printOut(usage())
+        guard let verbName = args.first else {
+            printOut(usage(name))
             return 0
         }
-        if parsed.bool("help") && name != "help" {
-            printOut(usage())
+        if parsed.bool("help") && verbName != "help" {
+            printOut(usage(name))
             return 0
         }
-        if name == "help" {
+        if verbName == "help" {
             if let v = args.dropFirst().first, let verb = verbs.first(where: { $0.name == v }) {
-                printOut(help(verb))
+                printOut(help(verb, name))
             } else {
-                printOut(usage())
+                printOut(usage(name))
             }
             return 0
         }
@@ -176,25 +179,25 @@ public enum Corral {
             printErr(error.message)
             return 1
         }
-        let ctx = Context(globals: g, log: log)
-        if sealExecutable && sealedVerbs.contains(name) {
+        let ctx = Context(globals: g, log: log, programName: name)
+        if sealExecutable && sealedVerbs.contains(verbName) {
             // Verbs that start container processes run from a read-only view of this binary (CVE-2019-5736).
             let r = corral_reexec_readonly(corral_argv())
             if r < 0 {
                 return fail(ctx, RuntimeError(.system, "cannot re-execute from a read-only view of the corral binary (CVE-2019-5736 protection): \(errnoText(-r))"))
             }
         }
-        guard let verb = verb(named: name) else {
-            if notYet.contains(name) {
-                return fail(ctx, RuntimeError(.unsupported, "\"\(name)\" is not supported by this version of corral"))
+        guard let verb = verb(named: verbName) else {
+            if notYet.contains(verbName) {
+                return fail(ctx, RuntimeError(.unsupported, "\"\(verbName)\" is not supported by this version of corral"))
             }
-            return fail(ctx, RuntimeError(.usage, "No help topic for '\(name)'"))
+            return fail(ctx, RuntimeError(.usage, "No help topic for '\(verbName)'"))
         }
         do throws(RuntimeError) {
             let opts = try ArgParser.parse(args.dropFirst(), verb.options + [OptionSpec(["h", "help"], "show help")],
                                            stopAtPositional: verb.stopAtPositional)
             if opts.bool("help") {
-                printOut(help(verb))
+                printOut(help(verb, name))
                 return 0
             }
             try verb.checkArity(opts.positional.count)
@@ -213,15 +216,32 @@ public enum Corral {
         return 1
     }
 
-    static func usage() -> String {
-        var s = "NAME:\n   corral - Open Container Initiative runtime\n\nUSAGE:\n   corral [global options] command [command options] [arguments...]\n\nVERSION:\n   \(Version.corral)\nspec: \(Version.spec)\n\nCOMMANDS:\n"
+    /// The name texts give the program: the last component of the path it was run by, as most Unix programs do
+    /// ("corral" when there is none). Installed under runc's name (engines that exec "runc"), corral's help,
+    /// `--version` and "<name> run failed" lines then say runc, as the tools and tests reading them expect.
+    static func programName(_ argv0: String?) -> String {
+        guard let a = argv0, let last = a.splitASCII("/").last(where: { !$0.isEmpty }) else { return "corral" }
+        return String(last)
+    }
+
+    /// runc's layout (go-runc reads "<name> version X", "commit: X" and "spec: X"), with its libseccomp line.
+    /// Under another name a last line says what the program is.
+    static func versionText(_ name: String) -> String {
+        var s = "\(name) version \(Version.corral)\ncommit: \(String(cString: corral_build_commit()))\n"
+        s += "spec: \(Version.spec)\nlibseccomp: \(SeccompCompiler.libseccompVersion)\n"
+        if name != "corral" { s += "runtime: corral \(Version.corral)\n" }
+        return s
+    }
+
+    static func usage(_ name: String) -> String {
+        var s = "NAME:\n   \(name) - Open Container Initiative runtime\n\nUSAGE:\n   \(name) [global options] command [command options] [arguments...]\n\nVERSION:\n   \(Version.corral)\nspec: \(Version.spec)\n\nCOMMANDS:\n"
         for v in verbs { s += "   " + v.name.padding(to: 12) + v.summary + "\n" }
         s += "\nGLOBAL OPTIONS:\n" + ArgParser.describe(globalOptions) + "\n"
         return s
     }
 
-    static func help(_ v: Verb) -> String {
-        var s = "NAME:\n   corral \(v.name) - \(v.summary)\n\nUSAGE:\n   corral \(v.name) \(v.usage)\n"
+    static func help(_ v: Verb, _ name: String) -> String {
+        var s = "NAME:\n   \(name) \(v.name) - \(v.summary)\n\nUSAGE:\n   \(name) \(v.name) \(v.usage)\n"
         if !v.options.isEmpty { s += "\nOPTIONS:\n" + ArgParser.describe(v.options) + "\n" }
         return s
     }

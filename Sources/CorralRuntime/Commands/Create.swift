@@ -201,7 +201,7 @@ extension Commands {
             let state = ContainerState.specState(id: id, status: .stopped, pid: 0, bundle: bundle,
                                                  annotations: spec.annotations ?? [:])
             HookRunner.runWarning(.poststop, plan.hooks[.poststop], state: state, cwd: bundle, warn: { ctx.log.warn($0) })
-            throw error.context("corral \(verb) failed")
+            throw error.context("\(ctx.programName) \(verb) failed")
         }
     }
 }

@@ -30,11 +30,12 @@ enum RuntimeUnderTest {
         return packageRoot + "/.build/release/corral"
     }()
 
-    /// True when the binary reports itself as runc (`--version` line 1 starts with "runc version").
+    /// True when the binary is runc: `--version` line 1 starts with "runc version" and no line says corral (corral
+    /// installed under runc's name answers as runc, with a last line "runtime: corral X").
     static let isRunc: Bool = {
         guard access(path, X_OK) == 0 else { return false }
         let r = runCommand([path, "--version"], timeout: 10)
-        return r.stdout.hasPrefix("runc version ")
+        return r.stdout.hasPrefix("runc version ") && !r.stdout.contains("\nruntime: corral ")
     }()
 
     static var isCorral: Bool { !isRunc }
