@@ -455,11 +455,16 @@ final class CgroupTests: IsolationTestCase {
 
     // MARK: devices
 
-    func testDeviceRulesDecideOpenAndMknod() throws {
-        // c 240:* has no driver: an allowed open fails with ENXIO, a denied one with EPERM.
+    /// CAP_MKNOD in the bounding, effective and permitted sets.
+    private func grantMknod() {
         var caps = bundle.config["process"]?["capabilities"]?["bounding"]?.arrayValue ?? []
         caps.append("CAP_MKNOD")
         for set in ["bounding", "effective", "permitted"] { bundle.config["process"]?["capabilities"]?[set] = .array(caps) }
+    }
+
+    func testDeviceRulesDecideOpenAndMknod() throws {
+        // c 240:* has no driver: an allowed open fails with ENXIO, a denied one with EPERM.
+        grantMknod()
         setResources(["devices": [["allow": false, "access": "rwm"], ["allow": true, "type": "c", "major": 240, "minor": 1, "access": "rw"]]],
                      cgroupsPath: path("dev1"))
         guard let out = runScript("""
@@ -479,9 +484,7 @@ final class CgroupTests: IsolationTestCase {
     /// runc's update.bats denies {"access": "rwa"} after a deny-all: runc and crun run it, and so does corral, which
     /// reads a deny rule's unknown letters as "deny everything". The device stays closed.
     func testADenyRuleWithAnUnknownAccessLetterIsRunAndDenies() throws {
-        var caps = bundle.config["process"]?["capabilities"]?["bounding"]?.arrayValue ?? []
-        caps.append("CAP_MKNOD")
-        for set in ["bounding", "effective", "permitted"] { bundle.config["process"]?["capabilities"]?[set] = .array(caps) }
+        grantMknod()
         setResources(["devices": [["allow": false, "access": "rwm"], ["allow": false, "type": "c", "major": 240, "minor": 5, "access": "rwa"]]],
                      cgroupsPath: path("dev3"))
         guard let out = runScript("mknod /dev/x5 c 240 5 && (: < /dev/x5) 2>&1 | sed 's/.*: //'") else { return }
