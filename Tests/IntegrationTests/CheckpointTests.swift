@@ -282,6 +282,27 @@ final class CheckpointTests: RuntimeTestCase {
         XCTAssertEqual(rt("delete", "--force", id).status, 0)
     }
 
+    /// containerd's shim restores with --work-path <bundle>/work, an absolute symlink to a directory under its root
+    /// (and Docker's images may sit behind links too). criu mounts its cgroup yard in the work directory, inside
+    /// the mount namespace it restores from: the paths must be resolved there, not through the link from ours.
+    func testImageAndWorkPathsBehindAbsoluteSymlinks() throws {
+        let id = rt.id("crln")
+        XCTAssertEqual(try startCounter(id).status, 0)
+        let seen = try XCTUnwrap(waitForCount(id, atLeast: 5))
+        let images = try makeTempDir("images")
+        let (ck, _) = checkpoint(id, images: images)
+        XCTAssertEqual(ck.status, 0, "\(ck)")
+        let links = try makeTempDir("links"), work = try makeTempDir("work")
+        XCTAssertEqual(symlink(images, links + "/images"), 0)
+        XCTAssertEqual(symlink(work, links + "/work"), 0)
+        let (rs, _) = restore(id, images: links + "/images", extra: ["--work-path", links + "/work"])
+        XCTAssertEqual(rs.status, 0, "\(rs)")
+        XCTAssertEqual(rt.status(id), "running")
+        XCTAssertGreaterThanOrEqual(count(id) ?? 0, seen, "the counter continues")
+        XCTAssertTrue(access(work + "/restore.log", F_OK) == 0, "criu worked in the link's target")
+        XCTAssertEqual(rt("delete", "--force", id).status, 0)
+    }
+
     func testForegroundRestoreWaitsAndReturnsTheExitStatus() throws {
         // Without --detach, restore runs the container like `run`: it waits, returns its exit status, removes it.
         let id = rt.id("crfg")

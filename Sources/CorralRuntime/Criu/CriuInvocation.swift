@@ -232,19 +232,31 @@ struct CriuInvocation {
         var step: Int32 = 0, err: Int32 = 0
         var reported = root == nil ? 0 : corral_criu_report(report, &step, &err)
         // criu opens the directories as /proc/<our pid>/fd/N and works in them (its cgroup yard is a tmpfs it
-        // mounts there): with a mount namespace of its own they must be its mounts, so they are opened through
-        // its root. They stay open until criu has answered.
+        // mounts there): with a mount namespace of its own they must be its mounts, so they are resolved inside
+        // its root (RESOLVE_IN_ROOT). A plain open of /proc/<pid>/root/<path> would follow an absolute symlink on
+        // the way from our own root, into our namespace: containerd's <bundle>/work is such a link, and criu's
+        // mount of the yard then failed with EINVAL. They stay open until criu has answered.
         var dirFDs: [Int32] = []
         defer { for fd in dirFDs { close(fd) } }
         if reported == 2 || root == nil {
-            for (field, path) in [(CriuRPC.Field.imagesDirFD, directories.images), (.workDirFD, directories.work)] {
-                guard let path else { continue }
-                let fd = open((root == nil ? "" : "/proc/\(pid)/root") + path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                if fd < 0 {
+            var base = AT_FDCWD
+            if root != nil {
+                base = open("/proc/\(pid)/root", CORRAL_O_PATH | O_DIRECTORY | O_CLOEXEC)
+                if base < 0 {
                     let e = errno
                     close(gate)
                     _ = reap()
-                    throw .system("open \(path)", e)
+                    throw .system("open criu's root /proc/\(pid)/root", e)
+                }
+            }
+            defer { if base >= 0 { close(base) } }
+            for (field, path) in [(CriuRPC.Field.imagesDirFD, directories.images), (.workDirFD, directories.work)] {
+                guard let path else { continue }
+                let fd = corral_openat2(base, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, root == nil ? 0 : Files.resolveInRoot)
+                if fd < 0 {
+                    close(gate)
+                    _ = reap()
+                    throw .system("open \(path)", -fd)
                 }
                 dirFDs.append(fd)
                 opts.int(field, fd, path)
