@@ -114,6 +114,13 @@ final class CLITests: RuntimeTestCase {
         XCTAssertEqual(top.prefix(2), ["NAME:", "   runc - Open Container Initiative runtime"])
         let verb = runCommand([link, "checkpoint", "-h"], timeout: 10).stdout.nonEmptyLines
         XCTAssertTrue(verb.count > 1 && verb[1].hasPrefix("   runc checkpoint"), "\(verb)")
+        // runc's texts that name the program name it too.
+        bundle.setTerminal(true)
+        try bundle.writeConfig()
+        let tty = runCommand([link, "--root", rt.root, "create", "--bundle", bundle.dir, rt.id("tty")], timeout: 20)
+        XCTAssertEqual(tty.status, 1, "\(tty)")
+        XCTAssertTrue(tty.stderr.contains("cannot allocate tty if runc will detach without setting console socket"), tty.stderr)
+        bundle.setTerminal(false)
         if RuntimeUnderTest.isCorral {
             XCTAssertEqual(lines.last, "runtime: corral " + (rt.callRaw(["--version"]).stdout.nonEmptyLines.first?
                 .split(separator: " ").last.map(String.init) ?? "?"), v.stdout)

@@ -64,6 +64,7 @@ extension Commands {
         options.listenFDs = ProcessIO.listenFDs()
         options.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
         options.systemdCgroup = ctx.globals.systemdCgroup
+        options.programName = ctx.programName
         var plan = try Planner.plan(spec, options: options, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         // Run limits, seccomp audit mode, audit trail (io.corral.* annotations, the policy): nil when none is asked.
         let sandbox = try SandboxLaunch.prepare(spec, rawConfig: raw, policy: policy, plan: &plan, root: ctx.store.root, id: id)

@@ -83,7 +83,8 @@ enum Exec {
         let detach = o.bool("detach")
         let consoleSocketPath = o.string("console-socket")
         let terminal = process.terminal ?? false
-        try ExecPlanner.checkTerminal(terminal: terminal, detach: detach, consoleSocket: consoleSocketPath != nil)
+        try ExecPlanner.checkTerminal(terminal: terminal, detach: detach, consoleSocket: consoleSocketPath != nil,
+                                      name: ctx.programName)
 
         // From here on we act on the init we verified (pid and start time), through its pidfd.
         var fds: [Int32] = []

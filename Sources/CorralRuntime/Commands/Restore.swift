@@ -51,6 +51,7 @@ enum Restore {
                                       hasConsoleSocket: consoleSocket != nil, terminalRelay: !detach)
         planOptions.systemdCgroup = ctx.globals.systemdCgroup
         planOptions.seccompCacheDir = ctx.store.root + "/.cache/seccomp"
+        planOptions.programName = ctx.programName
         var plan = try Planner.plan(spec, options: planOptions, warn: { ctx.log.warn($0) }, note: { ctx.log.debug($0) })
         guard let cgroupPlan = plan.host.cgroups else { throw RuntimeError(.system, "internal error: no cgroup plan") }
         if let ll = plan.landlock { throw LandlockPlanner.notRestorable(ll, verb: "restore") }
@@ -61,7 +62,8 @@ enum Restore {
         }
         let binary = try CriuInvocation.resolveBinary(ctx.globals.criu)
         // runc's rule: a terminal goes to --console-socket when detached, to our own relay in the foreground.
-        try ExecPlanner.checkTerminal(terminal: plan.terminal, detach: detach, consoleSocket: consoleSocket != nil)
+        try ExecPlanner.checkTerminal(terminal: plan.terminal, detach: detach, consoleSocket: consoleSocket != nil,
+                                      name: ctx.programName)
         if !plan.hooks[.createContainer].isEmpty {
             ctx.log.warn("createContainer hooks are not run on restore (as with runc)")
         }

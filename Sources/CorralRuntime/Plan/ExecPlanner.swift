@@ -89,12 +89,13 @@ enum ExecPlanner {
 
     /// runc's checkTerminal: a terminal needs a console socket when we detach, and a console socket is only used
     /// by a detached process with a terminal.
-    static func checkTerminal(terminal: Bool, detach: Bool, consoleSocket: Bool) throws(RuntimeError) {
+    /// `name` is the program's (`Context.programName`), as runc's texts name runc.
+    static func checkTerminal(terminal: Bool, detach: Bool, consoleSocket: Bool, name: String = "corral") throws(RuntimeError) {
         if detach && terminal && !consoleSocket {
-            throw RuntimeError(.usage, "cannot allocate tty if corral will detach without setting console socket")
+            throw RuntimeError(.usage, "cannot allocate tty if \(name) will detach without setting console socket")
         }
         if (!detach || !terminal) && consoleSocket {
-            throw RuntimeError(.usage, "cannot use console socket if corral will not detach or allocate tty")
+            throw RuntimeError(.usage, "cannot use console socket if \(name) will not detach or allocate tty")
         }
     }
 

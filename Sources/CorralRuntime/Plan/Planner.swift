@@ -21,6 +21,8 @@ struct PlanOptions {
     var cgroupHost: CgroupHost? = nil
     /// Directory of the compiled seccomp filter cache (`<root>/.cache/seccomp`); nil compiles every time.
     var seccompCacheDir: String? = nil
+    /// The name the runtime was run by, for runc's texts that name the program ("if runc will detach").
+    var programName = "corral"
 }
 
 /// Turns a decoded config.json into a `LaunchPlan`, validating everything first: an invalid or unsupported value
@@ -244,10 +246,10 @@ enum Planner {
         plan.args = args
         plan.terminal = process.terminal ?? false
         if plan.terminal && !o.hasConsoleSocket && !o.terminalRelay {
-            throw RuntimeError(.config, "process.terminal: cannot allocate tty if corral will detach without setting console socket")
+            throw RuntimeError(.config, "process.terminal: cannot allocate tty if \(o.programName) will detach without setting console socket")
         }
         if !plan.terminal && o.hasConsoleSocket {
-            throw RuntimeError(.config, "process.terminal: cannot use console socket if corral will not allocate tty")
+            throw RuntimeError(.config, "process.terminal: cannot use console socket if \(o.programName) will not allocate tty")
         }
         try planProcessAttributes(process, accountsRoot: plan.rootfs, &plan, warn: warn, note: note)
         plan.host.oomScoreAdj = process.oomScoreAdj
