@@ -296,6 +296,13 @@ final class ArgumentsTests: XCTestCase {
         for name in ["", "help", "Create", "nope"] { XCTAssertNil(Corral.verb(named: name), "\(name) is no verb") }
     }
 
+    /// The name help, --version and runc's texts give the program: the last component of argv[0].
+    func testProgramNameIsTheLastComponentOfTheCommand() {
+        let cases: [(String?, String)] = [("/usr/sbin/runc", "runc"), ("./corral", "corral"), ("runc", "runc"),
+                                          ("/a/b/docker-runc", "docker-runc"), ("", "corral"), (nil, "corral")]
+        for (argv0, name) in cases { XCTAssertEqual(Corral.programName(argv0), name, "\(argv0 ?? "nil")") }
+    }
+
     // MARK: Corral.main end to end (no container is made: every case fails or is a no-op before launching)
 
     /// Runs Corral.main with `--root <tmp> --log <tmp> --log-format json` and returns (status, log records).

@@ -27,7 +27,7 @@ final class Context {
     let programName: String
     var store: StateStore { StateStore(root: globals.root) }
 
-    init(globals: GlobalOptions, log: Logger, programName: String = "corral") {
+    init(globals: GlobalOptions, log: Logger, programName: String) {
         self.globals = globals
         self.log = log
         self.programName = programName
@@ -219,9 +219,11 @@ public enum Corral {
     /// The name texts give the program: the last component of the path it was run by, as most Unix programs do
     /// ("corral" when there is none). Installed under runc's name (engines that exec "runc"), corral's help,
     /// `--version` and "<name> run failed" lines then say runc, as the tools and tests reading them expect.
+    /// Runs in every command: one scan for the last slash, no list of components.
     static func programName(_ argv0: String?) -> String {
-        guard let a = argv0, let last = a.splitASCII("/").last(where: { !$0.isEmpty }) else { return "corral" }
-        return String(last)
+        guard let a = argv0 else { return "corral" }
+        let name = a.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(a[a.utf8.index(after: $0)...]) } ?? a
+        return name.isEmpty ? "corral" : name
     }
 
     /// runc's layout (go-runc reads "<name> version X", "commit: X" and "spec: X"), with its libseccomp line.
